@@ -1,0 +1,179 @@
+"""Rules about the identity answers, and safe quoting of free text.
+
+Plain functions, unit-tested without Copier (tests/test_answers.py). Each
+``*_error`` function returns an empty string for a valid answer, or a message
+that names the bad value and shows a valid one: copier.yml uses them as
+validators, so the rule exists only here. ``AnswersExtension`` at the bottom
+only registers them as Jinja filters.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+import subprocess
+import sys
+import unicodedata
+
+from jinja2 import Environment
+from jinja2.ext import Extension
+
+_DISTRIBUTION_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_PACKAGE_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
+# Deliberately simple: one @, no spaces or characters that break the
+# "Name <email>" form of package metadata, and a dot in the domain.
+_EMAIL_RE = re.compile(r"^[^@\s<>,;\"()\[\]\\]+@[^@\s<>,;\"()\[\]\\]+\.[A-Za-z0-9-]+$")
+_UV_VERSION_RE = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)(?:\.(0|[1-9]\d*))?$")
+# Names that would shadow the standard library or the test layout when imported.
+_RESERVED_PACKAGES = frozenset(sys.stdlib_module_names) | {"src", "tests", "test"}
+
+
+def _control_characters(text: str) -> list[str]:
+    return [ch for ch in text if unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp"}]
+
+
+def _one_line_error(field: str, value: str) -> str:
+    if not value.strip():
+        return f"{field} must not be empty (got {value!r}); for example 'Payment Service'."
+    if bad := _control_characters(value):
+        return (
+            f"{field} must be a single line without control characters; "
+            f"{value!r} contains {', '.join(repr(ch) for ch in bad)}."
+        )
+    if value != value.strip():
+        return f"{field} must not start or end with spaces (got {value!r})."
+    return ""
+
+
+def project_name_error(name: str) -> str:
+    """Why ``name`` is not a usable human project name, or ``""``."""
+    return _one_line_error("project_name", name)
+
+
+def author_name_error(name: str) -> str:
+    """Why ``name`` is not a usable author name, or ``""``."""
+    return _one_line_error("author_name", name)
+
+
+def distribution_name(project_name: str) -> str:
+    """The normalised distribution name for a human project name.
+
+    Accents are folded to ASCII and every run of other characters becomes one
+    dash: ``"Café Übersicht 2"`` -> ``"cafe-ubersicht-2"``.
+    """
+    ascii_name = unicodedata.normalize("NFKD", project_name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+
+
+def distribution_name_error(name: str) -> str:
+    """Why ``name`` is not a normalised distribution name, or ``""``."""
+    if _DISTRIBUTION_RE.match(name):
+        return ""
+    return (
+        f"distribution_name {name!r} is not a normalised distribution name: use lowercase "
+        "ASCII letters and digits separated by single dashes, for example 'payment-service'."
+    )
+
+
+def package_name(distribution: str) -> str:
+    """The import name for a distribution name: ``"payment-service"`` -> ``"payment_service"``."""
+    return distribution.replace("-", "_")
+
+
+def package_name_error(name: str) -> str:
+    """Why ``name`` cannot be the project's import package, or ``""``."""
+    if not _PACKAGE_RE.match(name):
+        return (
+            f"package_name {name!r} is not a valid Python package name: use lowercase ASCII "
+            "letters, digits and underscores, not starting with a digit, for example "
+            "'payment_service'."
+        )
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        return f"package_name {name!r} is a Python keyword; choose another, for example '{name}_app'."
+    if name in _RESERVED_PACKAGES:
+        return (
+            f"package_name {name!r} would shadow the standard library or the tests folder; "
+            f"choose another, for example '{name}_app'."
+        )
+    return ""
+
+
+def email_error(email: str) -> str:
+    """Why ``email`` is not a plausible e-mail address, or ``""``."""
+    if _EMAIL_RE.match(email):
+        return ""
+    return f"author_email {email!r} is not an e-mail address like 'team@example.com'."
+
+
+def uv_version_error(version: str) -> str:
+    """Why ``version`` is not a uv release version (X.Y or X.Y.Z), or ``""``."""
+    if _UV_VERSION_RE.match(version):
+        return ""
+    return (
+        f"uv_version {version!r} is not a uv version: use X.Y to follow patch releases "
+        "or X.Y.Z to pin one, for example '0.13' or '0.13.9' (no 'v' prefix)."
+    )
+
+
+def uv_build_requirement(uv_version: str) -> str:
+    """The ``uv_build`` range for ``build-system.requires``: same minor as uv.
+
+    uv's docs pin the build backend below the next minor, since its options may
+    change between minors: ``"0.13"`` -> ``"uv_build>=0.13.0,<0.14"``.
+    """
+    major, minor, *patch = (int(part) for part in uv_version.split("."))
+    lower = f"{major}.{minor}.{patch[0] if patch else 0}"
+    return f"uv_build>={lower},<{major}.{minor + 1}"
+
+
+_TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+
+
+def toml_string(text: str) -> str:
+    """``text`` as a TOML basic string that parses back to exactly ``text``.
+
+    Non-ASCII stays readable (TOML files are UTF-8); quotes, backslashes and
+    control characters are escaped.
+    """
+    out = []
+    for ch in text:
+        if ch in _TOML_ESCAPES:
+            out.append(_TOML_ESCAPES[ch])
+        elif ch == "\x7f" or unicodedata.category(ch) == "Cc":
+            out.append(f"\\u{ord(ch):04X}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def git_config(key: str, fallback: str) -> str:
+    """A value from the user's git configuration (a default only), or ``fallback``."""
+    try:
+        result = subprocess.run(
+            ["git", "config", "--get", key], capture_output=True, text=True, check=False, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return fallback
+    return result.stdout.strip() or fallback
+
+
+class AnswersExtension(Extension):
+    """Registers the functions above as Jinja filters for copier.yml and templates."""
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        environment.filters.update(
+            {
+                "project_name_error": project_name_error,
+                "author_name_error": author_name_error,
+                "distribution_name": distribution_name,
+                "distribution_name_error": distribution_name_error,
+                "package_name": package_name,
+                "package_name_error": package_name_error,
+                "email_error": email_error,
+                "uv_version_error": uv_version_error,
+                "uv_build_requirement": uv_build_requirement,
+                "toml_string": toml_string,
+                "git_config": git_config,
+            }
+        )
