@@ -88,7 +88,7 @@ def package_name_error(name: str) -> str:
             "letters, digits and underscores, not starting with a digit, for example "
             "'payment_service'."
         )
-    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+    if keyword.iskeyword(name):
         return f"package_name {name!r} is a Python keyword; choose another, for example '{name}_app'."
     if name in _RESERVED_PACKAGES:
         return (
@@ -124,6 +124,14 @@ def uv_build_requirement(uv_version: str) -> str:
     major, minor, *patch = (int(part) for part in uv_version.split("."))
     lower = f"{major}.{minor}.{patch[0] if patch else 0}"
     return f"uv_build>={lower},<{major}.{minor + 1}"
+
+
+def summary(text: str) -> str:
+    """``text`` on one line, for package metadata (its Summary field forbids newlines).
+
+    Every run of whitespace, newlines included, becomes one space.
+    """
+    return " ".join(text.split())
 
 
 _TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
@@ -173,6 +181,7 @@ class AnswersExtension(Extension):
                 "email_error": email_error,
                 "uv_version_error": uv_version_error,
                 "uv_build_requirement": uv_build_requirement,
+                "summary": summary,
                 "toml_string": toml_string,
                 "git_config": git_config,
             }

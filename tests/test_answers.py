@@ -1,0 +1,126 @@
+"""Unit tests of the answer rules in extensions/answers.py, without Copier."""
+
+from __future__ import annotations
+
+import tomllib
+
+import answers
+import pytest
+
+
+@pytest.mark.parametrize(
+    ("project_name", "distribution"),
+    [
+        ("Payment Service", "payment-service"),
+        ("  Café Übersicht 2 ", "cafe-ubersicht-2"),
+        ("my_lib.core", "my-lib-core"),
+        ("ALL--CAPS!!", "all-caps"),
+        ("日本語", ""),
+    ],
+)
+def test_distribution_name_is_derived_from_the_project_name(project_name, distribution):
+    assert answers.distribution_name(project_name) == distribution
+
+
+def test_package_name_replaces_dashes():
+    assert answers.package_name("payment-service-2") == "payment_service_2"
+
+
+@pytest.mark.parametrize("name", ["payment-service", "a", "x1-2"])
+def test_valid_distribution_names(name):
+    assert answers.distribution_name_error(name) == ""
+
+
+@pytest.mark.parametrize("name", ["", "-a", "a-", "a--b", "A", "a_b", "a.b", "é"])
+def test_invalid_distribution_names_are_named_in_the_message(name):
+    assert f"distribution_name {name!r}" in answers.distribution_name_error(name)
+
+
+@pytest.mark.parametrize("name", ["payment_service", "_private", "app2"])
+def test_valid_package_names(name):
+    assert answers.package_name_error(name) == ""
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("2fast", "not a valid Python package name"),
+        ("Payment", "not a valid Python package name"),
+        ("a-b", "not a valid Python package name"),
+        ("", "not a valid Python package name"),
+        ("import", "is a Python keyword"),
+        ("None", "not a valid Python package name"),
+        ("typing", "would shadow the standard library"),
+        ("tests", "would shadow the standard library or the tests folder"),
+    ],
+)
+def test_invalid_package_names(name, reason):
+    message = answers.package_name_error(name)
+    assert f"package_name {name!r}" in message
+    assert reason in message
+
+
+@pytest.mark.parametrize("email", ["a@b.co", "first.last+tag@sub.example.org"])
+def test_valid_emails(email):
+    assert answers.email_error(email) == ""
+
+
+@pytest.mark.parametrize("email", ["", "a", "a@b", "a@@b.co", "a b@c.de", "<a@b.co>", "a@b.co,c@d.ef"])
+def test_invalid_emails(email):
+    assert f"author_email {email!r}" in answers.email_error(email)
+
+
+@pytest.mark.parametrize("version", ["0.13", "0.13.9", "1.0", "0.10.0"])
+def test_valid_uv_versions(version):
+    assert answers.uv_version_error(version) == ""
+
+
+@pytest.mark.parametrize("version", ["", "0", "v0.13", "0.13.x", "0.13.9.1", "01.2", "latest", " 0.13"])
+def test_invalid_uv_versions(version):
+    assert f"uv_version {version!r}" in answers.uv_version_error(version)
+
+
+@pytest.mark.parametrize(
+    ("version", "requirement"),
+    [
+        ("0.13", "uv_build>=0.13.0,<0.14"),
+        ("0.13.9", "uv_build>=0.13.9,<0.14"),
+        ("1.2", "uv_build>=1.2.0,<1.3"),
+    ],
+)
+def test_uv_build_requirement_follows_the_uv_minor(version, requirement):
+    assert answers.uv_build_requirement(version) == requirement
+
+
+@pytest.mark.parametrize("field", ["project_name", "author_name"])
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [("", "must not be empty"), ("a\nb", "single line"), ("a\tb", "single line"), (" a", "spaces")],
+)
+def test_one_line_fields(field, value, reason):
+    check = getattr(answers, f"{field}_error")
+    assert reason in check(value)
+    assert check('O\'Brien "Quotes": #1 \\ Ünï ✓') == ""
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["plain", 'quote " and \\ backslash', "new\nline\ttab\r\x00\x7f\x1b", "é ✓ 😀 \u2028", "'''\"\"\"", ""],
+)
+def test_toml_string_round_trips(text):
+    assert tomllib.loads(f"key = {answers.toml_string(text)}")["key"] == text
+
+
+def test_toml_string_keeps_non_ascii_readable():
+    assert answers.toml_string("Zoë ✓") == '"Zoë ✓"'
+
+
+def test_summary_puts_text_on_one_line():
+    assert answers.summary("  one\n\ntwo\tthree  ") == "one two three"
+
+
+def test_git_config_falls_back_when_unset(tmp_path, monkeypatch):
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "none"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.chdir(tmp_path)
+    assert answers.git_config("user.name", "Example Team") == "Example Team"
