@@ -23,7 +23,6 @@ _PACKAGE_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 # Deliberately simple: one @, no spaces or characters that break the
 # "Name <email>" form of package metadata, and a dot in the domain.
 _EMAIL_RE = re.compile(r"^[^@\s<>,;\"()\[\]\\]+@[^@\s<>,;\"()\[\]\\]+\.[A-Za-z0-9-]+$")
-_UV_VERSION_RE = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)(?:\.(0|[1-9]\d*))?$")
 # Names that would shadow the standard library or the test layout when imported.
 _RESERVED_PACKAGES = frozenset(sys.stdlib_module_names) | {"src", "tests", "test"}
 
@@ -105,16 +104,6 @@ def email_error(email: str) -> str:
     return f"author_email {email!r} is not an e-mail address like 'team@example.com'."
 
 
-def uv_version_error(version: str) -> str:
-    """Why ``version`` is not a uv release version (X.Y or X.Y.Z), or ``""``."""
-    if _UV_VERSION_RE.match(version):
-        return ""
-    return (
-        f"uv_version {version!r} is not a uv version: use X.Y to follow patch releases "
-        "or X.Y.Z to pin one, for example '0.13' or '0.13.9' (no 'v' prefix)."
-    )
-
-
 def uv_build_requirement(uv_version: str) -> str:
     """The ``uv_build`` range for ``build-system.requires``: same minor as uv.
 
@@ -179,7 +168,6 @@ class AnswersExtension(Extension):
                 "package_name": package_name,
                 "package_name_error": package_name_error,
                 "email_error": email_error,
-                "uv_version_error": uv_version_error,
                 "uv_build_requirement": uv_build_requirement,
                 "summary": summary,
                 "toml_string": toml_string,

@@ -70,16 +70,6 @@ def test_invalid_emails(email):
     assert f"author_email {email!r}" in answers.email_error(email)
 
 
-@pytest.mark.parametrize("version", ["0.13", "0.13.9", "1.0", "0.10.0"])
-def test_valid_uv_versions(version):
-    assert answers.uv_version_error(version) == ""
-
-
-@pytest.mark.parametrize("version", ["", "0", "v0.13", "0.13.x", "0.13.9.1", "01.2", "latest", " 0.13"])
-def test_invalid_uv_versions(version):
-    assert f"uv_version {version!r}" in answers.uv_version_error(version)
-
-
 @pytest.mark.parametrize(
     ("version", "requirement"),
     [

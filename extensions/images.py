@@ -1,0 +1,282 @@
+"""Every container image reference of a generated project, derived from the answers.
+
+The knowledge of which tags exist is the table below, in one place. Plain
+functions turn answers into references (unit-tested over the whole matrix in
+tests/test_images.py, without Copier); copier.yml validates answers with the
+same functions and stores the references as hidden computed values, which the
+templates use. No template names an image by hand.
+
+Sources (checked 2026-11, see shared FACTS.md):
+- astral-sh/uv `.github/workflows/build-docker.yml` and
+  `docs/guides/integration/docker.md` as of uv 0.12.5: the tag matrix;
+- uv's release history: 0.10.0 removed every `bookworm`, `bookworm-slim`,
+  `alpine3.21` and `python3.8-*` tag (0.9.30 is the last uv with them); trixie
+  tags exist from 0.8.11; the Docker Hub mirror `docker.io/astral/uv` carries
+  the same tags from 0.7.14;
+- the official `python` image on Docker Hub: `3.N-slim-trixie` (the words flip
+  against uv's `python3.N-trixie-slim`), `3.N-alpine3.23`.
+Where the history is not known precisely, a window starts at the first uv we
+can vouch for (marked "conservative"): a refusal there is safe, an accepted tag
+that does not exist is not.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from jinja2 import Environment
+from jinja2.ext import Extension
+
+Version = tuple[int, ...]
+
+# uv_build is uv's stable build backend from 0.8.0: the oldest uv a project can use.
+MIN_UV: Version = (0, 8, 0)
+LAST_BOOKWORM_UV: Version = (0, 9, 30)
+
+
+@dataclass(frozen=True)
+class Flavour:
+    """One OS flavour of the images, and the uv versions and Pythons that have it."""
+
+    uv_suffix: str  # uv's derived image: <uv>-python3.N-<uv_suffix>
+    python_suffix: str  # the official image: python:3.N-<python_suffix>
+    pythons: tuple[str, ...]
+    since: Version
+    until: Version | None = None  # last uv that published it
+
+
+_DEBIAN_PYTHONS = ("3.8", "3.9", "3.10", "3.11", "3.12", "3.13", "3.14")
+_MODERN_PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13", "3.14")
+
+FLAVOURS: dict[str, Flavour] = {
+    "trixie-slim": Flavour("trixie-slim", "slim-trixie", _MODERN_PYTHONS, since=(0, 8, 11)),
+    "trixie": Flavour("trixie", "trixie", _MODERN_PYTHONS, since=(0, 8, 11)),
+    # The official python:3.N-alpine moved to alpine3.24; uv builds on 3.23: pin both.
+    # Conservative: the matrix above is known from 0.10.0 on.
+    "alpine3.23": Flavour("alpine3.23", "alpine3.23", ("3.10", "3.11", "3.12", "3.13", "3.14"), (0, 10, 0)),
+    "alpine3.22": Flavour("alpine3.22", "alpine3.22", ("3.9",), since=(0, 10, 0)),
+    "bookworm-slim": Flavour("bookworm-slim", "slim-bookworm", _DEBIAN_PYTHONS, MIN_UV, LAST_BOOKWORM_UV),
+    "bookworm": Flavour("bookworm", "bookworm", _DEBIAN_PYTHONS, MIN_UV, LAST_BOOKWORM_UV),
+}
+# The os_flavour answers, in the order copier.yml offers them. "alpine" means the
+# Alpine release uv builds that Python on.
+OS_FLAVOUR_ANSWERS = ("trixie-slim", "trixie", "alpine", "bookworm-slim", "bookworm")
+ALPINE_FOR_PYTHON = {"3.9": "alpine3.22"}
+ALPINE_DEFAULT = "alpine3.23"
+
+# Tags outside a flavour's own window, per Python (conservative: first uv we vouch for).
+PYTHON_WINDOWS: dict[str, tuple[Version, Version | None]] = {
+    "3.8": (MIN_UV, LAST_BOOKWORM_UV),
+    "3.14": ((0, 9, 0), None),
+}
+
+# Where images come from: (uv repository, python repository). `{prefix}` is the mirror.
+REGISTRIES: dict[str, tuple[str, str]] = {
+    "public": ("ghcr.io/astral-sh/uv", "docker.io/library/python"),
+    "dockerhub": ("docker.io/astral/uv", "docker.io/library/python"),
+    # GitLab's dependency proxy serves Docker Hub only, under the group's prefix.
+    "dependency-proxy": (
+        "${CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX}/astral/uv",
+        "${CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX}/python",
+    ),
+    # An organisation's mirror of Docker Hub, laid out as Docker Hub is.
+    "mirror": ("{prefix}/astral/uv", "{prefix}/library/python"),
+}
+DIGEST_ROLES = ("ci", "uv", "python")
+
+_UV_VERSION_RE = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)(?:\.(0|[1-9]\d*))?$")
+_MIRROR_RE = re.compile(
+    r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*(?::\d{1,5})?"
+    r"(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$"
+)
+_DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+def _version(text: str) -> Version:
+    return tuple(int(part) for part in text.split("."))
+
+
+def _show(version: Version) -> str:
+    return ".".join(map(str, version))
+
+
+def _uv_span(uv_version: str) -> tuple[Version, Version]:
+    """The releases an answer can mean: "0.9" floats over 0.9.0 .. 0.9.<last>."""
+    version = _version(uv_version)
+    if len(version) == 3:
+        return version, version
+    return (*version, 0), (*version, 10**6)
+
+
+def resolve_flavour(python_version: str, os_flavour: str) -> str:
+    """The concrete flavour of an answer: ``alpine`` becomes the release uv builds on."""
+    if os_flavour == "alpine":
+        return ALPINE_FOR_PYTHON.get(python_version, ALPINE_DEFAULT)
+    return os_flavour
+
+
+def _problems(python_version: str, uv_version: str, flavour_name: str) -> list[str]:
+    """What stops uv's image for this flavour from existing (uv_version already valid)."""
+    flavour = FLAVOURS[flavour_name]
+    problems = []
+    if python_version not in flavour.pythons:
+        problems.append(f"uv publishes no {flavour_name} image for Python {python_version}")
+    py_since, py_until = PYTHON_WINDOWS.get(python_version, (MIN_UV, None))
+    since = max(flavour.since, py_since)
+    untils = [u for u in (flavour.until, py_until) if u is not None]
+    until = min(untils) if untils else None
+    first, last = _uv_span(uv_version)
+    if last < since:
+        problems.append(f"uv {uv_version} is older than {_show(since)}, the first with that image")
+    elif until is not None and first > until:
+        problems.append(f"uv {uv_version} is newer than {_show(until)}, the last with that image")
+    return problems
+
+
+def valid_flavours(python_version: str, uv_version: str) -> list[str]:
+    """The os_flavour answers that have images for this Python and uv version."""
+    if uv_version_error(uv_version):
+        return []
+    return [
+        answer
+        for answer in OS_FLAVOUR_ANSWERS
+        if not _problems(python_version, uv_version, resolve_flavour(python_version, answer))
+    ]
+
+
+def uv_version_error(uv_version: str) -> str:
+    """Why ``uv_version`` is not a uv release this template can use, or ``""``."""
+    if not _UV_VERSION_RE.match(uv_version):
+        return (
+            f"uv_version {uv_version!r} is not a uv version: use X.Y to follow patch releases "
+            "or X.Y.Z to pin one, for example '0.13' or '0.13.9' (no 'v' prefix)."
+        )
+    if _uv_span(uv_version)[1] < MIN_UV:
+        return (
+            f"uv_version {uv_version!r} is too old: this template needs uv {_show(MIN_UV)} or newer "
+            "(uv_build, the build backend, is stable from there)."
+        )
+    return ""
+
+
+def image_error(python_version: str, uv_version: str, os_flavour: str) -> str:
+    """Why no uv image exists for this Python, uv version and OS flavour, or ``""``."""
+    if error := uv_version_error(uv_version):
+        return error
+    flavour_name = resolve_flavour(python_version, os_flavour)
+    if flavour_name not in FLAVOURS:
+        known = ", ".join(dict.fromkeys([*OS_FLAVOUR_ANSWERS, *FLAVOURS]))
+        return f"os_flavour {os_flavour!r} is unknown; choose one of: {known}."
+    problems = _problems(python_version, uv_version, flavour_name)
+    if not problems:
+        return ""
+    valid = ", ".join(valid_flavours(python_version, uv_version)) or "none: pick another Python or uv"
+    return (
+        f"No image exists for Python {python_version}, uv {uv_version} and os_flavour "
+        f"{os_flavour!r}: {'; '.join(problems)}. Valid os_flavour values here: {valid}."
+    )
+
+
+def registry_error(registry: str, mirror: str = "") -> str:
+    """Why this registry answer (and mirror prefix) cannot be used, or ``""``."""
+    if registry not in REGISTRIES:
+        return f"image_registry {registry!r} is unknown; choose one of: {', '.join(REGISTRIES)}."
+    if registry != "mirror":
+        return ""
+    if _MIRROR_RE.match(mirror):
+        return ""
+    return (
+        f"image_mirror {mirror!r} is not an image repository prefix: give a registry host and an "
+        "optional path, without scheme or trailing slash, for example 'registry.example.com/dockerhub'."
+    )
+
+
+def digests_error(digests: object) -> str:
+    """Why this ``image_digests`` answer is not a mapping of role to sha256 digest, or ``""``."""
+    if not isinstance(digests, dict):
+        return f"image_digests {digests!r} must be a mapping like {{uv: 'sha256:<64 hex>'}}."
+    for role, digest in digests.items():
+        if role not in DIGEST_ROLES:
+            return f"image_digests key {role!r} is unknown; use some of: {', '.join(DIGEST_ROLES)}."
+        if not isinstance(digest, str) or not _DIGEST_RE.match(digest):
+            return f"image_digests[{role!r}] = {digest!r} is not a digest like 'sha256:<64 hex digits>'."
+    return ""
+
+
+def _repositories(registry: str, mirror: str) -> tuple[str, str]:
+    if error := registry_error(registry, mirror):
+        raise ValueError(error)
+    uv_repo, python_repo = REGISTRIES[registry]
+    return uv_repo.replace("{prefix}", mirror), python_repo.replace("{prefix}", mirror)
+
+
+def _pin(reference: str, role: str, digests: dict[str, str] | None) -> str:
+    digest = (digests or {}).get(role)
+    return f"{reference}@{digest}" if digest else reference
+
+
+def _checked_flavour(python_version: str, uv_version: str, os_flavour: str) -> Flavour:
+    if error := image_error(python_version, uv_version, os_flavour):
+        raise ValueError(error)
+    return FLAVOURS[resolve_flavour(python_version, os_flavour)]
+
+
+def ci_image(
+    python_version: str,
+    uv_version: str,
+    os_flavour: str,
+    registry: str = "public",
+    mirror: str = "",
+    digests: dict[str, str] | None = None,
+) -> str:
+    """uv's image with Python, for CI jobs: ``ghcr.io/astral-sh/uv:0.13-python3.13-trixie-slim``."""
+    flavour = _checked_flavour(python_version, uv_version, os_flavour)
+    uv_repo, _ = _repositories(registry, mirror)
+    return _pin(f"{uv_repo}:{uv_version}-python{python_version}-{flavour.uv_suffix}", "ci", digests)
+
+
+def uv_image(
+    uv_version: str, registry: str = "public", mirror: str = "", digests: dict[str, str] | None = None
+) -> str:
+    """The distroless uv image (only /uv and /uvx), for ``COPY --from``."""
+    if error := uv_version_error(uv_version):
+        raise ValueError(error)
+    uv_repo, _ = _repositories(registry, mirror)
+    return _pin(f"{uv_repo}:{uv_version}", "uv", digests)
+
+
+def python_image(
+    python_version: str,
+    uv_version: str,
+    os_flavour: str,
+    registry: str = "public",
+    mirror: str = "",
+    digests: dict[str, str] | None = None,
+) -> str:
+    """The official Python image the Dockerfile builds and runs on (both stages).
+
+    It is the upstream image of the CI image, so CI and the container share an OS
+    and the Python path (/usr/local/bin/python3) that the copied venv points at.
+    """
+    flavour = _checked_flavour(python_version, uv_version, os_flavour)
+    _, python_repo = _repositories(registry, mirror)
+    return _pin(f"{python_repo}:{python_version}-{flavour.python_suffix}", "python", digests)
+
+
+class ImagesExtension(Extension):
+    """Registers the functions above as Jinja globals for copier.yml."""
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        environment.globals.update(
+            {
+                "uv_version_error": uv_version_error,
+                "image_error": image_error,
+                "registry_error": registry_error,
+                "digests_error": digests_error,
+                "ci_image": ci_image,
+                "uv_image": uv_image,
+                "python_image": python_image,
+            }
+        )
