@@ -46,6 +46,9 @@ class Flavour:
     until: Version | None = None  # last uv that published it
 
 
+# The Python versions a project can choose (copier.yml offers exactly these).
+SUPPORTED_PYTHONS = ("3.10", "3.11", "3.12", "3.13", "3.14")
+
 _DEBIAN_PYTHONS = ("3.8", "3.9", "3.10", "3.11", "3.12", "3.13", "3.14")
 _MODERN_PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13", "3.14")
 
@@ -236,9 +239,30 @@ def ci_image(
     return _pin(f"{uv_repo}:{uv_version}-python{python_version}-{flavour.uv_suffix}", "ci", digests)
 
 
-def uv_image(
-    uv_version: str, registry: str = "public", mirror: str = "", digests: dict[str, str] | None = None
-) -> str:
+def ci_matrix(
+    python_version: str,
+    uv_version: str,
+    os_flavour: str,
+    registry: str = "public",
+    mirror: str = "",
+    digests: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """CI image per Python for a test matrix: the project's version and every newer one.
+
+    Versions without an image for this uv and OS are left out. Only the project's own
+    version takes the ``ci`` digest: a digest pins one image.
+    """
+    start = SUPPORTED_PYTHONS.index(python_version)
+    return {
+        version: ci_image(
+            version, uv_version, os_flavour, registry, mirror, digests if version == python_version else None
+        )
+        for version in SUPPORTED_PYTHONS[start:]
+        if not image_error(version, uv_version, os_flavour)
+    }
+
+
+def uv_image(uv_version: str, registry: str = "public", mirror: str = "", digests: dict[str, str] | None = None) -> str:
     """The distroless uv image (only /uv and /uvx), for ``COPY --from``."""
     if error := uv_version_error(uv_version):
         raise ValueError(error)
@@ -276,6 +300,7 @@ class ImagesExtension(Extension):
                 "registry_error": registry_error,
                 "digests_error": digests_error,
                 "ci_image": ci_image,
+                "ci_matrix": ci_matrix,
                 "uv_image": uv_image,
                 "python_image": python_image,
             }

@@ -55,9 +55,7 @@ def test_generated_project_passes_its_own_checks(version, render, template_repo,
 
 
 def test_copy_without_uv_says_how_to_fix_it_and_leaves_nothing(template_repo, tmp_path):
-    no_uv_path = os.pathsep.join(
-        d for d in os.environ["PATH"].split(os.pathsep) if not (Path(d) / "uv").exists()
-    )
+    no_uv_path = os.pathsep.join(d for d in os.environ["PATH"].split(os.pathsep) if not (Path(d) / "uv").exists())
     dst = tmp_path / "project"
     proc = subprocess.run(
         [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", str(template_repo), str(dst)],

@@ -53,8 +53,10 @@ def test_default_render_has_the_expected_files_and_values(render):
         "requires": ["uv_build>=0.13.0,<0.14"],
         "build-backend": "uv_build",
     }
-    dev = pyproject["dependency-groups"]["dev"]
-    assert {req.split(">")[0] for req in dev} == {"pytest", "pytest-cov", "ruff"}
+    groups = pyproject["dependency-groups"]
+    assert groups["lint"] == ["ruff>=0.17"]
+    assert {req.split(">")[0] for req in groups["test"]} == {"pytest", "pytest-cov"}
+    assert groups["dev"] == [{"include-group": "lint"}, {"include-group": "test"}]
     assert pyproject["tool"]["ruff"]["target-version"] == "py313"
     assert len(pyproject["tool"]["ruff"]["lint"]["select"]) > 10  # more than the defaults
     pytest_opts = pyproject["tool"]["pytest"]["ini_options"]
