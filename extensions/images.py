@@ -88,6 +88,11 @@ REGISTRIES: dict[str, tuple[str, str]] = {
 }
 DIGEST_ROLES = ("ci", "uv", "python")
 
+# The image builder of the pipeline's image job: buildah runs unprivileged on ordinary
+# runners (vfs storage, chroot isolation). Published on quay.io only, so no Docker Hub
+# mirror or dependency proxy can serve it. Source: quay.io/buildah/stable tags (2026-11).
+BUILDER_IMAGE = "quay.io/buildah/stable:v1.43.0"
+
 _UV_VERSION_RE = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)(?:\.(0|[1-9]\d*))?$")
 _MIRROR_RE = re.compile(
     r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*(?::\d{1,5})?"
@@ -288,6 +293,11 @@ def python_image(
     return _pin(f"{python_repo}:{python_version}-{flavour.python_suffix}", "python", digests)
 
 
+def builder_image() -> str:
+    """The image that builds the project's container image in CI."""
+    return BUILDER_IMAGE
+
+
 class ImagesExtension(Extension):
     """Registers the functions above as Jinja globals for copier.yml."""
 
@@ -303,5 +313,6 @@ class ImagesExtension(Extension):
                 "ci_matrix": ci_matrix,
                 "uv_image": uv_image,
                 "python_image": python_image,
+                "builder_image": builder_image,
             }
         )

@@ -1,0 +1,254 @@
+"""The generated Dockerfile: hadolint-clean for every answer set, and built for real.
+
+The real build uses buildah (no Docker engine here) with local base images, since no
+registry is reachable: a Debian trixie root made with debootstrap (Python 3.13, as the
+default python_version) and a uv image made from the uv binaries of this repo's venv.
+It is slow (minutes): deselect it with `-m "not slow"`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import images
+import pytest
+from conftest import read_toml, render_without_tasks, require_tool, run
+
+HOST_CA_BUNDLE = Path(os.environ.get("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt"))
+
+
+def dockerfile_args(project: Path) -> dict[str, str]:
+    """The ARG defaults of the Dockerfile's global scope."""
+    args = {}
+    for line in (project / "Dockerfile").read_text().splitlines():
+        if line.startswith("FROM"):
+            break
+        if line.startswith("ARG ") and "=" in line:
+            name, value = line.removeprefix("ARG ").split("=", 1)
+            args[name] = value
+    return args
+
+
+def from_lines(project: Path) -> list[str]:
+    return [line for line in (project / "Dockerfile").read_text().splitlines() if line.startswith("FROM ")]
+
+
+DOCKER_ANSWERS = {
+    "defaults": {},
+    "alpine": {"os_flavour": "alpine", "python_version": "3.12"},
+    "dependency-proxy": {"image_registry": "dependency-proxy"},
+    "mirror-pinned": {
+        "image_registry": "mirror",
+        "image_mirror": "mirror.example.com:5000/hub",
+        "image_digests": {"uv": "sha256:" + "1" * 64, "python": "sha256:" + "2" * 64},
+    },
+    "bookworm": {"uv_version": "0.9", "os_flavour": "bookworm", "python_version": "3.10"},
+}
+
+
+@pytest.mark.parametrize("answers", DOCKER_ANSWERS.values(), ids=DOCKER_ANSWERS.keys())
+def test_dockerfile_takes_its_images_from_the_extension_and_passes_hadolint(answers, template_repo, tmp_path):
+    project = render_without_tasks(template_repo, tmp_path / "p", **answers)
+    hadolint = Path(sys.executable).with_name("hadolint")
+    run([hadolint, "Dockerfile"], project)
+
+    choice = {
+        "python_version": "3.13",
+        "uv_version": "0.13",
+        "os_flavour": "trixie-slim",
+        "registry": "public",
+        "mirror": "",
+        "digests": None,
+    }
+    choice.update({k.removeprefix("image_"): v for k, v in answers.items()})
+    args = dockerfile_args(project)
+    assert args["UV_IMAGE"] == images.uv_image(
+        choice["uv_version"], choice["registry"], choice["mirror"], choice["digests"]
+    )
+    assert args["PYTHON_IMAGE"] == images.python_image(
+        choice["python_version"],
+        choice["uv_version"],
+        choice["os_flavour"],
+        choice["registry"],
+        choice["mirror"],
+        choice["digests"],
+    )
+    # Build and runtime stages on the same Python image; uv copied from the distroless one.
+    assert from_lines(project) == [
+        "FROM ${UV_IMAGE} AS uv",
+        "FROM ${PYTHON_IMAGE} AS build",
+        "FROM ${PYTHON_IMAGE} AS runtime",
+    ]
+    text = (project / "Dockerfile").read_text()
+    assert "COPY --from=uv /uv /uvx /bin/" in text
+    assert "uv sync --locked --no-install-project --no-dev" in text
+    assert "uv sync --locked --no-dev --no-editable" in text
+    assert "USER 10001:10001" in text
+    assert 'ENTRYPOINT ["payment-service"]' in text
+    if choice["registry"] == "dependency-proxy":
+        assert "ARG CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX\n" in text
+    ignored = (project / ".dockerignore").read_text().splitlines()
+    assert {".venv/", ".uv-cache/", ".git/", ".gitlab-ci-local/", ".pytest_cache/", "coverage.xml"} <= set(ignored)
+
+
+def test_no_image_is_named_by_hand_in_the_template():
+    """Every image reference in template/ comes from the extension's hidden values."""
+    template = Path(__file__).resolve().parent.parent / "template"
+    needles = ("ghcr.io", "docker.io", "quay.io", "astral/uv", "python:3", ":latest")
+    offenders = [
+        f"{path.relative_to(template)}: {needle}"
+        for path in template.rglob("*")
+        if path.is_file()
+        for needle in needles
+        if needle in path.read_text(encoding="utf-8")
+    ]
+    assert offenders == []
+
+
+def test_without_dockerfile_there_is_no_image_build(template_repo, tmp_path):
+    project = render_without_tasks(template_repo, tmp_path / "p", dockerfile=False)
+    assert not (project / "Dockerfile").exists()
+    assert not (project / ".dockerignore").exists()
+    assert not (project / ".gitlab" / "ci" / "docker.gitlab-ci.yml").exists()
+    assert "docker.gitlab-ci.yml" not in (project / ".gitlab" / "ci" / "template.gitlab-ci.yml").read_text()
+
+
+# ---------------------------------------------------------------- the real build
+
+
+class Buildah:
+    """buildah with its own storage (vfs, chroot isolation: no daemon, no privileges)."""
+
+    def __init__(self, root: Path) -> None:
+        self.exe = require_tool("buildah", "builds the generated image")
+        self.global_opts = [
+            "--root",
+            str(root / "storage"),
+            "--runroot",
+            str(root / "run"),
+            "--storage-driver",
+            "vfs",
+        ]
+
+    def __call__(self, *args: str | Path, cwd: Path | None = None) -> str:
+        return run([self.exe, *self.global_opts, *args], cwd or Path.cwd(), {"BUILDAH_ISOLATION": "chroot"})
+
+    def image_from_tree(self, tree: Path, name: str, config: list[str] = ()) -> str:
+        container = self("from", "scratch").strip()
+        mount = Path(self("mount", container).strip())
+        subprocess.run(["cp", "-a", f"{tree}/.", str(mount)], check=True)
+        self("umount", container)
+        if config:
+            self("config", *config, container)
+        self("commit", "--quiet", container, name)
+        self("rm", container)
+        return name
+
+
+@pytest.fixture(scope="session")
+def buildah(tmp_path_factory) -> Iterator[Buildah]:
+    root = tmp_path_factory.mktemp("buildah")
+    yield Buildah(root)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def local_base_images(buildah, tmp_path_factory) -> dict[str, str]:
+    """A Python 3.13 image (Debian trixie, as python:3.13-slim-trixie) and a uv image."""
+    debootstrap = require_tool("debootstrap", "makes the local Python base image")
+    work = tmp_path_factory.mktemp("bases")
+    rootfs = work / "trixie"
+    run(
+        [
+            debootstrap,
+            "--variant=minbase",
+            "--include=python3,ca-certificates",
+            "trixie",
+            rootfs,
+            "http://deb.debian.org/debian",
+        ],
+        work,
+    )
+    # The machine's CA bundle: HTTPS from a build goes through the same proxy as the host.
+    shutil.copy(HOST_CA_BUNDLE, rootfs / "etc/ssl/certs/ca-certificates.crt")
+    python = buildah.image_from_tree(rootfs, "localhost/test-python:3.13-trixie", ["--cmd", "python3"])
+    shutil.rmtree(rootfs)
+
+    uv_tree = work / "uv"
+    uv_tree.mkdir()
+    for binary in ("uv", "uvx"):
+        shutil.copy2(Path(sys.executable).with_name(binary), uv_tree / binary)
+    uv = buildah.image_from_tree(uv_tree, "localhost/test-uv:latest")
+    return {"PYTHON_IMAGE": python, "UV_IMAGE": uv}
+
+
+def build(buildah: Buildah, project: Path, images_: dict[str, str], tag: str) -> str:
+    build_args = [arg for name, ref in images_.items() for arg in ("--build-arg", f"{name}={ref}")]
+    return buildah(
+        "build",
+        "--layers",
+        "--isolation",
+        "chroot",
+        *build_args,
+        # What an organisation passes for its TLS-intercepting proxy, as a build secret.
+        "--secret",
+        f"id=ca_bundle,src={HOST_CA_BUNDLE}",
+        "--tag",
+        tag,
+        ".",
+        cwd=project,
+    )
+
+
+@pytest.mark.slow
+def test_image_builds_runs_as_non_root_and_rebuilds_source_changes_from_cache(render, buildah, local_base_images):
+    project = render()
+    assert read_toml(project / "uv.lock")  # the build installs exactly this lock
+
+    first = build(buildah, project, local_base_images, "localhost/payment-service:1")
+    assert "uv sync --locked --no-install-project --no-dev" in first
+
+    container = buildah("from", "localhost/payment-service:1").strip()
+    try:
+        output = buildah("run", container, "--", "payment-service", "Ada", "--shout")
+        assert output.strip().splitlines()[-1] == "HELLO, ADA!"
+        ids = buildah("run", container, "--", "python", "-c", "import os; print(os.getuid(), os.getgid())")
+        assert ids.strip().splitlines()[-1] == "10001 10001"
+        # Installed as a wheel (non-editable), compiled, and not writable by the runtime user.
+        probe = (
+            "import payment_service, os, pathlib; p = pathlib.Path(payment_service.__file__);"
+            "print('site-packages' in str(p), any(p.parent.joinpath('__pycache__').iterdir()),"
+            " os.access(p, os.W_OK))"
+        )
+        assert buildah("run", container, "--", "python", "-c", probe).strip().splitlines()[-1] == "True True False"
+    finally:
+        buildah("rm", container)
+    config = buildah(
+        "inspect",
+        "--type",
+        "image",
+        "--format",
+        "{{.OCIv1.Config.User}} {{.OCIv1.Config.Entrypoint}}",
+        "localhost/payment-service:1",
+    )
+    assert config.strip() == "10001:10001 [payment-service]"
+
+    # A source-only change: the dependency layer comes from cache, the project layer is rebuilt.
+    greeting = project / "src" / "payment_service" / "greeting.py"
+    greeting.write_text(greeting.read_text().replace('f"Hello, {cleaned}!"', 'f"Hi, {cleaned}!"'))
+    second = build(buildah, project, local_base_images, "localhost/payment-service:2")
+    steps = second.split("STEP ")
+    deps_step = next(s for s in steps if "--no-install-project" in s)
+    project_step = next(s for s in steps if "--no-editable" in s)
+    assert "Using cache" in deps_step
+    assert "Using cache" not in project_step
+    container = buildah("from", "localhost/payment-service:2").strip()
+    try:
+        assert buildah("run", container, "--", "payment-service", "Ada").strip().splitlines()[-1] == "Hi, Ada!"
+    finally:
+        buildah("rm", container)
