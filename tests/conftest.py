@@ -19,7 +19,8 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "extensions"))
+# The template's plain-Python parts, imported by their unit tests.
+sys.path[:0] = [str(ROOT / "extensions"), str(ROOT / "migrations")]
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 

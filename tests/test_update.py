@@ -1,0 +1,184 @@
+"""`copier update` across git-tagged template versions keeps the team's work, and the
+drift check says when a project is behind or its template-owned files were edited.
+
+v1 is the template as it is; v2 adds what a platform team ships: a new uv (with a
+migration that moves projects still on the old default), a changed cache key, a new
+job and a new dev dependency.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import BASELINE, git, read_toml, read_yaml, run, snapshot_template
+from test_pipeline import check_schema
+
+TEAM_JOB = """
+smoke:
+  stage: test
+  image: $UV_CI_IMAGE
+  script:
+    - uv run --locked payment-service Ada
+"""
+
+TEAM_MODULE = '''"""Money helpers the team wrote."""
+
+
+def cents(amount: str) -> int:
+    """Return ``amount`` (like ``"12.34"``) in cents."""
+    units, _, fraction = amount.partition(".")
+    return int(units) * 100 + int(fraction.ljust(2, "0")[:2] or 0)
+'''
+
+TEAM_TEST = """from payment_service.money import cents
+
+
+def test_cents():
+    assert cents("12.3") == 1230
+"""
+
+
+def copier(*args: str | Path, cwd: Path) -> str:
+    return run([sys.executable, "-m", "copier", *args, "--trust", "--defaults"], cwd)
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def release_v2(repo: Path) -> None:
+    """Make v2.0.0 of the template in ``repo``, as a platform team would."""
+    copier_yml = repo / "copier.yml"
+    edit(copier_yml, 'default: "0.13"', 'default: "0.13.9"')
+    edit(
+        copier_yml,
+        "_migrations:\n",
+        "_migrations:\n"
+        "  - version: v2.0.0\n"
+        "    when: \"{{ _stage == 'before' }}\"\n"
+        '    command: ["{{ _copier_python }}", "{{ _copier_conf.src_path }}/migrations/follow_new_default.py",\n'
+        '              uv_version, "0.13", "0.13.9"]\n',
+    )
+    uv_ci = repo / "template" / ".gitlab" / "ci" / "uv.gitlab-ci.yml.jinja"
+    edit(uv_ci, "        - uv.lock\n", "        - uv.lock\n        - .python-version\n")
+    uv_ci.write_text(
+        uv_ci.read_text()
+        + "\npackage:\n  extends: .uv\n  stage: build\n  script:\n    - uv build --no-sources\n"
+        + "  artifacts:\n    paths:\n      - dist/\n"
+    )
+    edit(
+        repo / "template" / "pyproject.toml.jinja",
+        'test = ["pytest>=9",',
+        'test = ["pytest>=9", "pytest-timeout>=2.3",',
+    )
+    git(repo, "commit", "-q", "-am", "v2: uv 0.13.9, cache key on .python-version, package job, pytest-timeout")
+    git(repo, "tag", "v2.0.0")
+
+
+def make_team_changes(project: Path) -> None:
+    with (project / ".gitlab-ci.yml").open("a") as team_ci:
+        team_ci.write(TEAM_JOB)
+    run(["uv", "add", "--quiet", "attrs>=23"], project)
+    (project / "src" / "payment_service" / "money.py").write_text(TEAM_MODULE)
+    (project / "tests" / "test_money.py").write_text(TEAM_TEST)
+    with (project / "README.md").open("a") as readme:
+        readme.write("\n## Team notes\n\nOn-call: #payments.\n")
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "team work")
+
+
+def drift(project: Path) -> subprocess.CompletedProcess[str]:
+    script = project / ".gitlab" / "ci" / "template_drift.py"
+    return subprocess.run([sys.executable, script], cwd=project, capture_output=True, text=True, check=False)
+
+
+def all_text(project: Path) -> dict[str, str]:
+    files = git(project, "ls-files", "--cached", "--others", "--exclude-standard").split()
+    return {name: (project / name).read_text(errors="replace") for name in files}
+
+
+@pytest.fixture
+def tagged_template(tmp_path) -> Path:
+    repo = snapshot_template(tmp_path / "template")
+    git(repo, "tag", "v1.0.0")
+    return repo
+
+
+def test_update_to_v2_keeps_the_team_work_and_the_drift_check_follows(tagged_template, tmp_path):
+    repo = tagged_template
+    project = tmp_path / "payment-service"
+    data = [arg for key, value in BASELINE.items() for arg in ("--data", f"{key}={value}")]
+    copier("copy", "--vcs-ref", "v1.0.0", *data, repo, project, cwd=tmp_path)
+    git(project, "init", "-q")
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "copied from template v1.0.0")
+    make_team_changes(project)
+
+    release_v2(repo)
+    behind = drift(project)
+    assert behind.returncode == 2, behind.stdout + behind.stderr
+    assert behind.stdout.startswith("behind: template 1.0.0 is in use, 2.0.0 is out.")
+    assert "modified:" not in behind.stdout
+
+    copier("update", "--vcs-ref", "v2.0.0", "--conflict", "rej", cwd=project)
+
+    # v2 arrived.
+    answers = read_yaml(project / ".copier-answers.yml")
+    assert answers["_commit"] == "v2.0.0"
+    assert answers["uv_version"] == "0.13.9"  # moved by the migration
+    ci = read_yaml(project / ".gitlab" / "ci" / "uv.gitlab-ci.yml")
+    assert ci[".uv"]["cache"]["key"]["files"] == ["uv.lock", ".python-version"]
+    assert ci["package"]["script"] == ["uv build --no-sources"]
+    template_ci = read_yaml(project / ".gitlab" / "ci" / "template.gitlab-ci.yml")
+    assert template_ci["variables"]["UV_CI_IMAGE"] == "ghcr.io/astral-sh/uv:0.13.9-python3.13-trixie-slim"
+    pyproject = read_toml(project / "pyproject.toml")
+    assert "pytest-timeout>=2.3" in pyproject["dependency-groups"]["test"]
+    assert pyproject["tool"]["uv"]["required-version"] == ">=0.13.9"
+
+    # Everything the team did is still there.
+    assert "smoke:" in (project / ".gitlab-ci.yml").read_text()
+    assert (project / "src" / "payment_service" / "money.py").read_text() == TEAM_MODULE
+    assert (project / "tests" / "test_money.py").read_text() == TEAM_TEST
+    assert "On-call: #payments." in (project / "README.md").read_text()
+    assert any(dep.startswith("attrs>=23") for dep in pyproject["project"]["dependencies"])
+
+    # No conflict left behind, and a lock that matches the merged pyproject.toml.
+    texts = all_text(project)
+    assert not [name for name in texts if name.endswith(".rej")]
+    assert not [name for name, text in texts.items() if "<<<<<<<" in text or ">>>>>>>" in text]
+    run(["uv", "lock", "--check"], project)
+    locked = {package["name"] for package in read_toml(project / "uv.lock")["package"]}
+    assert {"attrs", "pytest-timeout", "payment-service"} <= locked
+
+    # The project is still green, and its pipeline still valid.
+    for command in (
+        ["uv", "sync", "--locked"],
+        ["uv", "run", "--locked", "ruff", "check", "."],
+        ["uv", "run", "--locked", "ruff", "format", "--check", "."],
+        ["uv", "run", "--locked", "pytest"],
+    ):
+        run(command, project)
+    check_schema(project)
+
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "update to template v2.0.0")
+    current = drift(project)
+    assert current.returncode == 0, current.stdout + current.stderr
+    assert current.stdout.startswith("up to date: template 2.0.0")
+
+    # A second update with nothing new changes nothing.
+    copier("update", "--vcs-ref", "v2.0.0", "--conflict", "rej", cwd=project)
+    assert git(project, "status", "--porcelain") == ""
+
+    # A hand edit to a template-owned file is drift.
+    edit(project / ".gitlab" / "ci" / "uv.gitlab-ci.yml", "interruptible: true", "interruptible: false")
+    modified = drift(project)
+    assert modified.returncode == 2, modified.stdout + modified.stderr
+    assert modified.stdout.splitlines() == [
+        "modified: .gitlab/ci/uv.gitlab-ci.yml differs from a fresh render of template v2.0.0"
+    ]
