@@ -70,10 +70,7 @@ def template_owned(root: Path) -> list[Path]:
     """Files under ``root`` that declare themselves template-owned in their first lines."""
     owned = []
     for path in sorted(p for p in root.rglob("*") if p.is_file() and ".git" not in p.parts):
-        try:
-            head = path.read_text(encoding="utf-8").splitlines()[:3]
-        except (UnicodeDecodeError, OSError):
-            continue
+        head = path.read_bytes()[:1024].decode("utf-8", "replace").splitlines()[:3]
         if any(MARKER in line for line in head):
             owned.append(path.relative_to(root))
     return owned
