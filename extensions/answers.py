@@ -54,6 +54,13 @@ def author_name_error(name: str) -> str:
     return _one_line_error("author_name", name)
 
 
+def description_error(text: str) -> str:
+    """Why ``text`` is not a usable description, or ``""``: any text with a visible character."""
+    if not text.strip():
+        return f"description must not be empty (got {text!r}); say in a sentence what the project does."
+    return ""
+
+
 def distribution_name(project_name: str) -> str:
     """The normalised distribution name for a human project name.
 
@@ -163,6 +170,7 @@ class AnswersExtension(Extension):
             {
                 "project_name_error": project_name_error,
                 "author_name_error": author_name_error,
+                "description_error": description_error,
                 "distribution_name": distribution_name,
                 "distribution_name_error": distribution_name_error,
                 "package_name": package_name,

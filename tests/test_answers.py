@@ -114,3 +114,8 @@ def test_git_config_falls_back_when_unset(tmp_path, monkeypatch):
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.chdir(tmp_path)
     assert answers.git_config("user.name", "Example Team") == "Example Team"
+
+
+def test_description_may_span_lines_but_not_be_blank():
+    assert answers.description_error("Line one.\nLine two: 'quoted' # ✓") == ""
+    assert "description must not be empty (got ' \\n')" in answers.description_error(" \n")

@@ -10,22 +10,28 @@ import images
 import pytest
 from conftest import ROOT, git, read_yaml, render_without_tasks, require_tool, run
 
-PIPELINE_FILES = [".gitlab-ci.yml", ".gitlab/ci/template.gitlab-ci.yml", ".gitlab/ci/uv.gitlab-ci.yml"]
+
+def pipeline_files(project: Path) -> list[Path]:
+    """The team's file first, then every template-owned pipeline file."""
+    return [project / ".gitlab-ci.yml", *sorted((project / ".gitlab" / "ci").glob("*.yml"))]
+
+
 # gitlab-ci-local runs a branch pipeline as unprotected; the cache job runs on protected refs.
 AS_PROTECTED_BRANCH = ["--variable", "CI_COMMIT_REF_PROTECTED=true"]
 
 
 def check_schema(project: Path) -> None:
     checker = Path(sys.executable).with_name("check-jsonschema")
-    files = [project / name for name in PIPELINE_FILES]
+    files = pipeline_files(project)
+    assert len(files) >= 3
     run([checker, "--builtin-schema", "vendor.gitlab-ci", "--data-transform", "gitlab-ci", *files], project)
 
 
 def pipeline(project: Path) -> dict:
     """The template's jobs and settings, merged as GitLab merges the includes."""
     merged: dict = {}
-    for name in reversed(PIPELINE_FILES):
-        merged.update(read_yaml(project / name) or {})
+    for path in reversed(pipeline_files(project)):
+        merged.update(read_yaml(path) or {})
     return merged
 
 
@@ -154,9 +160,44 @@ def test_team_pipeline_only_includes_the_template_entry_point(render):
     project = render()
     team = read_yaml(project / ".gitlab-ci.yml")
     assert team == {"include": [{"local": ".gitlab/ci/template.gitlab-ci.yml"}]}
-    for name in PIPELINE_FILES[1:]:
-        assert (project / name).read_text().startswith("# Template-owned:")
-    assert (project / PIPELINE_FILES[0]).read_text().startswith("# Team-owned pipeline:")
+    team_file, *template_files = pipeline_files(project)
+    assert team_file.read_text().startswith("# Team-owned pipeline:")
+    assert {p.name for p in template_files} == {
+        "template.gitlab-ci.yml",
+        "uv.gitlab-ci.yml",
+        "docker.gitlab-ci.yml",
+        "drift.gitlab-ci.yml",
+    }
+    for path in template_files:
+        assert path.read_text().startswith("# Template-owned:")
+    included = read_yaml(project / ".gitlab" / "ci" / "template.gitlab-ci.yml")["include"]
+    assert sorted(entry["local"] for entry in included) == sorted(
+        f".gitlab/ci/{p.name}" for p in template_files if p.name != "template.gitlab-ci.yml"
+    )
+
+
+def test_drift_job_warns_on_schedules_and_the_default_branch(template_repo, tmp_path):
+    project = render_without_tasks(template_repo, tmp_path / "p")
+    job = pipeline(project)["template-drift"]
+    assert job["allow_failure"] is True
+    assert job["rules"] == [
+        {"if": '$CI_PIPELINE_SOURCE == "schedule"'},
+        {"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"},
+    ]
+    assert job["script"][-1].endswith("python .gitlab/ci/template_drift.py")
+
+
+def test_image_job_tags_and_pushes_only_outside_merge_requests(template_repo, tmp_path):
+    project = render_without_tasks(template_repo, tmp_path / "p")
+    job = pipeline(project)["docker-image"]
+    assert job["image"] == "$BUILDER_IMAGE"
+    assert job["variables"]["BUILDER_IMAGE"] == images.builder_image()
+    assert {"STORAGE_DRIVER": "vfs", "BUILDAH_ISOLATION": "chroot"}.items() <= job["variables"].items()
+    assert [rule["variables"]["PUSH_IMAGE"] for rule in job["rules"]] == ["false", "true"]
+    script = job["script"][0]
+    for tag in ("$CI_COMMIT_SHA", "$CI_COMMIT_TAG", "$CI_COMMIT_REF_SLUG", "latest"):
+        assert tag in script
+    assert "--secret id=ca_bundle,src=$BUILD_CA_BUNDLE" in script
 
 
 def cache_dirs(project: Path) -> list[Path]:

@@ -14,6 +14,7 @@ from conftest import (
     read_toml,
     read_yaml,
     render_without_tasks,
+    run,
 )
 
 EXPECTED_FILES = {
@@ -140,6 +141,19 @@ def test_no_path_in_the_template_contains_a_double_quote():
         ({"uv_version": "v0.13"}, "uv_version 'v0.13' is not a uv version"),
         ({"uv_version": "0.13.x"}, "uv_version '0.13.x' is not a uv version"),
         ({"uv_version": "latest"}, "uv_version 'latest' is not a uv version"),
+        ({"uv_version": "0.7"}, "uv_version '0.7' is too old"),
+        ({"description": " \n "}, "description must not be empty"),
+        (
+            {"os_flavour": "bookworm-slim"},
+            "No image exists for Python 3.13, uv 0.13 and os_flavour 'bookworm-slim': uv 0.13 is newer "
+            "than 0.9.30, the last with that image. Valid os_flavour values here: trixie-slim, trixie, alpine.",
+        ),
+        ({"python_version": "3.14", "uv_version": "0.8"}, "Valid os_flavour values here: none"),
+        ({"os_flavour": "debian"}, "Invalid choice for 'os_flavour': 'debian' is not in"),
+        ({"image_registry": "quay"}, "Invalid choice for 'image_registry': 'quay' is not in"),
+        ({"image_registry": "mirror"}, "image_mirror '' is not an image repository prefix"),
+        ({"image_registry": "mirror", "image_mirror": "https://hub.example.com"}, "'https://hub.example.com'"),
+        ({"image_digests": {"uv": "sha256:abc"}}, "image_digests['uv'] = 'sha256:abc' is not a digest"),
     ],
 )
 def test_bad_answers_are_refused_before_anything_is_written(overrides, message, render_error):
@@ -155,6 +169,7 @@ HOSTILE = {
 
 def test_hostile_free_text_is_written_exactly_as_typed(render):
     project = render(**HOSTILE)
+    run(["uv", "sync", "--locked"], project)  # uv_build accepts the metadata too
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     assert pyproject["project"]["name"] == "o-brien-quotes-1-unicde"
     # Package metadata allows one line only: whitespace runs (newlines) become one space.
