@@ -3,8 +3,8 @@
 The knowledge of which tags exist is the table below, in one place. Plain
 functions turn answers into references (unit-tested over the whole matrix in
 tests/test_images.py, without Copier); copier.yml validates answers with the
-same functions and stores the references as hidden computed values, which the
-templates use. No template names an image by hand.
+same functions and keeps every reference in one hidden value, ``images``
+(``image_refs``), which the templates use. No template names an image by hand.
 
 Sources (checked 2026-11, see shared FACTS.md):
 - astral-sh/uv `.github/workflows/build-docker.yml` and
@@ -298,6 +298,29 @@ def builder_image() -> str:
     return BUILDER_IMAGE
 
 
+def image_refs(
+    python_version: str,
+    uv_version: str,
+    os_flavour: str,
+    registry: str = "public",
+    mirror: str = "",
+    digests: dict[str, str] | None = None,
+) -> dict[str, object]:
+    """Every image reference a project names, for copier.yml's hidden ``images`` value.
+
+    ``ci``: the CI jobs; ``uv`` and ``python``: the Dockerfile's stages; ``builder``: the
+    image job; ``matrix``: the CI image per Python of the optional test matrix.
+    """
+    choice = (python_version, uv_version, os_flavour, registry, mirror, digests)
+    return {
+        "ci": ci_image(*choice),
+        "uv": uv_image(uv_version, registry, mirror, digests),
+        "python": python_image(*choice),
+        "builder": builder_image(),
+        "matrix": ci_matrix(*choice),
+    }
+
+
 class ImagesExtension(Extension):
     """Registers the functions above as Jinja globals for copier.yml."""
 
@@ -309,10 +332,6 @@ class ImagesExtension(Extension):
                 "image_error": image_error,
                 "registry_error": registry_error,
                 "digests_error": digests_error,
-                "ci_image": ci_image,
-                "ci_matrix": ci_matrix,
-                "uv_image": uv_image,
-                "python_image": python_image,
-                "builder_image": builder_image,
+                "image_refs": image_refs,
             }
         )

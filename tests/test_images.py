@@ -187,3 +187,18 @@ def test_copier_offers_exactly_the_flavours_and_registries_the_table_knows():
     config = yaml.safe_load((Path(__file__).parent.parent / "copier.yml").read_text())
     assert tuple(config["os_flavour"]["choices"].values()) == images.OS_FLAVOUR_ANSWERS
     assert list(config["image_registry"]["choices"].values()) == list(images.REGISTRIES)
+
+
+def test_image_refs_gathers_every_reference_a_project_names():
+    refs = images.image_refs("3.12", "0.13", "alpine", "dockerhub")
+    assert refs == {
+        "ci": "docker.io/astral/uv:0.13-python3.12-alpine3.23",
+        "uv": "docker.io/astral/uv:0.13",
+        "python": "docker.io/library/python:3.12-alpine3.23",
+        "builder": images.BUILDER_IMAGE,
+        "matrix": {
+            "3.12": "docker.io/astral/uv:0.13-python3.12-alpine3.23",
+            "3.13": "docker.io/astral/uv:0.13-python3.13-alpine3.23",
+            "3.14": "docker.io/astral/uv:0.13-python3.14-alpine3.23",
+        },
+    }
