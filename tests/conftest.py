@@ -32,7 +32,7 @@ BASELINE: dict[str, Any] = {
     "author_email": "payments@example.com",
 }
 
-PYTHON_VERSIONS = ["3.10", "3.11", "3.12", "3.13", "3.14"]
+PYTHON_VERSIONS = ["3.10", "3.11", "3.12", "3.13", "3.14"]  # images.SUPPORTED_PYTHONS, written out
 
 
 def _put_interpreters_on_path() -> None:

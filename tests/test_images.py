@@ -183,8 +183,9 @@ def test_bad_digests_are_refused(digests, message):
     assert message in images.digests_error(digests)
 
 
-def test_copier_offers_exactly_the_flavours_and_registries_the_table_knows():
+def test_copier_offers_exactly_the_pythons_flavours_and_registries_the_table_knows():
     config = yaml.safe_load((Path(__file__).parent.parent / "copier.yml").read_text())
+    assert tuple(config["python_version"]["choices"]) == images.SUPPORTED_PYTHONS
     assert tuple(config["os_flavour"]["choices"].values()) == images.OS_FLAVOUR_ANSWERS
     assert list(config["image_registry"]["choices"].values()) == list(images.REGISTRIES)
 
