@@ -31,7 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
-from conftest import BASELINE, git, run, snapshot_template  # noqa: E402
+from conftest import BASELINE, commit_all, git, run, snapshot_template  # noqa: E402
 
 GITLAB_CI_LOCAL = ROOT / ".ci" / "tools" / "node_modules" / ".bin" / "gitlab-ci-local"
 JOBS = ["uv-cache", "lint", "test"]
@@ -59,10 +59,7 @@ def render(template: Path, dst: Path, deps: list[str], **answers: object) -> Pat
     copier.run_copy(str(template), dst, data={**BASELINE, **answers}, defaults=True, unsafe=True, quiet=True)
     if deps:
         run(["uv", "add", "--quiet", *deps], dst)
-    git(dst, "init", "-q")
-    git(dst, "add", "-A")
-    git(dst, "commit", "-q", "-m", "benchmark project")
-    return dst
+    return commit_all(dst, "benchmark project")
 
 
 def pipeline(project: Path) -> tuple[float, str]:

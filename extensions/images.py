@@ -244,29 +244,6 @@ def ci_image(
     return _pin(f"{uv_repo}:{uv_version}-python{python_version}-{flavour.uv_suffix}", "ci", digests)
 
 
-def ci_matrix(
-    python_version: str,
-    uv_version: str,
-    os_flavour: str,
-    registry: str = "public",
-    mirror: str = "",
-    digests: dict[str, str] | None = None,
-) -> dict[str, str]:
-    """CI image per Python for a test matrix: the project's version and every newer one.
-
-    Versions without an image for this uv and OS are left out. Only the project's own
-    version takes the ``ci`` digest: a digest pins one image.
-    """
-    start = SUPPORTED_PYTHONS.index(python_version)
-    return {
-        version: ci_image(
-            version, uv_version, os_flavour, registry, mirror, digests if version == python_version else None
-        )
-        for version in SUPPORTED_PYTHONS[start:]
-        if not image_error(version, uv_version, os_flavour)
-    }
-
-
 def uv_image(uv_version: str, registry: str = "public", mirror: str = "", digests: dict[str, str] | None = None) -> str:
     """The distroless uv image (only /uv and /uvx), for ``COPY --from``."""
     if error := uv_version_error(uv_version):
@@ -293,11 +270,6 @@ def python_image(
     return _pin(f"{python_repo}:{python_version}-{flavour.python_suffix}", "python", digests)
 
 
-def builder_image() -> str:
-    """The image that builds the project's container image in CI."""
-    return BUILDER_IMAGE
-
-
 def image_refs(
     python_version: str,
     uv_version: str,
@@ -309,15 +281,22 @@ def image_refs(
     """Every image reference a project names, for copier.yml's hidden ``images`` value.
 
     ``ci``: the CI jobs; ``uv`` and ``python``: the Dockerfile's stages; ``builder``: the
-    image job; ``matrix``: the CI image per Python of the optional test matrix.
+    image job; ``matrix``: the CI image per Python of the optional test matrix, for the
+    project's version and every newer one that has an image (only the project's own
+    version takes the ``ci`` digest: a digest pins one image).
     """
-    choice = (python_version, uv_version, os_flavour, registry, mirror, digests)
+    ci = ci_image(python_version, uv_version, os_flavour, registry, mirror, digests)
+    newer = SUPPORTED_PYTHONS[SUPPORTED_PYTHONS.index(python_version) :]
     return {
-        "ci": ci_image(*choice),
+        "ci": ci,
         "uv": uv_image(uv_version, registry, mirror, digests),
-        "python": python_image(*choice),
-        "builder": builder_image(),
-        "matrix": ci_matrix(*choice),
+        "python": python_image(python_version, uv_version, os_flavour, registry, mirror, digests),
+        "builder": BUILDER_IMAGE,
+        "matrix": {
+            version: ci if version == python_version else ci_image(version, uv_version, os_flavour, registry, mirror)
+            for version in newer
+            if not image_error(version, uv_version, os_flavour)
+        },
     }
 
 

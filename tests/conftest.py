@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # The template's plain-Python parts, imported by their unit tests.
 sys.path[:0] = [str(ROOT / "extensions"), str(ROOT / "migrations")]
 
+from images import SUPPORTED_PYTHONS  # noqa: E402 - found through the path above
+
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 # The answers every test starts from; a test overrides only what it is about.
@@ -32,7 +34,7 @@ BASELINE: dict[str, Any] = {
     "author_email": "payments@example.com",
 }
 
-PYTHON_VERSIONS = ["3.10", "3.11", "3.12", "3.13", "3.14"]  # images.SUPPORTED_PYTHONS, written out
+PYTHON_VERSIONS = list(SUPPORTED_PYTHONS)
 
 
 def _put_interpreters_on_path() -> None:
@@ -131,10 +133,22 @@ def snapshot_template(dst: Path) -> Path:
         if source.is_file():
             (dst / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, dst / name)
-    git(dst, "init", "-q")
-    git(dst, "add", "-A")
-    git(dst, "commit", "-q", "-m", "template snapshot")
-    return dst
+    return commit_all(dst, "template snapshot")
+
+
+def commit_all(repo: Path, message: str) -> Path:
+    """Commit everything in ``repo``, making it a git repository first if needed."""
+    if not (repo / ".git").exists():
+        git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+    return repo
+
+
+def copier_cli(*args: str | Path, cwd: Path, data: Mapping[str, Any] = BASELINE) -> str:
+    """Run the copier command line as a user does (trusted, defaults, ``data`` answers)."""
+    answers = [arg for key, value in data.items() for arg in ("--data", f"{key}={value}")]
+    return run([sys.executable, "-m", "copier", *args, "--trust", "--defaults", *answers], cwd)
 
 
 @pytest.fixture(scope="session")

@@ -10,18 +10,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import images
-from conftest import BASELINE, git, read_yaml, run, snapshot_template
+from conftest import commit_all, copier_cli, git, read_yaml, snapshot_template
 
 EXPECTED_CI_IMAGE = images.ci_image("3.13", "0.13", "trixie-slim")
-
-
-def copier(*args: str | Path, cwd: Path) -> str:
-    data = [arg for key, value in BASELINE.items() for arg in ("--data", f"{key}={value}")]
-    return run([sys.executable, "-m", "copier", *args, "--trust", "--defaults", *data], cwd)
 
 
 def ci_image_of(project: Path) -> str:
@@ -32,7 +26,7 @@ def test_copy_from_a_plain_directory(tmp_path):
     repo = snapshot_template(tmp_path / "repo")
     plain = tmp_path / "plain"
     shutil.copytree(repo, plain, ignore=shutil.ignore_patterns(".git"))
-    copier("copy", plain, tmp_path / "project", cwd=tmp_path)
+    copier_cli("copy", plain, tmp_path / "project", cwd=tmp_path)
     assert ci_image_of(tmp_path / "project") == EXPECTED_CI_IMAGE
 
 
@@ -40,12 +34,10 @@ def test_copy_from_a_git_tag_and_update_to_a_newer_tag(tmp_path):
     repo = snapshot_template(tmp_path / "repo")
     git(repo, "tag", "v1.0.0")
     project = tmp_path / "project"
-    copier("copy", "--vcs-ref", "v1.0.0", repo, project, cwd=tmp_path)
+    copier_cli("copy", "--vcs-ref", "v1.0.0", repo, project, cwd=tmp_path)
     assert ci_image_of(project) == EXPECTED_CI_IMAGE
     assert read_yaml(project / ".copier-answers.yml")["_commit"] == "v1.0.0"
-    git(project, "init", "-q")
-    git(project, "add", "-A")
-    git(project, "commit", "-q", "-m", "v1")
+    commit_all(project, "v1")
 
     # v1.1.0 changes a template-owned file; the update must render it through the extension.
     uv_ci = repo / "template" / ".gitlab" / "ci" / "uv.gitlab-ci.yml.jinja"
@@ -53,7 +45,7 @@ def test_copy_from_a_git_tag_and_update_to_a_newer_tag(tmp_path):
     git(repo, "commit", "-q", "-am", "retry flaky jobs once")
     git(repo, "tag", "v1.1.0")
 
-    copier("update", "--vcs-ref", "v1.1.0", cwd=project)
+    copier_cli("update", "--vcs-ref", "v1.1.0", cwd=project)
     assert read_yaml(project / ".copier-answers.yml")["_commit"] == "v1.1.0"
     assert read_yaml(project / ".gitlab" / "ci" / "uv.gitlab-ci.yml")[".uv"]["retry"] == 1
     assert ci_image_of(project) == EXPECTED_CI_IMAGE

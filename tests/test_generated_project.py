@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import PYTHON_VERSIONS, git, interpreter, run
+from conftest import PYTHON_VERSIONS, commit_all, git, interpreter, render_without_tasks, run
 
 UV_CHECKS = [
     ["uv", "sync", "--locked"],
@@ -19,12 +19,6 @@ UV_CHECKS = [
 ]
 
 
-def commit_all(project):
-    git(project, "init", "-q")
-    git(project, "add", "-A")
-    git(project, "commit", "-q", "-m", "generated")
-
-
 @pytest.mark.parametrize(
     "version",
     [pytest.param(v, id=v if interpreter(v) else f"{v}-static-no-interpreter-here") for v in PYTHON_VERSIONS],
@@ -33,8 +27,6 @@ def test_generated_project_passes_its_own_checks(version, render, template_repo,
     if interpreter(version) is None:
         # Nothing can install or run a project for a Python this machine lacks:
         # lint and format-check its sources with ruff targeting that version instead.
-        from conftest import render_without_tasks  # noqa: PLC0415
-
         project = render_without_tasks(template_repo, tmp_path / "static", python_version=version)
         ruff = Path(sys.executable).with_name("ruff")
         run([ruff, "check", "--no-cache", "."], project)
@@ -42,7 +34,7 @@ def test_generated_project_passes_its_own_checks(version, render, template_repo,
         return
 
     project = render(python_version=version)
-    commit_all(project)
+    commit_all(project, "generated")
     for command in UV_CHECKS:
         run(command, project)
     output = run(["uv", "run", "--locked", "payment-service", "Ada", "--shout"], project)

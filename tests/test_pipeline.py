@@ -8,7 +8,7 @@ from pathlib import Path
 
 import images
 import pytest
-from conftest import ROOT, git, read_yaml, render_without_tasks, require_tool, run
+from conftest import ROOT, commit_all, read_yaml, render_without_tasks, require_tool, run
 
 
 def pipeline_files(project: Path) -> list[Path]:
@@ -56,13 +56,6 @@ def run_pipeline(project: Path, *args: str, check: bool = True) -> subprocess.Co
     if check and proc.returncode != 0:
         pytest.fail(f"pipeline failed ({proc.returncode})\n{proc.stdout}")
     return proc
-
-
-def committed(project: Path) -> Path:
-    git(project, "init", "-q")
-    git(project, "add", "-A")
-    git(project, "commit", "-q", "-m", "generated")
-    return project
 
 
 ANSWER_SETS = {
@@ -146,7 +139,7 @@ def test_every_pipeline_validates_and_keeps_its_promises(answers, template_repo,
         assert ci["lint"]["extends"] == ".uv"
         listed = subprocess.run(
             [gitlab_ci_local(), "--list", *AS_PROTECTED_BRANCH],
-            cwd=committed(project),
+            cwd=commit_all(project, "generated"),
             capture_output=True,
             text=True,
             check=True,
@@ -191,7 +184,7 @@ def test_image_job_tags_and_pushes_only_outside_merge_requests(template_repo, tm
     project = render_without_tasks(template_repo, tmp_path / "p")
     job = pipeline(project)["docker-image"]
     assert job["image"] == "$BUILDER_IMAGE"
-    assert job["variables"]["BUILDER_IMAGE"] == images.builder_image()
+    assert job["variables"]["BUILDER_IMAGE"] == images.BUILDER_IMAGE
     assert {"STORAGE_DRIVER": "vfs", "BUILDAH_ISOLATION": "chroot"}.items() <= job["variables"].items()
     assert [rule["variables"]["PUSH_IMAGE"] for rule in job["rules"]] == ["false", "true"]
     script = job["script"][0]
@@ -206,7 +199,7 @@ def cache_dirs(project: Path) -> list[Path]:
 
 @pytest.mark.slow
 def test_pipeline_runs_twice_and_the_second_run_needs_no_index(render):
-    project = committed(render())
+    project = commit_all(render(), "generated")
     first = run_pipeline(project)
     (cache,) = cache_dirs(project)
     lock_hash = cache.name.rsplit("-", 1)[1]
@@ -226,7 +219,7 @@ def test_pipeline_runs_twice_and_the_second_run_needs_no_index(render):
 
 @pytest.mark.slow
 def test_prune_strategy_keeps_a_tiny_cache_and_downloads_again(render):
-    project = committed(render(uv_cache_strategy="prune"))
+    project = commit_all(render(uv_cache_strategy="prune"), "generated")
     run_pipeline(project)
     (cache,) = cache_dirs(project)
     size = sum(f.stat().st_size for f in cache.rglob("*") if f.is_file())
@@ -242,7 +235,7 @@ def test_stale_lock_fails_the_cache_job_with_uvs_message(render):
     project = render()
     pyproject = project / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace("dependencies = []", 'dependencies = ["six"]'))
-    committed(project)
+    commit_all(project, "generated")
     proc = run_pipeline(project, check=False)
     assert proc.returncode != 0
     assert "FAIL  uv-cache" in proc.stdout

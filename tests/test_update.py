@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import BASELINE, git, read_toml, read_yaml, run, snapshot_template
+from conftest import commit_all, copier_cli, git, read_toml, read_yaml, run, snapshot_template
 from test_pipeline import check_schema
 
 TEAM_JOB = """
@@ -39,10 +39,6 @@ TEAM_TEST = """from payment_service.money import cents
 def test_cents():
     assert cents("12.3") == 1230
 """
-
-
-def copier(*args: str | Path, cwd: Path) -> str:
-    return run([sys.executable, "-m", "copier", *args, "--trust", "--defaults"], cwd)
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -88,8 +84,7 @@ def make_team_changes(project: Path) -> None:
     (project / "tests" / "test_money.py").write_text(TEAM_TEST)
     with (project / "README.md").open("a") as readme:
         readme.write("\n## Team notes\n\nOn-call: #payments.\n")
-    git(project, "add", "-A")
-    git(project, "commit", "-q", "-m", "team work")
+    commit_all(project, "team work")
 
 
 def drift(project: Path) -> subprocess.CompletedProcess[str]:
@@ -112,11 +107,8 @@ def tagged_template(tmp_path) -> Path:
 def test_update_to_v2_keeps_the_team_work_and_the_drift_check_follows(tagged_template, tmp_path):
     repo = tagged_template
     project = tmp_path / "payment-service"
-    data = [arg for key, value in BASELINE.items() for arg in ("--data", f"{key}={value}")]
-    copier("copy", "--vcs-ref", "v1.0.0", *data, repo, project, cwd=tmp_path)
-    git(project, "init", "-q")
-    git(project, "add", "-A")
-    git(project, "commit", "-q", "-m", "copied from template v1.0.0")
+    copier_cli("copy", "--vcs-ref", "v1.0.0", repo, project, cwd=tmp_path)
+    commit_all(project, "copied from template v1.0.0")
     make_team_changes(project)
 
     release_v2(repo)
@@ -125,7 +117,7 @@ def test_update_to_v2_keeps_the_team_work_and_the_drift_check_follows(tagged_tem
     assert behind.stdout.startswith("behind: template 1.0.0 is in use, 2.0.0 is out.")
     assert "modified:" not in behind.stdout
 
-    copier("update", "--vcs-ref", "v2.0.0", "--conflict", "rej", cwd=project)
+    copier_cli("update", "--vcs-ref", "v2.0.0", "--conflict", "rej", cwd=project, data={})
 
     # v2 arrived.
     answers = read_yaml(project / ".copier-answers.yml")
@@ -165,14 +157,13 @@ def test_update_to_v2_keeps_the_team_work_and_the_drift_check_follows(tagged_tem
         run(command, project)
     check_schema(project)
 
-    git(project, "add", "-A")
-    git(project, "commit", "-q", "-m", "update to template v2.0.0")
+    commit_all(project, "update to template v2.0.0")
     current = drift(project)
     assert current.returncode == 0, current.stdout + current.stderr
     assert current.stdout.startswith("up to date: template 2.0.0")
 
     # A second update with nothing new changes nothing.
-    copier("update", "--vcs-ref", "v2.0.0", "--conflict", "rej", cwd=project)
+    copier_cli("update", "--vcs-ref", "v2.0.0", "--conflict", "rej", cwd=project, data={})
     assert git(project, "status", "--porcelain") == ""
 
     # A hand edit to a template-owned file is drift.
