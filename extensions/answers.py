@@ -4,7 +4,8 @@ Plain functions, unit-tested without Copier (tests/test_answers.py). Each
 ``*_error`` function returns an empty string for a valid answer, or a message
 that names the bad value and shows a valid one: copier.yml uses them as
 validators, so the rule exists only here. ``AnswersExtension`` at the bottom
-only registers them as Jinja filters.
+only registers them as Jinja globals, as ``ImagesExtension`` does: copier.yml and
+the templates call every function the same way, ``rule(value)``.
 """
 
 from __future__ import annotations
@@ -111,17 +112,6 @@ def email_error(email: str) -> str:
     return f"author_email {email!r} is not an e-mail address like 'team@example.com'."
 
 
-def uv_build_requirement(uv_version: str) -> str:
-    """The ``uv_build`` range for ``build-system.requires``: same minor as uv.
-
-    uv's docs pin the build backend below the next minor, since its options may
-    change between minors: ``"0.13"`` -> ``"uv_build>=0.13.0,<0.14"``.
-    """
-    major, minor, *patch = (int(part) for part in uv_version.split("."))
-    lower = f"{major}.{minor}.{patch[0] if patch else 0}"
-    return f"uv_build>={lower},<{major}.{minor + 1}"
-
-
 def summary(text: str) -> str:
     """``text`` on one line, for package metadata (its Summary field forbids newlines).
 
@@ -162,11 +152,11 @@ def git_config(key: str, fallback: str) -> str:
 
 
 class AnswersExtension(Extension):
-    """Registers the functions above as Jinja filters for copier.yml and templates."""
+    """Registers the functions above as Jinja globals for copier.yml and the templates."""
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
-        environment.filters.update(
+        environment.globals.update(
             {
                 "project_name_error": project_name_error,
                 "author_name_error": author_name_error,
@@ -176,7 +166,6 @@ class AnswersExtension(Extension):
                 "package_name": package_name,
                 "package_name_error": package_name_error,
                 "email_error": email_error,
-                "uv_build_requirement": uv_build_requirement,
                 "summary": summary,
                 "toml_string": toml_string,
                 "git_config": git_config,

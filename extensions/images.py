@@ -1,12 +1,19 @@
-"""Every container image reference of a generated project, derived from the answers.
+"""uv releases and the container images they publish: everything the template knows about them.
 
-The knowledge of which tags exist is the table below, in one place. Plain
-functions turn answers into references (unit-tested over the whole matrix in
-tests/test_images.py, without Copier); copier.yml validates answers with the
-same functions and keeps every reference in one hidden value, ``images``
-(``image_refs``), which the templates use. No template names an image by hand.
+- uv versions: which answers are uv releases, the oldest uv a project can use, and the
+  ``uv_build`` range that goes with a uv version;
+- the image table: which tags exist, per OS flavour, Python and uv version, and where
+  images come from (registries); copier.yml's ``python_version``, ``os_flavour`` and
+  ``image_registry`` choices, with their labels, are made from it
+  (``python_choices``, ``os_flavour_choices``, ``registry_choices``), and so is the
+  README's flavour table (``flavour_table``, kept in step by a test);
+- derivations: ``image_refs`` turns the answers into every image reference a project
+  names, kept in copier.yml's hidden value ``images``; no template names an image by hand.
 
-Sources (checked 2026-11, see shared FACTS.md):
+Plain functions, unit-tested over the whole matrix in tests/test_images.py without
+Copier. ``ImagesExtension`` at the bottom only registers them as Jinja globals.
+
+Sources (checked 2026-11):
 - astral-sh/uv `.github/workflows/build-docker.yml` and
   `docs/guides/integration/docker.md` as of uv 0.12.5: the tag matrix;
 - uv's release history: 0.10.0 removed every `bookworm`, `bookworm-slim`,
@@ -15,6 +22,8 @@ Sources (checked 2026-11, see shared FACTS.md):
   the same tags from 0.7.14;
 - the official `python` image on Docker Hub: `3.N-slim-trixie` (the words flip
   against uv's `python3.N-trixie-slim`), `3.N-alpine3.23`.
+- uv's docs, "Build backend" (docs.astral.sh/uv/concepts/build-backend/): uv_build is
+  stable from uv 0.8.0, and a project pins it below the next minor of uv.
 Where the history is not known precisely, a window starts at the first uv we
 can vouch for (marked "conservative"): a refusal there is safe, an accepted tag
 that does not exist is not.
@@ -28,77 +37,14 @@ from dataclasses import dataclass
 from jinja2 import Environment
 from jinja2.ext import Extension
 
+# ---------------------------------------------------------------- uv versions
+
 Version = tuple[int, ...]
 
 # uv_build is uv's stable build backend from 0.8.0: the oldest uv a project can use.
 MIN_UV: Version = (0, 8, 0)
-LAST_BOOKWORM_UV: Version = (0, 9, 30)
-
-
-@dataclass(frozen=True)
-class Flavour:
-    """One OS flavour of the images, and the uv versions and Pythons that have it."""
-
-    uv_suffix: str  # uv's derived image: <uv>-python3.N-<uv_suffix>
-    python_suffix: str  # the official image: python:3.N-<python_suffix>
-    pythons: tuple[str, ...]
-    since: Version
-    until: Version | None = None  # last uv that published it
-
-
-# The Python versions a project can choose (copier.yml offers exactly these).
-SUPPORTED_PYTHONS = ("3.10", "3.11", "3.12", "3.13", "3.14")
-
-_DEBIAN_PYTHONS = ("3.8", "3.9", "3.10", "3.11", "3.12", "3.13", "3.14")
-_MODERN_PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13", "3.14")
-
-FLAVOURS: dict[str, Flavour] = {
-    "trixie-slim": Flavour("trixie-slim", "slim-trixie", _MODERN_PYTHONS, since=(0, 8, 11)),
-    "trixie": Flavour("trixie", "trixie", _MODERN_PYTHONS, since=(0, 8, 11)),
-    # The official python:3.N-alpine moved to alpine3.24; uv builds on 3.23: pin both.
-    # Conservative: the matrix above is known from 0.10.0 on.
-    "alpine3.23": Flavour("alpine3.23", "alpine3.23", ("3.10", "3.11", "3.12", "3.13", "3.14"), (0, 10, 0)),
-    "alpine3.22": Flavour("alpine3.22", "alpine3.22", ("3.9",), since=(0, 10, 0)),
-    "bookworm-slim": Flavour("bookworm-slim", "slim-bookworm", _DEBIAN_PYTHONS, MIN_UV, LAST_BOOKWORM_UV),
-    "bookworm": Flavour("bookworm", "bookworm", _DEBIAN_PYTHONS, MIN_UV, LAST_BOOKWORM_UV),
-}
-# The os_flavour answers, in the order copier.yml offers them. "alpine" means the
-# Alpine release uv builds that Python on.
-OS_FLAVOUR_ANSWERS = ("trixie-slim", "trixie", "alpine", "bookworm-slim", "bookworm")
-ALPINE_FOR_PYTHON = {"3.9": "alpine3.22"}
-ALPINE_DEFAULT = "alpine3.23"
-
-# Tags outside a flavour's own window, per Python (conservative: first uv we vouch for).
-PYTHON_WINDOWS: dict[str, tuple[Version, Version | None]] = {
-    "3.8": (MIN_UV, LAST_BOOKWORM_UV),
-    "3.14": ((0, 9, 0), None),
-}
-
-# Where images come from: (uv repository, python repository). `{prefix}` is the mirror.
-REGISTRIES: dict[str, tuple[str, str]] = {
-    "public": ("ghcr.io/astral-sh/uv", "docker.io/library/python"),
-    "dockerhub": ("docker.io/astral/uv", "docker.io/library/python"),
-    # GitLab's dependency proxy serves Docker Hub only, under the group's prefix.
-    "dependency-proxy": (
-        "${CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX}/astral/uv",
-        "${CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX}/python",
-    ),
-    # An organisation's mirror of Docker Hub, laid out as Docker Hub is.
-    "mirror": ("{prefix}/astral/uv", "{prefix}/library/python"),
-}
-DIGEST_ROLES = ("ci", "uv", "python")
-
-# The image builder of the pipeline's image job: buildah runs unprivileged on ordinary
-# runners (vfs storage, chroot isolation). Published on quay.io only, so no Docker Hub
-# mirror or dependency proxy can serve it. Source: quay.io/buildah/stable tags (2026-11).
-BUILDER_IMAGE = "quay.io/buildah/stable:v1.43.0"
 
 _UV_VERSION_RE = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)(?:\.(0|[1-9]\d*))?$")
-_MIRROR_RE = re.compile(
-    r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*(?::\d{1,5})?"
-    r"(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$"
-)
-_DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
 def _version(text: str) -> Version:
@@ -115,6 +61,126 @@ def _uv_span(uv_version: str) -> tuple[Version, Version]:
     if len(version) == 3:
         return version, version
     return (*version, 0), (*version, 10**6)
+
+
+def uv_version_error(uv_version: str) -> str:
+    """Why ``uv_version`` is not a uv release this template can use, or ``""``."""
+    if not _UV_VERSION_RE.match(uv_version):
+        return (
+            f"uv_version {uv_version!r} is not a uv version: use X.Y to follow patch releases "
+            "or X.Y.Z to pin one, for example '0.13' or '0.13.9' (no 'v' prefix)."
+        )
+    if _uv_span(uv_version)[1] < MIN_UV:
+        return (
+            f"uv_version {uv_version!r} is too old: this template needs uv {_show(MIN_UV)} or newer "
+            "(uv_build, the build backend, is stable from there)."
+        )
+    return ""
+
+
+def uv_build_requirement(uv_version: str) -> str:
+    """The ``uv_build`` range for ``build-system.requires``: same minor as uv.
+
+    uv's docs pin the build backend below the next minor, since its options may
+    change between minors: ``"0.13"`` -> ``"uv_build>=0.13.0,<0.14"``.
+    """
+    major, minor, *patch = _version(uv_version)
+    return f"uv_build>={major}.{minor}.{patch[0] if patch else 0},<{major}.{minor + 1}"
+
+
+# ---------------------------------------------------------------- the image table
+
+LAST_BOOKWORM_UV: Version = (0, 9, 30)
+
+
+@dataclass(frozen=True)
+class Flavour:
+    """One OS flavour of the images, and the uv versions and Pythons that have it."""
+
+    uv_suffix: str  # uv's derived image: <uv>-python3.N-<uv_suffix>
+    python_suffix: str  # the official image: python:3.N-<python_suffix>
+    pythons: tuple[str, ...]
+    since: Version
+    until: Version | None = None  # last uv that published it
+
+
+# The Python versions a project can choose: copier.yml offers exactly these (python_choices).
+SUPPORTED_PYTHONS = ("3.10", "3.11", "3.12", "3.13", "3.14")
+
+_DEBIAN_PYTHONS = ("3.8", "3.9", "3.10", "3.11", "3.12", "3.13", "3.14")
+_MODERN_PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13", "3.14")
+
+FLAVOURS: dict[str, Flavour] = {
+    "trixie-slim": Flavour("trixie-slim", "slim-trixie", _MODERN_PYTHONS, since=(0, 8, 11)),
+    "trixie": Flavour("trixie", "trixie", _MODERN_PYTHONS, since=(0, 8, 11)),
+    # The official python:3.N-alpine moved to alpine3.24; uv builds on 3.23: pin both.
+    # Conservative: the matrix above is known from 0.10.0 on.
+    "alpine3.23": Flavour("alpine3.23", "alpine3.23", ("3.10", "3.11", "3.12", "3.13", "3.14"), (0, 10, 0)),
+    "alpine3.22": Flavour("alpine3.22", "alpine3.22", ("3.9",), since=(0, 10, 0)),
+    "bookworm-slim": Flavour("bookworm-slim", "slim-bookworm", _DEBIAN_PYTHONS, MIN_UV, LAST_BOOKWORM_UV),
+    "bookworm": Flavour("bookworm", "bookworm", _DEBIAN_PYTHONS, MIN_UV, LAST_BOOKWORM_UV),
+}
+# "alpine" means the Alpine release uv builds that Python on.
+ALPINE_FOR_PYTHON = {"3.9": "alpine3.22"}
+ALPINE_DEFAULT = "alpine3.23"
+
+# The os_flavour answers, in the order copier.yml offers them, with the label it shows.
+OS_FLAVOUR_ANSWERS: dict[str, str] = {
+    "trixie-slim": "Debian trixie, slim (glibc; the usual choice)",
+    "trixie": "Debian trixie, full (compilers and headers for source builds)",
+    "alpine": f"Alpine {ALPINE_DEFAULT.removeprefix('alpine')} (musl; smallest, wheels must be musllinux)",
+    "bookworm-slim": f"Debian bookworm, slim (only uv <= {_show(LAST_BOOKWORM_UV)})",
+    "bookworm": f"Debian bookworm, full (only uv <= {_show(LAST_BOOKWORM_UV)})",
+}
+
+# Tags outside a flavour's own window, per Python (conservative: first uv we vouch for).
+PYTHON_WINDOWS: dict[str, tuple[Version, Version | None]] = {
+    "3.8": (MIN_UV, LAST_BOOKWORM_UV),
+    "3.14": ((0, 9, 0), None),
+}
+
+
+@dataclass(frozen=True)
+class Registry:
+    """Where images come from: an image_registry answer. ``{prefix}`` is the mirror."""
+
+    label: str
+    uv_repository: str
+    python_repository: str
+
+
+REGISTRIES: dict[str, Registry] = {
+    "public": Registry(
+        "Public registries: uv from ghcr.io, Python from Docker Hub",
+        "ghcr.io/astral-sh/uv",
+        "docker.io/library/python",
+    ),
+    "dockerhub": Registry(
+        "Docker Hub for both (docker.io/astral/uv)",
+        "docker.io/astral/uv",
+        "docker.io/library/python",
+    ),
+    # GitLab's dependency proxy serves Docker Hub only, under the group's prefix.
+    "dependency-proxy": Registry(
+        "GitLab dependency proxy (a Docker Hub cache in your group)",
+        "${CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX}/astral/uv",
+        "${CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX}/python",
+    ),
+    # An organisation's mirror of Docker Hub, laid out as Docker Hub is.
+    "mirror": Registry("Your organisation's mirror of Docker Hub", "{prefix}/astral/uv", "{prefix}/library/python"),
+}
+DIGEST_ROLES = ("ci", "uv", "python")
+
+# The image builder of the pipeline's image job: buildah runs unprivileged on ordinary
+# runners (vfs storage, chroot isolation). Published on quay.io only, so no Docker Hub
+# mirror or dependency proxy can serve it. Source: quay.io/buildah/stable tags (2026-11).
+BUILDER_IMAGE = "quay.io/buildah/stable:v1.43.0"
+
+_MIRROR_RE = re.compile(
+    r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*(?::\d{1,5})?"
+    r"(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$"
+)
+_DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
 def resolve_flavour(python_version: str, os_flavour: str) -> str:
@@ -151,21 +217,6 @@ def valid_flavours(python_version: str, uv_version: str) -> list[str]:
         for answer in OS_FLAVOUR_ANSWERS
         if not _problems(python_version, uv_version, resolve_flavour(python_version, answer))
     ]
-
-
-def uv_version_error(uv_version: str) -> str:
-    """Why ``uv_version`` is not a uv release this template can use, or ``""``."""
-    if not _UV_VERSION_RE.match(uv_version):
-        return (
-            f"uv_version {uv_version!r} is not a uv version: use X.Y to follow patch releases "
-            "or X.Y.Z to pin one, for example '0.13' or '0.13.9' (no 'v' prefix)."
-        )
-    if _uv_span(uv_version)[1] < MIN_UV:
-        return (
-            f"uv_version {uv_version!r} is too old: this template needs uv {_show(MIN_UV)} or newer "
-            "(uv_build, the build backend, is stable from there)."
-        )
-    return ""
 
 
 def image_error(python_version: str, uv_version: str, os_flavour: str) -> str:
@@ -212,11 +263,51 @@ def digests_error(digests: object) -> str:
     return ""
 
 
+# ---------------------------------------------------------------- copier.yml's choices
+
+
+def python_choices() -> list[str]:
+    """The ``python_version`` choices."""
+    return list(SUPPORTED_PYTHONS)
+
+
+# Choices go to copier.yml as lists of [label, value] pairs, not mappings: Jinja's tojson
+# sorts mapping keys, which would reorder the choices.
+
+
+def os_flavour_choices(python_version: str, uv_version: str) -> list[tuple[str, dict[str, str]]]:
+    """The ``os_flavour`` choices: (label, value), greyed out with the reason where no image exists."""
+    return [
+        (label, {"value": answer, "validator": image_error(python_version, uv_version, answer)})
+        for answer, label in OS_FLAVOUR_ANSWERS.items()
+    ]
+
+
+def registry_choices() -> list[tuple[str, str]]:
+    """The ``image_registry`` choices: (label, value)."""
+    return [(registry.label, name) for name, registry in REGISTRIES.items()]
+
+
+def flavour_table() -> str:
+    """The README's table of OS flavours: what each answer means and which uv versions have it."""
+    rows = ["| `os_flavour` | uv's image / the official Python image | uv versions |", "| --- | --- | --- |"]
+    for answer, label in OS_FLAVOUR_ANSWERS.items():
+        names = sorted({resolve_flavour(python, answer) for python in SUPPORTED_PYTHONS})
+        flavours = [FLAVOURS[name] for name in names]
+        since = _show(min(f.since for f in flavours))
+        untils = {f.until for f in flavours}
+        until = _show(untils.pop()) if None not in untils else ""
+        tags = ", ".join(f"`python3.N-{f.uv_suffix}` / `python:3.N-{f.python_suffix}`" for f in flavours)
+        rows.append(f"| `{answer}`: {label} | {tags} | {since} to {until or 'today'} |")
+    return "\n".join(rows)
+
+
+# ---------------------------------------------------------------- derivations
+
+
 def _repositories(registry: str, mirror: str) -> tuple[str, str]:
-    if error := registry_error(registry, mirror):
-        raise ValueError(error)
-    uv_repo, python_repo = REGISTRIES[registry]
-    return uv_repo.replace("{prefix}", mirror), python_repo.replace("{prefix}", mirror)
+    source = REGISTRIES[registry]
+    return source.uv_repository.replace("{prefix}", mirror), source.python_repository.replace("{prefix}", mirror)
 
 
 def _pin(reference: str, role: str, digests: dict[str, str] | None) -> str:
@@ -224,10 +315,19 @@ def _pin(reference: str, role: str, digests: dict[str, str] | None) -> str:
     return f"{reference}@{digest}" if digest else reference
 
 
-def _checked_flavour(python_version: str, uv_version: str, os_flavour: str) -> Flavour:
-    if error := image_error(python_version, uv_version, os_flavour):
-        raise ValueError(error)
-    return FLAVOURS[resolve_flavour(python_version, os_flavour)]
+def _raise_if(*errors: str) -> None:
+    if message := next((error for error in errors if error), ""):
+        raise ValueError(message)
+
+
+def _ci_ref(uv_repository: str, python_version: str, uv_version: str, os_flavour: str) -> str:
+    flavour = FLAVOURS[resolve_flavour(python_version, os_flavour)]
+    return f"{uv_repository}:{uv_version}-python{python_version}-{flavour.uv_suffix}"
+
+
+def _python_ref(python_repository: str, python_version: str, os_flavour: str) -> str:
+    flavour = FLAVOURS[resolve_flavour(python_version, os_flavour)]
+    return f"{python_repository}:{python_version}-{flavour.python_suffix}"
 
 
 def ci_image(
@@ -239,22 +339,20 @@ def ci_image(
     digests: dict[str, str] | None = None,
 ) -> str:
     """uv's image with Python, for CI jobs: ``ghcr.io/astral-sh/uv:0.13-python3.13-trixie-slim``."""
-    flavour = _checked_flavour(python_version, uv_version, os_flavour)
-    uv_repo, _ = _repositories(registry, mirror)
-    return _pin(f"{uv_repo}:{uv_version}-python{python_version}-{flavour.uv_suffix}", "ci", digests)
+    _raise_if(image_error(python_version, uv_version, os_flavour), registry_error(registry, mirror))
+    uv_repository, _ = _repositories(registry, mirror)
+    return _pin(_ci_ref(uv_repository, python_version, uv_version, os_flavour), "ci", digests)
 
 
 def uv_image(uv_version: str, registry: str = "public", mirror: str = "", digests: dict[str, str] | None = None) -> str:
     """The distroless uv image (only /uv and /uvx), for ``COPY --from``."""
-    if error := uv_version_error(uv_version):
-        raise ValueError(error)
-    uv_repo, _ = _repositories(registry, mirror)
-    return _pin(f"{uv_repo}:{uv_version}", "uv", digests)
+    _raise_if(uv_version_error(uv_version), registry_error(registry, mirror))
+    uv_repository, _ = _repositories(registry, mirror)
+    return _pin(f"{uv_repository}:{uv_version}", "uv", digests)
 
 
 def python_image(
     python_version: str,
-    uv_version: str,
     os_flavour: str,
     registry: str = "public",
     mirror: str = "",
@@ -265,9 +363,12 @@ def python_image(
     It is the upstream image of the CI image, so CI and the container share an OS
     and the Python path (/usr/local/bin/python3) that the copied venv points at.
     """
-    flavour = _checked_flavour(python_version, uv_version, os_flavour)
-    _, python_repo = _repositories(registry, mirror)
-    return _pin(f"{python_repo}:{python_version}-{flavour.python_suffix}", "python", digests)
+    flavour = FLAVOURS.get(resolve_flavour(python_version, os_flavour))
+    if flavour is None or python_version not in flavour.pythons:
+        raise ValueError(f"No official Python {python_version} image for os_flavour {os_flavour!r}.")
+    _raise_if(registry_error(registry, mirror))
+    _, python_repository = _repositories(registry, mirror)
+    return _pin(_python_ref(python_repository, python_version, os_flavour), "python", digests)
 
 
 def image_refs(
@@ -285,32 +386,43 @@ def image_refs(
     project's version and every newer one that has an image (only the project's own
     version takes the ``ci`` digest: a digest pins one image).
     """
-    ci = ci_image(python_version, uv_version, os_flavour, registry, mirror, digests)
+    _raise_if(
+        image_error(python_version, uv_version, os_flavour),
+        registry_error(registry, mirror),
+        digests_error(digests or {}),
+    )
+    uv_repository, python_repository = _repositories(registry, mirror)
     newer = SUPPORTED_PYTHONS[SUPPORTED_PYTHONS.index(python_version) :]
+    matrix = {
+        version: _ci_ref(uv_repository, version, uv_version, os_flavour)
+        for version in newer
+        if not image_error(version, uv_version, os_flavour)
+    }
+    ci = _pin(matrix[python_version], "ci", digests)
     return {
         "ci": ci,
-        "uv": uv_image(uv_version, registry, mirror, digests),
-        "python": python_image(python_version, uv_version, os_flavour, registry, mirror, digests),
+        "uv": _pin(f"{uv_repository}:{uv_version}", "uv", digests),
+        "python": _pin(_python_ref(python_repository, python_version, os_flavour), "python", digests),
         "builder": BUILDER_IMAGE,
-        "matrix": {
-            version: ci if version == python_version else ci_image(version, uv_version, os_flavour, registry, mirror)
-            for version in newer
-            if not image_error(version, uv_version, os_flavour)
-        },
+        "matrix": {**matrix, python_version: ci},
     }
 
 
 class ImagesExtension(Extension):
-    """Registers the functions above as Jinja globals for copier.yml."""
+    """Registers the functions above as Jinja globals for copier.yml and the templates."""
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
         environment.globals.update(
             {
                 "uv_version_error": uv_version_error,
+                "uv_build_requirement": uv_build_requirement,
                 "image_error": image_error,
                 "registry_error": registry_error,
                 "digests_error": digests_error,
+                "python_choices": python_choices,
+                "os_flavour_choices": os_flavour_choices,
+                "registry_choices": registry_choices,
                 "image_refs": image_refs,
             }
         )

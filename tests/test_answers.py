@@ -70,18 +70,6 @@ def test_invalid_emails(email):
     assert f"author_email {email!r}" in answers.email_error(email)
 
 
-@pytest.mark.parametrize(
-    ("version", "requirement"),
-    [
-        ("0.13", "uv_build>=0.13.0,<0.14"),
-        ("0.13.9", "uv_build>=0.13.9,<0.14"),
-        ("1.2", "uv_build>=1.2.0,<1.3"),
-    ],
-)
-def test_uv_build_requirement_follows_the_uv_minor(version, requirement):
-    assert answers.uv_build_requirement(version) == requirement
-
-
 @pytest.mark.parametrize("field", ["project_name", "author_name"])
 @pytest.mark.parametrize(
     ("value", "reason"),

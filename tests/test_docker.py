@@ -11,14 +11,16 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import images
 import pytest
-from conftest import read_toml, render_without_tasks, require_tool, run
 
+from tests.kit import DISTRIBUTION, PACKAGE, ROOT, answers_of, read_toml, require_tool, run, tool
+
+# Debian trixie's python3, which the local base image below has.
+TRIXIE_PYTHON = "3.13"
 HOST_CA_BUNDLE = Path(os.environ.get("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt"))
 
 
@@ -52,32 +54,15 @@ DOCKER_ANSWERS = {
 
 
 @pytest.mark.parametrize("answers", DOCKER_ANSWERS.values(), ids=DOCKER_ANSWERS.keys())
-def test_dockerfile_takes_its_images_from_the_extension_and_passes_hadolint(answers, template_repo, tmp_path):
-    project = render_without_tasks(template_repo, tmp_path / "p", **answers)
-    hadolint = Path(sys.executable).with_name("hadolint")
-    run([hadolint, "Dockerfile"], project)
+def test_dockerfile_takes_its_images_from_the_extension_and_passes_hadolint(answers, render):
+    project = render(tasks=False, **answers)
+    run([tool("hadolint"), "Dockerfile"], project)
 
-    choice = {
-        "python_version": "3.13",
-        "uv_version": "0.13",
-        "os_flavour": "trixie-slim",
-        "registry": "public",
-        "mirror": "",
-        "digests": None,
-    }
-    choice.update({k.removeprefix("image_"): v for k, v in answers.items()})
+    recorded = answers_of(project)
+    registry = (recorded["image_registry"], recorded.get("image_mirror", ""), recorded["image_digests"])
     args = dockerfile_args(project)
-    assert args["UV_IMAGE"] == images.uv_image(
-        choice["uv_version"], choice["registry"], choice["mirror"], choice["digests"]
-    )
-    assert args["PYTHON_IMAGE"] == images.python_image(
-        choice["python_version"],
-        choice["uv_version"],
-        choice["os_flavour"],
-        choice["registry"],
-        choice["mirror"],
-        choice["digests"],
-    )
+    assert args["UV_IMAGE"] == images.uv_image(recorded["uv_version"], *registry)
+    assert args["PYTHON_IMAGE"] == images.python_image(recorded["python_version"], recorded["os_flavour"], *registry)
     # Build and runtime stages on the same Python image; uv copied from the distroless one.
     assert from_lines(project) == [
         "FROM ${UV_IMAGE} AS uv",
@@ -89,8 +74,8 @@ def test_dockerfile_takes_its_images_from_the_extension_and_passes_hadolint(answ
     assert "uv sync --locked --no-install-project --no-dev" in text
     assert "uv sync --locked --no-dev --no-editable" in text
     assert "USER 10001:10001" in text
-    assert 'ENTRYPOINT ["payment-service"]' in text
-    if choice["registry"] == "dependency-proxy":
+    assert f'ENTRYPOINT ["{DISTRIBUTION}"]' in text
+    if recorded["image_registry"] == "dependency-proxy":
         assert "ARG CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX\n" in text
     ignored = (project / ".dockerignore").read_text().splitlines()
     assert {".venv/", ".uv-cache/", ".git/", ".gitlab-ci-local/", ".pytest_cache/", "coverage.xml"} <= set(ignored)
@@ -98,7 +83,7 @@ def test_dockerfile_takes_its_images_from_the_extension_and_passes_hadolint(answ
 
 def test_no_image_is_named_by_hand_in_the_template():
     """Every image reference in template/ comes from the extension's hidden values."""
-    template = Path(__file__).resolve().parent.parent / "template"
+    template = ROOT / "template"
     needles = ("ghcr.io", "docker.io", "quay.io", "astral/uv", "python:3", ":latest")
     offenders = [
         f"{path.relative_to(template)}: {needle}"
@@ -110,8 +95,8 @@ def test_no_image_is_named_by_hand_in_the_template():
     assert offenders == []
 
 
-def test_without_dockerfile_there_is_no_image_build(template_repo, tmp_path):
-    project = render_without_tasks(template_repo, tmp_path / "p", dockerfile=False)
+def test_without_dockerfile_there_is_no_image_build(render):
+    project = render(tasks=False, dockerfile=False)
     assert not (project / "Dockerfile").exists()
     assert not (project / ".dockerignore").exists()
     assert not (project / ".gitlab" / "ci" / "docker.gitlab-ci.yml").exists()
@@ -159,7 +144,7 @@ def buildah(tmp_path_factory) -> Iterator[Buildah]:
 
 @pytest.fixture(scope="session")
 def local_base_images(buildah, tmp_path_factory) -> dict[str, str]:
-    """A Python 3.13 image (Debian trixie, as python:3.13-slim-trixie) and a uv image."""
+    """A Python image (Debian trixie's python3, as python:3.N-slim-trixie) and a uv image."""
     debootstrap = require_tool("debootstrap", "makes the local Python base image")
     work = tmp_path_factory.mktemp("bases")
     rootfs = work / "trixie"
@@ -176,13 +161,13 @@ def local_base_images(buildah, tmp_path_factory) -> dict[str, str]:
     )
     # The machine's CA bundle: HTTPS from a build goes through the same proxy as the host.
     shutil.copy(HOST_CA_BUNDLE, rootfs / "etc/ssl/certs/ca-certificates.crt")
-    python = buildah.image_from_tree(rootfs, "localhost/test-python:3.13-trixie", ["--cmd", "python3"])
+    python = buildah.image_from_tree(rootfs, f"localhost/test-python:{TRIXIE_PYTHON}-trixie", ["--cmd", "python3"])
     shutil.rmtree(rootfs)
 
     uv_tree = work / "uv"
     uv_tree.mkdir()
     for binary in ("uv", "uvx"):
-        shutil.copy2(Path(sys.executable).with_name(binary), uv_tree / binary)
+        shutil.copy2(tool(binary), uv_tree / binary)
     uv = buildah.image_from_tree(uv_tree, "localhost/test-uv:latest")
     return {"PYTHON_IMAGE": python, "UV_IMAGE": uv}
 
@@ -208,20 +193,21 @@ def build(buildah: Buildah, project: Path, images_: dict[str, str], tag: str) ->
 @pytest.mark.slow
 def test_image_builds_runs_as_non_root_and_rebuilds_source_changes_from_cache(render, buildah, local_base_images):
     project = render()
+    assert answers_of(project)["python_version"] == TRIXIE_PYTHON  # the local base image's Python
     assert read_toml(project / "uv.lock")  # the build installs exactly this lock
 
-    first = build(buildah, project, local_base_images, "localhost/payment-service:1")
+    first = build(buildah, project, local_base_images, f"localhost/{DISTRIBUTION}:1")
     assert "uv sync --locked --no-install-project --no-dev" in first
 
-    container = buildah("from", "localhost/payment-service:1").strip()
+    container = buildah("from", f"localhost/{DISTRIBUTION}:1").strip()
     try:
-        output = buildah("run", container, "--", "payment-service", "Ada", "--shout")
+        output = buildah("run", container, "--", DISTRIBUTION, "Ada", "--shout")
         assert output.strip().splitlines()[-1] == "HELLO, ADA!"
         ids = buildah("run", container, "--", "python", "-c", "import os; print(os.getuid(), os.getgid())")
         assert ids.strip().splitlines()[-1] == "10001 10001"
         # Installed as a wheel (non-editable), compiled, and not writable by the runtime user.
         probe = (
-            "import payment_service, os, pathlib; p = pathlib.Path(payment_service.__file__);"
+            f"import {PACKAGE}, os, pathlib; p = pathlib.Path({PACKAGE}.__file__);"
             "print('site-packages' in str(p), any(p.parent.joinpath('__pycache__').iterdir()),"
             " os.access(p, os.W_OK))"
         )
@@ -234,21 +220,21 @@ def test_image_builds_runs_as_non_root_and_rebuilds_source_changes_from_cache(re
         "image",
         "--format",
         "{{.OCIv1.Config.User}} {{.OCIv1.Config.Entrypoint}}",
-        "localhost/payment-service:1",
+        f"localhost/{DISTRIBUTION}:1",
     )
-    assert config.strip() == "10001:10001 [payment-service]"
+    assert config.strip() == f"10001:10001 [{DISTRIBUTION}]"
 
     # A source-only change: the dependency layer comes from cache, the project layer is rebuilt.
-    greeting = project / "src" / "payment_service" / "greeting.py"
+    greeting = project / "src" / PACKAGE / "greeting.py"
     greeting.write_text(greeting.read_text().replace('f"Hello, {cleaned}!"', 'f"Hi, {cleaned}!"'))
-    second = build(buildah, project, local_base_images, "localhost/payment-service:2")
+    second = build(buildah, project, local_base_images, f"localhost/{DISTRIBUTION}:2")
     steps = second.split("STEP ")
     deps_step = next(s for s in steps if "--no-install-project" in s)
     project_step = next(s for s in steps if "--no-editable" in s)
     assert "Using cache" in deps_step
     assert "Using cache" not in project_step
-    container = buildah("from", "localhost/payment-service:2").strip()
+    container = buildah("from", f"localhost/{DISTRIBUTION}:2").strip()
     try:
-        assert buildah("run", container, "--", "payment-service", "Ada").strip().splitlines()[-1] == "Hi, Ada!"
+        assert buildah("run", container, "--", DISTRIBUTION, "Ada").strip().splitlines()[-1] == "Hi, Ada!"
     finally:
         buildah("rm", container)

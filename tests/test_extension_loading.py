@@ -13,9 +13,10 @@ import subprocess
 from pathlib import Path
 
 import images
-from conftest import commit_all, copier_cli, git, read_yaml, snapshot_template
 
-EXPECTED_CI_IMAGE = images.ci_image("3.13", "0.13", "trixie-slim")
+from tests.kit import DEFAULTS, commit_all, copier_cli, git, read_yaml, snapshot_template
+
+EXPECTED_CI_IMAGE = images.ci_image(DEFAULTS["python_version"], DEFAULTS["uv_version"], DEFAULTS["os_flavour"])
 
 
 def ci_image_of(project: Path) -> str:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import itertools
+import json
 import re
-from pathlib import Path
 
 import images
 import pytest
 import yaml
+from jinja2 import Environment
+
+from tests.kit import ROOT
 
 PYTHONS = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13", "3.14"]
 FLAVOURS = [*images.OS_FLAVOUR_ANSWERS, "alpine3.23", "alpine3.22"]
@@ -22,7 +25,8 @@ def _v(text: str) -> tuple[int, ...]:
 
 
 def exists(python: str, uv: str, flavour: str) -> bool:
-    """FACTS.md's tag matrix, written out as a specification (not the table's code).
+    """uv's tag matrix and history (the sources in images.py's docstring), written out as a
+    specification, independently of the table's code.
 
     A floating X.Y answer exists when some X.Y.Z release had the tag.
     """
@@ -41,6 +45,18 @@ def exists(python: str, uv: str, flavour: str) -> bool:
     if flavour not in {"alpine", alpine}:
         return False
     return alpine is not None and high >= (0, 10, 0)
+
+
+@pytest.mark.parametrize(
+    ("version", "requirement"),
+    [
+        ("0.13", "uv_build>=0.13.0,<0.14"),
+        ("0.13.9", "uv_build>=0.13.9,<0.14"),
+        ("1.2", "uv_build>=1.2.0,<1.3"),
+    ],
+)
+def test_uv_build_requirement_follows_the_uv_minor(version, requirement):
+    assert images.uv_build_requirement(version) == requirement
 
 
 @pytest.mark.parametrize("version", ["0.13", "0.13.9", "1.0", "0.10.0"])
@@ -67,13 +83,14 @@ def test_matrix_agrees_with_the_specification(python, uv, flavour):
         assert error == ""
         ci = images.ci_image(python, uv, flavour)
         assert re.fullmatch(rf"ghcr\.io/astral-sh/uv:{re.escape(uv)}-python{python}-[a-z0-9.-]+", ci)
-        python_ref = images.python_image(python, uv, flavour)
+        python_ref = images.python_image(python, flavour)
         assert python_ref.startswith(f"docker.io/library/python:{python}-")
     else:
         assert error
-        for function in (images.ci_image, images.python_image):
-            with pytest.raises(ValueError, match=re.escape(error)):
-                function(python, uv, flavour)
+        with pytest.raises(ValueError, match=re.escape(error)):
+            images.ci_image(python, uv, flavour)
+        with pytest.raises(ValueError, match=re.escape(error)):
+            images.image_refs(python, uv, flavour)
 
 
 @pytest.mark.parametrize(
@@ -89,7 +106,7 @@ def test_matrix_agrees_with_the_specification(python, uv, flavour):
 )
 def test_uv_and_official_images_name_the_same_os_their_own_way(python, uv, flavour, ci, base):
     assert images.ci_image(python, uv, flavour) == f"ghcr.io/astral-sh/uv:{ci}"
-    assert images.python_image(python, uv, flavour) == f"docker.io/library/python:{base}"
+    assert images.python_image(python, flavour) == f"docker.io/library/python:{base}"
 
 
 @pytest.mark.parametrize(
@@ -137,7 +154,7 @@ def test_refusal_lists_what_is_valid_instead():
 )
 def test_registries(registry, mirror, uv_ref, python_ref):
     assert images.uv_image("0.13", registry, mirror) == uv_ref
-    assert images.python_image("3.13", "0.13", "trixie-slim", registry, mirror) == python_ref
+    assert images.python_image("3.13", "trixie-slim", registry, mirror) == python_ref
     ci = images.ci_image("3.13", "0.13", "trixie-slim", registry, mirror)
     assert ci == f"{uv_ref}-python3.13-trixie-slim"
 
@@ -167,7 +184,7 @@ def test_digests_pin_each_role():
     assert images.digests_error(digests) == ""
     assert images.ci_image("3.13", "0.13", "trixie", digests=digests).endswith(f"trixie@{DIGEST}")
     assert images.uv_image("0.13", digests=digests) == f"ghcr.io/astral-sh/uv:0.13@{DIGEST}"
-    assert "@" not in images.python_image("3.13", "0.13", "trixie", digests=digests)
+    assert "@" not in images.python_image("3.13", "trixie", digests=digests)
 
 
 @pytest.mark.parametrize(
@@ -183,11 +200,44 @@ def test_bad_digests_are_refused(digests, message):
     assert message in images.digests_error(digests)
 
 
-def test_copier_offers_exactly_the_pythons_flavours_and_registries_the_table_knows():
-    config = yaml.safe_load((Path(__file__).parent.parent / "copier.yml").read_text())
-    assert tuple(config["python_version"]["choices"]) == images.SUPPORTED_PYTHONS
-    assert tuple(config["os_flavour"]["choices"].values()) == images.OS_FLAVOUR_ANSWERS
-    assert list(config["image_registry"]["choices"].values()) == list(images.REGISTRIES)
+def copier_choices(question: str, **answers: str) -> dict[str, object]:
+    """``question``'s choices as copier.yml states them, rendered as Copier renders them."""
+    spec = yaml.safe_load((ROOT / "copier.yml").read_text())[question]["choices"]
+    if isinstance(spec, str):  # derived from the table: render it with the extension's globals
+        environment = Environment()
+        images.ImagesExtension(environment)
+        spec = json.loads(environment.from_string(spec).render(**answers))
+    pairs = (
+        spec.items() if isinstance(spec, dict) else [item if isinstance(item, list) else (item, item) for item in spec]
+    )
+    return dict(pairs)
+
+
+@pytest.mark.parametrize(("python", "uv"), [("3.13", "0.13"), ("3.10", "0.9"), ("3.14", "0.8")])
+def test_copier_offers_the_tables_os_flavours_labelled_and_greyed_out_where_no_image_exists(python, uv):
+    choices = copier_choices("os_flavour", python_version=python, uv_version=uv)
+    assert list(choices) == list(images.OS_FLAVOUR_ANSWERS.values())  # labels, in the table's order
+    assert [choice["value"] for choice in choices.values()] == list(images.OS_FLAVOUR_ANSWERS)
+    greyed = {choice["value"]: choice["validator"] for choice in choices.values() if choice["validator"]}
+    assert sorted(set(images.OS_FLAVOUR_ANSWERS) - set(greyed)) == sorted(images.valid_flavours(python, uv))
+    for answer, reason in greyed.items():
+        assert reason == images.image_error(python, uv, answer)
+
+
+def test_copier_offers_the_tables_pythons_and_registries():
+    assert tuple(copier_choices("python_version")) == images.SUPPORTED_PYTHONS
+    registries = copier_choices("image_registry")
+    assert registries == {registry.label: name for name, registry in images.REGISTRIES.items()}
+
+
+def test_labels_state_the_tables_facts():
+    labels = images.OS_FLAVOUR_ANSWERS
+    assert images.ALPINE_DEFAULT.removeprefix("alpine") in labels["alpine"]
+    assert f"uv <= {'.'.join(map(str, images.LAST_BOOKWORM_UV))}" in labels["bookworm-slim"]
+
+
+def test_readme_flavour_table_is_the_tables():
+    assert images.flavour_table() in (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def test_image_refs_gathers_every_reference_a_project_names():

@@ -1,62 +1,28 @@
-"""The generated GitLab pipeline: valid for GitLab, and run for real by gitlab-ci-local."""
+"""The generated GitLab pipeline: valid for GitLab, and run for real by gitlab-ci-local.
+
+Each answer that shapes the pipeline has its own test; expectations come from the
+rendered answers and the image functions, never retyped.
+"""
 
 from __future__ import annotations
 
 import subprocess
-import sys
-from pathlib import Path
 
 import images
 import pytest
-from conftest import ROOT, commit_all, read_yaml, render_without_tasks, require_tool, run
 
-
-def pipeline_files(project: Path) -> list[Path]:
-    """The team's file first, then every template-owned pipeline file."""
-    return [project / ".gitlab-ci.yml", *sorted((project / ".gitlab" / "ci").glob("*.yml"))]
-
-
-# gitlab-ci-local runs a branch pipeline as unprotected; the cache job runs on protected refs.
-AS_PROTECTED_BRANCH = ["--variable", "CI_COMMIT_REF_PROTECTED=true"]
-
-
-def check_schema(project: Path) -> None:
-    checker = Path(sys.executable).with_name("check-jsonschema")
-    files = pipeline_files(project)
-    assert len(files) >= 3
-    run([checker, "--builtin-schema", "vendor.gitlab-ci", "--data-transform", "gitlab-ci", *files], project)
-
-
-def pipeline(project: Path) -> dict:
-    """The template's jobs and settings, merged as GitLab merges the includes."""
-    merged: dict = {}
-    for path in reversed(pipeline_files(project)):
-        merged.update(read_yaml(path) or {})
-    return merged
-
-
-def gitlab_ci_local() -> str:
-    local = ROOT / ".ci" / "tools" / "node_modules" / ".bin" / "gitlab-ci-local"
-    if local.exists():
-        return str(local)
-    return require_tool("gitlab-ci-local", "runs the generated pipeline")
-
-
-def run_pipeline(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    require_tool("rsync", "gitlab-ci-local copies each job's files with it")
-    cmd = [gitlab_ci_local(), "--force-shell-executor", "--shell-isolation", *AS_PROTECTED_BRANCH]
-    proc = subprocess.run(
-        [*cmd, *args, "uv-cache", "lint", "test"],
-        cwd=project,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,  # jobs' stderr (uv's messages) in the same stream
-        text=True,
-        check=False,
-    )
-    if check and proc.returncode != 0:
-        pytest.fail(f"pipeline failed ({proc.returncode})\n{proc.stdout}")
-    return proc
-
+from tests.kit import (
+    AS_PROTECTED_BRANCH,
+    answers_of,
+    cache_dirs,
+    check_schema,
+    commit_all,
+    gitlab_ci_local,
+    pipeline,
+    pipeline_files,
+    read_yaml,
+    run_pipeline,
+)
 
 ANSWER_SETS = {
     "defaults": {},
@@ -75,40 +41,26 @@ ANSWER_SETS = {
 
 
 @pytest.mark.parametrize("answers", ANSWER_SETS.values(), ids=ANSWER_SETS.keys())
-def test_every_pipeline_validates_and_keeps_its_promises(answers, template_repo, tmp_path):
-    project = render_without_tasks(template_repo, tmp_path / "p", **answers)
+def test_every_pipeline_validates_and_runs_one_image_with_locked_installs(answers, render):
+    project = render(tasks=False, **answers)
     check_schema(project)
     ci = pipeline(project)
-    python = answers.get("python_version", "3.13")
-    os_flavour = answers.get("os_flavour", "trixie-slim")
-    strategy = answers.get("uv_cache_strategy", "keep-wheels")
-    shared = answers.get("ci_share_cache_with_merge_requests", True)
+    recorded = answers_of(project)
 
     # One image, from the extension, through one variable.
     expected_image = images.ci_image(
-        python,
-        answers.get("uv_version", "0.13"),
-        os_flavour,
-        answers.get("image_registry", "public"),
-        answers.get("image_mirror", ""),
-        answers.get("image_digests"),
+        recorded["python_version"],
+        recorded["uv_version"],
+        recorded["os_flavour"],
+        recorded["image_registry"],
+        recorded.get("image_mirror", ""),
+        recorded["image_digests"],
     )
     assert ci["variables"]["UV_CI_IMAGE"] == expected_image
-    assert ci["variables"]["UV_PYTHON"] == python
+    assert ci["variables"]["UV_PYTHON"] == recorded["python_version"]
     assert ci["variables"]["UV_PYTHON_DOWNLOADS"] == "never"
     assert ci["variables"]["UV_CACHE_DIR"] == ".uv-cache"
     assert ci[".uv"]["image"] == "$UV_CI_IMAGE"
-
-    cache = ci[".uv"]["cache"]
-    assert cache["key"]["files"] == ["uv.lock"]
-    prefix = cache["key"]["prefix"]
-    assert all(part in prefix for part in ("${UV_PYTHON}", os_flavour, strategy))
-    assert cache["paths"] == [".uv-cache/"]
-    assert cache["policy"] == "pull"
-    assert cache.get("unprotect", False) is shared
-    assert ci["uv-cache"]["cache"] == {**cache, "policy": "pull-push"}
-    assert ("after_script" in ci["uv-cache"]) is (strategy == "prune")
-    assert ("CI_COMMIT_REF_PROTECTED" in str(ci["uv-cache"]["rules"])) is shared
 
     for name in ("uv-cache", "lint", "test"):
         job_script = ci[name]["script"]
@@ -118,6 +70,12 @@ def test_every_pipeline_validates_and_keeps_its_promises(answers, template_repo,
         assert all("|| uv sync" not in line and "--frozen" not in line for line in job_script)
     assert ci[".uv"]["interruptible"] is True
     assert ci[".uv"]["needs"] == []
+    rules = ci["workflow"]["rules"]
+    assert {"if": "$CI_COMMIT_BRANCH && $CI_OPEN_MERGE_REQUESTS", "when": "never"} in rules
+
+
+def test_jobs_install_only_their_group_and_report_to_gitlab(render):
+    ci = pipeline(render(tasks=False))
     assert "--only-group lint" in ci["lint"]["script"][0]
     assert "--group test" in ci["test"]["script"][0]
     assert ci["lint"]["artifacts"]["reports"]["codequality"] == "gl-code-quality-report.json"
@@ -126,31 +84,58 @@ def test_every_pipeline_validates_and_keeps_its_promises(answers, template_repo,
     assert reports["coverage_report"] == {"coverage_format": "cobertura", "path": "coverage.xml"}
     assert ci["test"]["coverage"].startswith("/TOTAL")
 
-    rules = ci["workflow"]["rules"]
-    assert {"if": "$CI_COMMIT_BRANCH && $CI_OPEN_MERGE_REQUESTS", "when": "never"} in rules
 
-    if answers.get("ci_python_matrix"):
-        entries = ci[".python-matrix"]["parallel"]["matrix"]
-        versions = [entry["UV_PYTHON"] for entry in entries]
-        assert versions == ["3.11", "3.12", "3.13", "3.14"]
-        for entry in entries:
-            assert entry["UV_CI_IMAGE"] == images.ci_image(entry["UV_PYTHON"], "0.13", os_flavour)
-        assert ci["test"]["extends"] == [".uv", ".python-matrix"]
-        assert ci["lint"]["extends"] == ".uv"
-        listed = subprocess.run(
-            [gitlab_ci_local(), "--list", *AS_PROTECTED_BRANCH],
-            cwd=commit_all(project, "generated"),
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        assert sum("test: [3.1" in line for line in listed.splitlines()) == 4
-    else:
+@pytest.mark.parametrize("strategy", ["keep-wheels", "prune"])
+def test_cache_key_names_everything_that_makes_a_cache_incompatible(strategy, render):
+    project = render(tasks=False, uv_cache_strategy=strategy)
+    recorded = answers_of(project)
+    ci = pipeline(project)
+    cache = ci[".uv"]["cache"]
+    assert cache["key"]["files"] == ["uv.lock"]
+    prefix = cache["key"]["prefix"]
+    assert all(part in prefix for part in ("${UV_PYTHON}", recorded["uv_version"], recorded["os_flavour"], strategy))
+    assert cache["paths"] == [".uv-cache/"]
+    assert cache["policy"] == "pull"
+    assert ci["uv-cache"]["cache"] == {**cache, "policy": "pull-push"}
+    # prune: only wheels built from source stay, removed after the job and before the save.
+    assert ("after_script" in ci["uv-cache"]) is (strategy == "prune")
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_merge_requests_read_but_never_write_the_protected_cache(shared, render):
+    ci = pipeline(render(tasks=False, ci_share_cache_with_merge_requests=shared))
+    assert ci[".uv"]["cache"].get("unprotect", False) is shared
+    # Sharing: only protected refs write the cache. Apart: every pipeline writes its own.
+    assert ("CI_COMMIT_REF_PROTECTED" in str(ci["uv-cache"]["rules"])) is shared
+
+
+@pytest.mark.parametrize("matrix", [True, False])
+def test_python_matrix_tests_every_newer_python_on_its_own_image(matrix, render):
+    project = render(tasks=False, python_version="3.11", ci_python_matrix=matrix)
+    ci = pipeline(project)
+    if not matrix:
         assert ".python-matrix" not in ci
+        assert ci["test"]["extends"] == ".uv"
+        return
+    recorded = answers_of(project)
+    entries = ci[".python-matrix"]["parallel"]["matrix"]
+    expected = images.image_refs(recorded["python_version"], recorded["uv_version"], recorded["os_flavour"])["matrix"]
+    assert {entry["UV_PYTHON"]: entry["UV_CI_IMAGE"] for entry in entries} == expected
+    assert list(expected) == list(images.SUPPORTED_PYTHONS[images.SUPPORTED_PYTHONS.index("3.11") :])
+    assert ci["test"]["extends"] == [".uv", ".python-matrix"]
+    assert ci["lint"]["extends"] == ".uv"
+    listed = subprocess.run(
+        [gitlab_ci_local(), "--list", *AS_PROTECTED_BRANCH],
+        cwd=commit_all(project, "generated"),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert sum(f"test: [{version}" in line for line in listed.splitlines() for version in expected) == len(expected)
 
 
 def test_team_pipeline_only_includes_the_template_entry_point(render):
-    project = render()
+    project = render(tasks=False)
     team = read_yaml(project / ".gitlab-ci.yml")
     assert team == {"include": [{"local": ".gitlab/ci/template.gitlab-ci.yml"}]}
     team_file, *template_files = pipeline_files(project)
@@ -169,9 +154,8 @@ def test_team_pipeline_only_includes_the_template_entry_point(render):
     )
 
 
-def test_drift_job_warns_on_schedules_and_the_default_branch(template_repo, tmp_path):
-    project = render_without_tasks(template_repo, tmp_path / "p")
-    job = pipeline(project)["template-drift"]
+def test_drift_job_warns_on_schedules_and_the_default_branch(render):
+    job = pipeline(render(tasks=False))["template-drift"]
     assert job["allow_failure"] is True
     assert job["rules"] == [
         {"if": '$CI_PIPELINE_SOURCE == "schedule"'},
@@ -180,9 +164,8 @@ def test_drift_job_warns_on_schedules_and_the_default_branch(template_repo, tmp_
     assert job["script"][-1].endswith("python .gitlab/ci/template_drift.py")
 
 
-def test_image_job_tags_and_pushes_only_outside_merge_requests(template_repo, tmp_path):
-    project = render_without_tasks(template_repo, tmp_path / "p")
-    job = pipeline(project)["docker-image"]
+def test_image_job_tags_and_pushes_only_outside_merge_requests(render):
+    job = pipeline(render(tasks=False))["docker-image"]
     assert job["image"] == "$BUILDER_IMAGE"
     assert job["variables"]["BUILDER_IMAGE"] == images.BUILDER_IMAGE
     assert {"STORAGE_DRIVER": "vfs", "BUILDAH_ISOLATION": "chroot"}.items() <= job["variables"].items()
@@ -193,17 +176,15 @@ def test_image_job_tags_and_pushes_only_outside_merge_requests(template_repo, tm
     assert "--secret id=ca_bundle,src=$BUILD_CA_BUNDLE" in script
 
 
-def cache_dirs(project: Path) -> list[Path]:
-    return sorted((project / ".gitlab-ci-local" / "cache").glob("*uv*"))
-
-
 @pytest.mark.slow
 def test_pipeline_runs_twice_and_the_second_run_needs_no_index(render):
     project = commit_all(render(), "generated")
     first = run_pipeline(project)
     (cache,) = cache_dirs(project)
     lock_hash = cache.name.rsplit("-", 1)[1]
-    assert cache.name.endswith(f"uv0.13-py3.13-trixie-slim-keep-wheels-{lock_hash}")
+    recorded = answers_of(project)
+    prefix = "uv{uv_version}-py{python_version}-{os_flavour}-{uv_cache_strategy}".format(**recorded)
+    assert cache.name.endswith(f"{prefix}-{lock_hash}")
     assert (cache / ".uv-cache").is_dir()
     assert "Prepared" in first.stdout  # the cold run downloaded the wheels
 

@@ -6,14 +6,19 @@ import filecmp
 import tomllib
 from pathlib import Path
 
+import images
 import pytest
-from conftest import (
+
+from tests.kit import (
     BASELINE,
-    PYTHON_VERSIONS,
+    DEFAULTS,
+    DISTRIBUTION,
+    PACKAGE,
+    ROOT,
+    answers_of,
+    copier_cli,
     interpreter,
     read_toml,
-    read_yaml,
-    render_without_tasks,
     run,
 )
 
@@ -24,11 +29,11 @@ EXPECTED_FILES = {
     "README.md",
     "pyproject.toml",
     "uv.lock",
-    "src/payment_service/__init__.py",
-    "src/payment_service/__main__.py",
-    "src/payment_service/cli.py",
-    "src/payment_service/greeting.py",
-    "src/payment_service/py.typed",
+    f"src/{PACKAGE}/__init__.py",
+    f"src/{PACKAGE}/__main__.py",
+    f"src/{PACKAGE}/cli.py",
+    f"src/{PACKAGE}/greeting.py",
+    f"src/{PACKAGE}/py.typed",
     "tests/test_cli.py",
     "tests/test_greeting.py",
 }
@@ -38,42 +43,51 @@ def project_files(project: Path) -> set[str]:
     return {p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()}
 
 
+def test_baseline_names_are_what_the_rules_derive():
+    import answers  # noqa: PLC0415 - extensions/answers.py, by its module name
+
+    assert answers.distribution_name(BASELINE["project_name"]) == DISTRIBUTION
+    assert answers.package_name(DISTRIBUTION) == PACKAGE
+
+
 def test_default_render_has_the_expected_files_and_values(render):
     project = render()
     assert project_files(project) >= EXPECTED_FILES
     assert not list(project.rglob("*.jinja"))
+    python, uv = DEFAULTS["python_version"], DEFAULTS["uv_version"]
 
     pyproject = read_toml(project / "pyproject.toml")
     meta = pyproject["project"]
-    assert meta["name"] == "payment-service"
+    assert meta["name"] == DISTRIBUTION
     assert meta["description"] == BASELINE["description"]
-    assert meta["authors"] == [{"name": "Payments Team", "email": "payments@example.com"}]
-    assert meta["requires-python"] == ">=3.13"
-    assert meta["scripts"] == {"payment-service": "payment_service.cli:main"}
+    assert meta["authors"] == [{"name": BASELINE["author_name"], "email": BASELINE["author_email"]}]
+    assert meta["requires-python"] == f">={python}"
+    assert meta["scripts"] == {DISTRIBUTION: f"{PACKAGE}.cli:main"}
     assert pyproject["build-system"] == {
-        "requires": ["uv_build>=0.13.0,<0.14"],
+        "requires": [images.uv_build_requirement(uv)],
         "build-backend": "uv_build",
     }
+    assert pyproject["tool"]["uv"]["required-version"] == f">={uv}"
     groups = pyproject["dependency-groups"]
-    assert groups["lint"] == ["ruff>=0.17"]
+    assert [req.split(">")[0] for req in groups["lint"]] == ["ruff"]
     assert {req.split(">")[0] for req in groups["test"]} == {"pytest", "pytest-cov"}
     assert groups["dev"] == [{"include-group": "lint"}, {"include-group": "test"}]
-    assert pyproject["tool"]["ruff"]["target-version"] == "py313"
+    assert pyproject["tool"]["ruff"]["target-version"] == "py" + python.replace(".", "")
     assert len(pyproject["tool"]["ruff"]["lint"]["select"]) > 10  # more than the defaults
     pytest_opts = pyproject["tool"]["pytest"]["ini_options"]
     assert pytest_opts["testpaths"] == ["tests"]
     assert {"--import-mode=importlib", "--strict-markers"} <= set(pytest_opts["addopts"])
-    assert pyproject["tool"]["coverage"]["run"]["source"] == ["payment_service"]
+    assert pyproject["tool"]["coverage"]["run"]["source"] == [PACKAGE]
 
-    assert (project / ".python-version").read_text() == "3.13\n"
+    assert (project / ".python-version").read_text() == f"{python}\n"
     lock = read_toml(project / "uv.lock")
-    assert lock["requires-python"] == ">=3.13"
-    assert {p["name"] for p in lock["package"]} >= {"payment-service", "pytest", "ruff"}
+    assert lock["requires-python"] == f">={python}"
+    assert {p["name"] for p in lock["package"]} >= {DISTRIBUTION, "pytest", "ruff"}
 
-    answers = read_yaml(project / ".copier-answers.yml")
-    assert answers["python_version"] == "3.13"
-    assert answers["uv_version"] == "0.13"
-    assert answers["package_name"] == "payment_service"
+    recorded = answers_of(project)
+    asked = {key: value for key, value in DEFAULTS.items() if key != "image_mirror"}  # only with a mirror
+    assert {key: recorded[key] for key in asked} == asked
+    assert recorded["package_name"] == PACKAGE
     header = (project / ".copier-answers.yml").read_text().splitlines()[0]
     assert header.startswith("# ")
     assert "edit" in (project / ".copier-answers.yml").read_text().split("_commit")[0].lower()
@@ -86,15 +100,15 @@ def test_default_render_has_the_expected_files_and_values(render):
         assert command in readme
 
 
-@pytest.mark.parametrize("version", PYTHON_VERSIONS)
-def test_every_python_version_derives_the_same_version_everywhere(version, render, template_repo, tmp_path):
+@pytest.mark.parametrize("version", images.SUPPORTED_PYTHONS)
+def test_every_python_version_derives_the_same_version_everywhere(version, render):
     if interpreter(version):
         project = render(python_version=version)
         lock = read_toml(project / "uv.lock")
         assert lock["requires-python"] == f">={version}"
     else:
-        # No interpreter here, so no copy-time lock: checked statically (see render_without_tasks).
-        project = render_without_tasks(template_repo, tmp_path / "static", python_version=version)
+        # No interpreter here, so no copy-time lock (it needs one): checked statically.
+        project = render(python_version=version, tasks=False)
         assert not (project / "uv.lock").exists()
     pyproject = read_toml(project / "pyproject.toml")
     assert (project / ".python-version").read_text().strip() == version
@@ -116,7 +130,7 @@ def test_two_renders_with_the_same_answers_are_identical(render):
 
 
 def test_no_path_in_the_template_contains_a_double_quote():
-    template = Path(__file__).resolve().parent.parent / "template"
+    template = ROOT / "template"
     assert not [p for p in template.rglob("*") if '"' in p.name]
 
 
@@ -156,8 +170,8 @@ def test_no_path_in_the_template_contains_a_double_quote():
         ({"image_digests": {"uv": "sha256:abc"}}, "image_digests['uv'] = 'sha256:abc' is not a digest"),
     ],
 )
-def test_bad_answers_are_refused_before_anything_is_written(overrides, message, render_error):
-    assert message in render_error(**overrides)
+def test_bad_answers_are_refused_before_anything_is_written(overrides, message, refusal):
+    assert message in refusal(**overrides)
 
 
 HOSTILE = {
@@ -176,9 +190,19 @@ def test_hostile_free_text_is_written_exactly_as_typed(render):
     assert pyproject["project"]["description"] == " ".join(HOSTILE["description"].split())
     assert pyproject["project"]["authors"][0]["name"] == HOSTILE["author_name"]
 
-    answers = read_yaml(project / ".copier-answers.yml")
+    recorded = answers_of(project)
     for key, value in HOSTILE.items():
-        assert answers[key] == value
+        assert recorded[key] == value
 
     readme = (project / "README.md").read_text(encoding="utf-8")
     assert readme.startswith(f"# {HOSTILE['project_name']}\n\n{HOSTILE['description']}\n")
+
+
+def test_after_the_copy_the_owner_is_told_the_next_three_steps(template_repo, tmp_path):
+    output = copier_cli("copy", template_repo, tmp_path / DISTRIBUTION, cwd=tmp_path)
+    steps = output[output.index(f"{BASELINE['project_name']} is ready in") :]
+    assert f"cd {tmp_path / DISTRIBUTION}" in steps
+    assert "git push -u origin main" in steps
+    assert "Pipeline schedules" in steps
+    assert 'README.md, section "CI variables"' in steps
+    assert "## CI variables" in (tmp_path / DISTRIBUTION / "README.md").read_text()

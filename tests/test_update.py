@@ -12,9 +12,26 @@ import subprocess
 import sys
 from pathlib import Path
 
+import images
 import pytest
-from conftest import commit_all, copier_cli, git, read_toml, read_yaml, run, snapshot_template
-from test_pipeline import check_schema
+
+from tests.kit import (
+    DEFAULTS,
+    answers_of,
+    check_schema,
+    commit_all,
+    copier_cli,
+    git,
+    read_toml,
+    read_yaml,
+    run,
+    snapshot_template,
+)
+
+# v2 moves the recommended uv from the default to a newer patch release of it (a real
+# release: the updated project builds with uv_build from PyPI).
+OLD_UV = DEFAULTS["uv_version"]
+NEW_UV = "0.13.9"
 
 TEAM_JOB = """
 smoke:
@@ -50,7 +67,7 @@ def edit(path: Path, old: str, new: str) -> None:
 def release_v2(repo: Path) -> None:
     """Make v2.0.0 of the template in ``repo``, as a platform team would."""
     copier_yml = repo / "copier.yml"
-    edit(copier_yml, 'default: "0.13"', 'default: "0.13.9"')
+    edit(copier_yml, f'default: "{OLD_UV}"', f'default: "{NEW_UV}"')
     edit(
         copier_yml,
         "_migrations:\n",
@@ -58,7 +75,7 @@ def release_v2(repo: Path) -> None:
         "  - version: v2.0.0\n"
         "    when: \"{{ _stage == 'before' }}\"\n"
         '    command: ["{{ _copier_python }}", "{{ _copier_conf.src_path }}/migrations/follow_new_default.py",\n'
-        '              uv_version, "0.13", "0.13.9"]\n',
+        f'              uv_version, "{OLD_UV}", "{NEW_UV}"]\n',
     )
     uv_ci = repo / "template" / ".gitlab" / "ci" / "uv.gitlab-ci.yml.jinja"
     edit(uv_ci, "        - uv.lock\n", "        - uv.lock\n        - .python-version\n")
@@ -72,7 +89,7 @@ def release_v2(repo: Path) -> None:
         'test = ["pytest>=9",',
         'test = ["pytest>=9", "pytest-timeout>=2.3",',
     )
-    git(repo, "commit", "-q", "-am", "v2: uv 0.13.9, cache key on .python-version, package job, pytest-timeout")
+    git(repo, "commit", "-q", "-am", f"v2: uv {NEW_UV}, cache key on .python-version, package job, pytest-timeout")
     git(repo, "tag", "v2.0.0")
 
 
@@ -104,11 +121,15 @@ def tagged_template(tmp_path) -> Path:
     return repo
 
 
-def test_update_to_v2_keeps_the_team_work_and_the_drift_check_follows(tagged_template, tmp_path):
-    repo = tagged_template
+def copy_v1(repo: Path, tmp_path: Path) -> Path:
     project = tmp_path / "payment-service"
     copier_cli("copy", "--vcs-ref", "v1.0.0", repo, project, cwd=tmp_path)
-    commit_all(project, "copied from template v1.0.0")
+    return commit_all(project, "copied from template v1.0.0")
+
+
+def test_update_to_v2_keeps_the_team_work_and_the_drift_check_follows(tagged_template, tmp_path):
+    repo = tagged_template
+    project = copy_v1(repo, tmp_path)
     make_team_changes(project)
 
     release_v2(repo)
@@ -120,17 +141,18 @@ def test_update_to_v2_keeps_the_team_work_and_the_drift_check_follows(tagged_tem
     copier_cli("update", "--vcs-ref", "v2.0.0", "--conflict", "rej", cwd=project, data={})
 
     # v2 arrived.
-    answers = read_yaml(project / ".copier-answers.yml")
+    answers = answers_of(project)
     assert answers["_commit"] == "v2.0.0"
-    assert answers["uv_version"] == "0.13.9"  # moved by the migration
+    assert answers["uv_version"] == NEW_UV  # moved by the migration
     ci = read_yaml(project / ".gitlab" / "ci" / "uv.gitlab-ci.yml")
     assert ci[".uv"]["cache"]["key"]["files"] == ["uv.lock", ".python-version"]
     assert ci["package"]["script"] == ["uv build --no-sources"]
     template_ci = read_yaml(project / ".gitlab" / "ci" / "template.gitlab-ci.yml")
-    assert template_ci["variables"]["UV_CI_IMAGE"] == "ghcr.io/astral-sh/uv:0.13.9-python3.13-trixie-slim"
+    expected_image = images.ci_image(answers["python_version"], NEW_UV, answers["os_flavour"])
+    assert template_ci["variables"]["UV_CI_IMAGE"] == expected_image
     pyproject = read_toml(project / "pyproject.toml")
     assert "pytest-timeout>=2.3" in pyproject["dependency-groups"]["test"]
-    assert pyproject["tool"]["uv"]["required-version"] == ">=0.13.9"
+    assert pyproject["tool"]["uv"]["required-version"] == f">={NEW_UV}"
 
     # Everything the team did is still there.
     assert "smoke:" in (project / ".gitlab-ci.yml").read_text()
@@ -171,5 +193,25 @@ def test_update_to_v2_keeps_the_team_work_and_the_drift_check_follows(tagged_tem
     modified = drift(project)
     assert modified.returncode == 2, modified.stdout + modified.stderr
     assert modified.stdout.splitlines() == [
+        "modified: .gitlab/ci/uv.gitlab-ci.yml differs from a fresh render of template v2.0.0"
+    ]
+
+
+def test_a_local_edit_to_a_template_owned_file_is_merged_and_reported_not_replaced(tagged_template, tmp_path):
+    """What the ownership docs promise: Copier merges template-owned files like any other."""
+    project = copy_v1(tagged_template, tmp_path)
+    uv_ci = project / ".gitlab" / "ci" / "uv.gitlab-ci.yml"
+    edit(uv_ci, "  interruptible: true\n", "  interruptible: true\n  retry: 2\n")
+    commit_all(project, "retry template jobs")
+
+    release_v2(tagged_template)
+    copier_cli("update", "--vcs-ref", "v2.0.0", "--conflict", "rej", cwd=project, data={})
+    ci = read_yaml(uv_ci)
+    assert ci[".uv"]["retry"] == 2  # the team's edit survived the update
+    assert ci[".uv"]["cache"]["key"]["files"] == ["uv.lock", ".python-version"]  # and v2 arrived
+    assert not list(project.rglob("*.rej"))
+    reported = drift(project)
+    assert reported.returncode == 2, reported.stdout + reported.stderr
+    assert reported.stdout.splitlines() == [
         "modified: .gitlab/ci/uv.gitlab-ci.yml differs from a fresh render of template v2.0.0"
     ]

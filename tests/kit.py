@@ -1,0 +1,303 @@
+"""What the tests and the benchmark share: the one way to render the template, the one way
+to run a command or copier's command line, the pipeline helpers, and the test environment.
+
+Import it as ``tests.kit`` (pytest's ``pythonpath`` setting puts the repository root on
+``sys.path``; the benchmark runs as ``python -m benchmarks.pipeline_cache`` from the root).
+Failures raise ``CommandFailed`` (an ``AssertionError``) with the command's whole output.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import copier
+import pytest
+import yaml
+from plumbum import local
+
+ROOT = Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+# The answers every render starts from; a test overrides only what it is about.
+BASELINE: dict[str, Any] = {
+    "project_name": "Payment Service",
+    "description": "Takes payments and keeps the books straight.",
+    "author_name": "Payments Team",
+    "author_email": "payments@example.com",
+}
+# What BASELINE derives: the names every default render has.
+DISTRIBUTION = "payment-service"
+PACKAGE = "payment_service"
+
+
+def _copier_defaults() -> dict[str, Any]:
+    """copier.yml's literal defaults (not the templated ones), so no test retypes them."""
+    config = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
+    return {
+        name: spec["default"]
+        for name, spec in config.items()
+        if not name.startswith("_") and isinstance(spec, dict) and "{{" not in str(spec.get("default", "{{"))
+    }
+
+
+DEFAULTS = _copier_defaults()
+
+
+# ---------------------------------------------------------------- the test environment
+
+
+def _test_environment() -> dict[str, str]:
+    """The environment every command, copier task and pipeline of the tests runs in.
+
+    - The uv and tools locked for this repository (next to this interpreter, in .venv/bin)
+      come first, however pytest was started (``uv run pytest``, or ``.venv/bin/pytest``
+      from an IDE whose PATH has no uv).
+    - CPython interpreters built under pyenv (``~/.pyenv/versions/3.N.x``) are not on
+      PATH by default: they are added so uv finds them.
+    - uv never downloads an interpreter (a missing one fails fast).
+    - Generated projects are tested as a developer sees them, outside any venv.
+    """
+    env = dict(os.environ)
+    pyenv = Path.home() / ".pyenv" / "versions"
+    extra = [str(p / "bin") for p in sorted(pyenv.glob("3.*"), reverse=True) if (p / "bin").is_dir()]
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), *extra, env.get("PATH", "")])
+    env["UV_PYTHON_DOWNLOADS"] = "never"
+    env.pop("VIRTUAL_ENV", None)
+    return env
+
+
+def use_test_environment() -> None:
+    """Make ``_test_environment`` this process's environment, copier's included.
+
+    Copier runs its tasks with plumbum's copy of the environment, taken when plumbum is
+    imported: changing ``os.environ`` alone never reaches a task (such as ``uv lock``).
+    """
+    env = _test_environment()
+    os.environ.clear()
+    os.environ.update(env)
+    for name in list(local.env.keys()):
+        if name not in env:
+            del local.env[name]
+    local.env.update(**env)
+
+
+class CommandFailed(AssertionError):
+    """A command the test needed failed; the message holds its whole output."""
+
+
+def run(cmd: Sequence[str | Path], cwd: Path, env: Mapping[str, str] | None = None) -> str:
+    """Run ``cmd`` in ``cwd``; raise ``CommandFailed`` with its output when it fails."""
+    proc = subprocess.run(
+        [str(c) for c in cmd],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
+    if proc.returncode != 0:
+        msg = (
+            f"{' '.join(map(str, cmd))} failed ({proc.returncode}) in {cwd}\n"
+            f"--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
+        )
+        raise CommandFailed(msg)
+    return proc.stdout + proc.stderr
+
+
+def tool(name: str) -> Path:
+    """A tool locked in this repository's dev group (ruff, hadolint, check-jsonschema, uv)."""
+    return Path(sys.executable).with_name(name)
+
+
+def require_tool(name: str, why: str) -> str:
+    """Path of the executable ``name``; skip when absent, but fail in CI."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed ({why}); .ci/run installs it"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def interpreter(version: str) -> str | None:
+    """Path of a working CPython ``version`` interpreter on this machine, if any.
+
+    A pyenv shim answers to every name but fails for versions it lacks: run it.
+    """
+    path = shutil.which(f"python{version}")
+    if path is None:
+        return None
+    probe = subprocess.run([path, "-c", "import sys"], capture_output=True, check=False)
+    return path if probe.returncode == 0 else None
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def read_yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+# ---------------------------------------------------------------- git and the template
+
+FIXED_DATE = "2026-01-01T00:00:00+00:00"
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Run git with a fixed identity and date, so commits are reproducible."""
+    env = {
+        "GIT_AUTHOR_NAME": "Template Tests",
+        "GIT_AUTHOR_EMAIL": "tests@example.com",
+        "GIT_COMMITTER_NAME": "Template Tests",
+        "GIT_COMMITTER_EMAIL": "tests@example.com",
+        "GIT_AUTHOR_DATE": FIXED_DATE,
+        "GIT_COMMITTER_DATE": FIXED_DATE,
+    }
+    return run(["git", "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false", *args], cwd, env)
+
+
+def commit_all(repo: Path, message: str) -> Path:
+    """Commit everything in ``repo``, making it a git repository first if needed."""
+    if not (repo / ".git").exists():
+        git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+    return repo
+
+
+def snapshot_template(dst: Path) -> Path:
+    """Commit the template as it is in the work tree (edits included) into a new repo.
+
+    Copier renders a dirty template from a throwaway commit with a new hash each
+    time; a snapshot gives every render the same ``_commit`` and lets tests tag
+    versions of the template.
+    """
+    listed = run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], ROOT)
+    for name in filter(None, listed.split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            (dst / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dst / name)
+    return commit_all(dst, "template snapshot")
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def render(
+    template: Path,
+    dst: Path,
+    answers: Mapping[str, Any] | None = None,
+    *,
+    tasks: bool = True,
+    vcs_ref: str = "HEAD",
+) -> Path:
+    """Copy ``template`` into ``dst`` with the baseline answers plus ``answers``; return ``dst``.
+
+    Copier's API, as ``copier copy --trust --defaults`` runs it: a refused answer or a
+    failing task raises. ``tasks=False`` skips the copy-time ``uv lock`` (no ``uv.lock``),
+    for a Python this machine lacks or a test that only reads the rendered files.
+    """
+    copier.run_copy(
+        str(template),
+        dst,
+        data={**BASELINE, **(answers or {})},
+        defaults=True,
+        unsafe=True,
+        skip_tasks=not tasks,
+        vcs_ref=vcs_ref,
+        quiet=True,
+    )
+    return dst
+
+
+def copier_cli(
+    *args: str | Path,
+    cwd: Path,
+    data: Mapping[str, Any] = BASELINE,
+    env: Mapping[str, str] | None = None,
+) -> str:
+    """Run copier's command line as a user does (trusted, defaults, ``data`` answers)."""
+    answers = [arg for key, value in data.items() for arg in ("--data", f"{key}={value}")]
+    return run([sys.executable, "-m", "copier", *args, "--trust", "--defaults", *answers], cwd, env)
+
+
+def answers_of(project: Path) -> dict[str, Any]:
+    """The answers a project was rendered with, as Copier recorded them."""
+    return read_yaml(project / ".copier-answers.yml")
+
+
+# ---------------------------------------------------------------- the generated pipeline
+
+
+def pipeline_files(project: Path) -> list[Path]:
+    """The team's file first, then every template-owned pipeline file."""
+    return [project / ".gitlab-ci.yml", *sorted((project / ".gitlab" / "ci").glob("*.yml"))]
+
+
+def check_schema(project: Path) -> None:
+    """Validate every pipeline file against GitLab's CI schema (check-jsonschema's copy)."""
+    files = pipeline_files(project)
+    assert len(files) >= 3
+    run(
+        [tool("check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci", "--data-transform", "gitlab-ci", *files],
+        project,
+    )
+
+
+def pipeline(project: Path) -> dict[str, Any]:
+    """The template's jobs and settings, merged as GitLab merges the includes."""
+    merged: dict[str, Any] = {}
+    for path in reversed(pipeline_files(project)):
+        merged.update(read_yaml(path) or {})
+    return merged
+
+
+# gitlab-ci-local runs a branch pipeline as unprotected; the cache job runs on protected refs.
+AS_PROTECTED_BRANCH = ("--variable", "CI_COMMIT_REF_PROTECTED=true")
+PIPELINE_JOBS = ("uv-cache", "lint", "test")
+
+
+def gitlab_ci_local() -> str:
+    """gitlab-ci-local as .ci/run installs it (pinned in .ci/tools), else from PATH."""
+    local_install = ROOT / ".ci" / "tools" / "node_modules" / ".bin" / "gitlab-ci-local"
+    if local_install.exists():
+        return str(local_install)
+    return require_tool("gitlab-ci-local", "runs the generated pipeline")
+
+
+def run_pipeline(
+    project: Path, *args: str, jobs: Sequence[str] = PIPELINE_JOBS, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run ``jobs`` of the project's pipeline with gitlab-ci-local, as a protected branch.
+
+    Shell executor (no Docker engine here), each job in its own copy of the project.
+    """
+    require_tool("rsync", "gitlab-ci-local copies each job's files with it")
+    cmd = [gitlab_ci_local(), "--force-shell-executor", "--shell-isolation", *AS_PROTECTED_BRANCH, *args, *jobs]
+    proc = subprocess.run(
+        cmd,
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,  # jobs' stderr (uv's messages) in the same stream
+        text=True,
+        check=False,
+    )
+    if check and proc.returncode != 0:
+        msg = f"pipeline failed ({proc.returncode})\n{proc.stdout}"
+        raise CommandFailed(msg)
+    return proc
+
+
+def cache_dirs(project: Path) -> list[Path]:
+    """The uv caches gitlab-ci-local stored for the project, one folder per cache key."""
+    return sorted((project / ".gitlab-ci-local" / "cache").glob("*uv*"))
