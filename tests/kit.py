@@ -1,8 +1,8 @@
 """What the tests and the benchmark share: the one way to render the template, the one way
 to run a command or copier's command line, the pipeline helpers, and the test environment.
 
-Import it as ``tests.kit`` (pytest's ``pythonpath`` setting puts the repository root on
-``sys.path``; the benchmark runs as ``python -m benchmarks.pipeline_cache`` from the root).
+Import it as ``tests.kit``: pytest's ``pythonpath`` setting makes the repository root
+importable, and the benchmark runs as ``python -m benchmarks.pipeline_cache`` from the root.
 Failures raise ``CommandFailed`` (an ``AssertionError``) with the command's whole output.
 """
 
@@ -174,20 +174,34 @@ def commit_all(repo: Path, message: str) -> Path:
     return repo
 
 
-def snapshot_template(dst: Path) -> Path:
-    """Commit the template as it is in the work tree (edits included) into a new repo.
+# Earlier releases of this template, by tag: the commit of this repository each was made from
+# (CHANGELOG.md). Tests update projects from them to the work tree.
+RELEASES = {"v0.1.0": "f94a1793fd0791a4c8d78a1fc566882f33b25a5e"}
 
-    Copier renders a dirty template from a throwaway commit with a new hash each
-    time; a snapshot gives every render the same ``_commit`` and lets tests tag
-    versions of the template.
+
+def snapshot_template(dst: Path, release: str | None = None) -> Path:
+    """Commit the template into the repository ``dst`` (made if needed): as it is in the work
+    tree (edits included), or as it was at ``release`` (a key of ``RELEASES``).
+
+    Copier renders a dirty template from a throwaway commit with a new hash each time; a
+    snapshot gives every render the same ``_commit`` and lets tests tag versions of the
+    template. Each snapshot replaces the previous one's files, as a new release does.
     """
-    listed = run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], ROOT)
-    for name in filter(None, listed.split("\0")):
-        source = ROOT / name
-        if source.is_file():
-            (dst / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, dst / name)
-    return commit_all(dst, "template snapshot")
+    dst.mkdir(parents=True, exist_ok=True)
+    for old in dst.iterdir():
+        if old.name != ".git":
+            shutil.rmtree(old) if old.is_dir() else old.unlink()
+    if release is not None:
+        archive = subprocess.run(["git", "archive", RELEASES[release]], cwd=ROOT, capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(dst)], input=archive.stdout, check=True)
+    else:
+        listed = run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], ROOT)
+        for name in filter(None, listed.split("\0")):
+            source = ROOT / name
+            if source.is_file():
+                (dst / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, dst / name)
+    return commit_all(dst, f"template {release or 'work tree'}")
 
 
 # ---------------------------------------------------------------- rendering
@@ -262,9 +276,9 @@ def pipeline(project: Path) -> dict[str, Any]:
     return merged
 
 
-# gitlab-ci-local runs a branch pipeline as unprotected; the cache job runs on protected refs.
+# gitlab-ci-local runs a branch pipeline as unprotected unless told: tests emulate main.
 AS_PROTECTED_BRANCH = ("--variable", "CI_COMMIT_REF_PROTECTED=true")
-PIPELINE_JOBS = ("uv-cache", "lint", "test")
+PIPELINE_JOBS = ("lint", "test")
 
 
 def gitlab_ci_local() -> str:
@@ -276,14 +290,16 @@ def gitlab_ci_local() -> str:
 
 
 def run_pipeline(
-    project: Path, *args: str, jobs: Sequence[str] = PIPELINE_JOBS, check: bool = True
+    project: Path, *args: str, jobs: Sequence[str] = PIPELINE_JOBS, protected: bool = True, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``jobs`` of the project's pipeline with gitlab-ci-local, as a protected branch.
+    """Run ``jobs`` of the project's pipeline with gitlab-ci-local, as a protected branch
+    (``protected=False``: as any other branch).
 
     Shell executor (no Docker engine here), each job in its own copy of the project.
     """
     require_tool("rsync", "gitlab-ci-local copies each job's files with it")
-    cmd = [gitlab_ci_local(), "--force-shell-executor", "--shell-isolation", *AS_PROTECTED_BRANCH, *args, *jobs]
+    scope = AS_PROTECTED_BRANCH if protected else ()
+    cmd = [gitlab_ci_local(), "--force-shell-executor", "--shell-isolation", *scope, *args, *jobs]
     proc = subprocess.run(
         cmd,
         cwd=project,
@@ -298,6 +314,24 @@ def run_pipeline(
     return proc
 
 
-def cache_dirs(project: Path) -> list[Path]:
-    """The uv caches gitlab-ci-local stored for the project, one folder per cache key."""
-    return sorted((project / ".gitlab-ci-local" / "cache").glob("*uv*"))
+def keys_anywhere(node: object) -> set[str]:
+    """Every mapping key in a parsed YAML document, at any depth."""
+    if isinstance(node, dict):
+        return set(node) | {key for value in node.values() for key in keys_anywhere(value)}
+    if isinstance(node, list):
+        return {key for item in node for key in keys_anywhere(item)}
+    return set()
+
+
+def cache_dirs(project: Path) -> dict[str, Path]:
+    """The uv caches gitlab-ci-local stored for the project, by cache key.
+
+    gitlab-ci-local keeps one folder per key, named ``<index>_<key>``.
+    """
+    folders = (project / ".gitlab-ci-local" / "cache").glob("*_*")
+    return {folder.name.split("_", 1)[1]: folder for folder in sorted(folders)}
+
+
+def cached_packages(cache: Path) -> set[str]:
+    """The packages whose wheels a stored uv cache holds (uv keeps them by name)."""
+    return {p.name for p in cache.glob(".uv-cache/wheels-v*/*/*") if p.is_dir()}

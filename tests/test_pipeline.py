@@ -6,6 +6,7 @@ rendered answers and the image functions, never retyped.
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import images
@@ -15,9 +16,11 @@ from tests.kit import (
     AS_PROTECTED_BRANCH,
     answers_of,
     cache_dirs,
+    cached_packages,
     check_schema,
     commit_all,
     gitlab_ci_local,
+    keys_anywhere,
     pipeline,
     pipeline_files,
     read_yaml,
@@ -62,7 +65,7 @@ def test_every_pipeline_validates_and_runs_one_image_with_locked_installs(answer
     assert ci["variables"]["UV_CACHE_DIR"] == ".uv-cache"
     assert ci[".uv"]["image"] == "$UV_CI_IMAGE"
 
-    for name in ("uv-cache", "lint", "test"):
+    for name in ("lint", "test"):
         job_script = ci[name]["script"]
         syncs = [line for line in job_script if line.startswith("uv sync")]
         assert syncs, name
@@ -85,28 +88,81 @@ def test_jobs_install_only_their_group_and_report_to_gitlab(render):
     assert ci["test"]["coverage"].startswith("/TOTAL")
 
 
+CACHED_JOBS = {"lint": "lint", "test": "test"}  # job -> its UV_CACHE_NAME
+
+
 @pytest.mark.parametrize("strategy", ["keep-wheels", "prune"])
-def test_cache_key_names_everything_that_makes_a_cache_incompatible(strategy, render):
+def test_each_job_has_its_own_cache_named_after_everything_that_makes_it_incompatible(strategy, render):
     project = render(tasks=False, uv_cache_strategy=strategy)
     recorded = answers_of(project)
     ci = pipeline(project)
+    assert "uv-cache" not in ci  # each job writes its own cache: no prepare job
     cache = ci[".uv"]["cache"]
     assert cache["key"]["files"] == ["uv.lock"]
     prefix = cache["key"]["prefix"]
-    assert all(part in prefix for part in ("${UV_PYTHON}", recorded["uv_version"], recorded["os_flavour"], strategy))
+    assert prefix.startswith("${UV_CACHE_NAME}-")
+    for part in ("${UV_PYTHON}", recorded["uv_version"], recorded["os_flavour"], strategy):
+        assert part in prefix
     assert cache["paths"] == [".uv-cache/"]
-    assert cache["policy"] == "pull"
-    assert ci["uv-cache"]["cache"] == {**cache, "policy": "pull-push"}
+    assert cache["policy"] == "$UV_CACHE_POLICY"
+    assert ci[".uv"]["variables"]["UV_CACHE_POLICY"] == "pull-push"
+    for job, name in CACHED_JOBS.items():
+        assert ci[job]["extends"] in (".uv", [".uv", ".python-matrix"])
+        assert ci[job]["variables"] == {"UV_CACHE_NAME": name}
     # prune: only wheels built from source stay, removed after the job and before the save.
-    assert ("after_script" in ci["uv-cache"]) is (strategy == "prune")
+    assert ("after_script" in ci[".uv"]) is (strategy == "prune")
 
 
-@pytest.mark.parametrize("shared", [True, False])
-def test_merge_requests_read_but_never_write_the_protected_cache(shared, render):
-    ci = pipeline(render(tasks=False, ci_share_cache_with_merge_requests=shared))
-    assert ci[".uv"]["cache"].get("unprotect", False) is shared
-    # Sharing: only protected refs write the cache. Apart: every pipeline writes its own.
-    assert ("CI_COMMIT_REF_PROTECTED" in str(ci["uv-cache"]["rules"])) is shared
+def test_cache_archives_use_fastzip_at_a_fast_level(render):
+    variables = pipeline(render(tasks=False))[".uv"]["variables"]
+    assert variables["FF_USE_FASTZIP"] == "true"
+    assert variables["CACHE_COMPRESSION_LEVEL"] == "fast"
+
+
+def all_caches(ci: dict) -> list[tuple[str, dict]]:
+    """Every cache any job or template of the pipeline declares."""
+    caches = []
+    for name, job in ci.items():
+        if isinstance(job, dict) and "cache" in job:
+            entries = job["cache"] if isinstance(job["cache"], list) else [job["cache"]]
+            caches += [(name, entry) for entry in entries]
+    return caches
+
+
+CACHE_ANSWERS = [
+    {"uv_cache_strategy": strategy, "ci_python_matrix": matrix, "dockerfile": dockerfile}
+    for strategy in ("keep-wheels", "prune")
+    for matrix in (False, True)
+    for dockerfile in (False, True)
+]
+
+
+@pytest.mark.parametrize("answers", CACHE_ANSWERS, ids=lambda a: "-".join(f"{k}={v}" for k, v in a.items()))
+def test_by_default_no_unprotected_pipeline_can_write_a_cache_protected_refs_restore(answers, render):
+    """GitLab keeps caches of protected and unprotected refs apart unless a cache says
+    `unprotect: true` (docs.gitlab.com/ci/yaml/#cacheunprotect): none may say it by default."""
+    project = render(tasks=False, **answers)
+    assert answers_of(project)["ci_share_cache_with_merge_requests"] is False
+    for path in pipeline_files(project):
+        assert "unprotect" not in keys_anywhere(read_yaml(path)), path
+    caches = all_caches(pipeline(project))
+    assert caches, "the pipeline declares no cache"
+    for name, cache in caches:
+        # The key also says which side it belongs to, so even a runner or emulator that
+        # ignored GitLab's separation would keep the template's own jobs apart.
+        assert cache["key"]["prefix"].endswith("-protected-${CI_COMMIT_REF_PROTECTED}"), name
+
+
+@pytest.mark.parametrize("strategy", ["keep-wheels", "prune"])
+def test_sharing_is_an_opt_in_that_writes_only_from_protected_refs(strategy, render):
+    ci = pipeline(render(tasks=False, ci_share_cache_with_merge_requests=True, uv_cache_strategy=strategy))
+    for name, cache in all_caches(ci):
+        assert cache["unprotect"] is True, name
+        assert "protected-" not in cache["key"]["prefix"], name  # one key for both sides
+    assert ci[".uv"]["rules"] == [
+        {"if": '$CI_COMMIT_REF_PROTECTED == "true"'},
+        {"when": "on_success", "variables": {"UV_CACHE_POLICY": "pull"}},
+    ]
 
 
 @pytest.mark.parametrize("matrix", [True, False])
@@ -176,49 +232,120 @@ def test_image_job_tags_and_pushes_only_outside_merge_requests(render):
     assert "--secret id=ca_bundle,src=$BUILD_CA_BUNDLE" in script
 
 
+def cache_key_prefix(project, job: str, *, protected: bool = True) -> str:
+    """The prefix gitlab-ci-local gives ``job``'s cache key, from the recorded answers."""
+    recorded = answers_of(project)
+    prefix = "{job}-uv{uv_version}-py{python_version}-{os_flavour}-{uv_cache_strategy}".format(job=job, **recorded)
+    if not recorded["ci_share_cache_with_merge_requests"]:
+        prefix += f"-protected-{str(protected).lower()}"
+    return prefix
+
+
 @pytest.mark.slow
-def test_pipeline_runs_twice_and_the_second_run_needs_no_index(render):
+def test_first_run_fills_each_jobs_cache_and_the_second_restores_it_with_no_index(render):
     project = commit_all(render(), "generated")
     first = run_pipeline(project)
-    (cache,) = cache_dirs(project)
-    lock_hash = cache.name.rsplit("-", 1)[1]
-    recorded = answers_of(project)
-    prefix = "uv{uv_version}-py{python_version}-{os_flavour}-{uv_cache_strategy}".format(**recorded)
-    assert cache.name.endswith(f"{prefix}-{lock_hash}")
-    assert (cache / ".uv-cache").is_dir()
     assert "Prepared" in first.stdout  # the cold run downloaded the wheels
+    caches = cache_dirs(project)
+    lock_hash = next(iter(caches)).rsplit("-", 1)[1]
+    assert set(caches) == {f"{cache_key_prefix(project, job)}-{lock_hash}" for job in CACHED_JOBS}
+    lint_cache, test_cache = (caches[f"{cache_key_prefix(project, job)}-{lock_hash}"] for job in CACHED_JOBS)
+    # lint's cache holds the lint group alone; test's no lint tool.
+    assert cached_packages(lint_cache) == {"ruff"}
+    assert "pytest" in cached_packages(test_cache)
+    assert "ruff" not in cached_packages(test_cache)
 
-    # Warm: every job installs with the index out of reach.
+    # Warm: each job restores its own cache (by key) and installs with the index out of reach.
     second = run_pipeline(project, "--variable", "UV_OFFLINE=1")
-    assert f"imported cache '{cache.name}'" in second.stdout
-    for job in ("uv-cache", "lint", "test"):
-        assert f"PASS  {job}" in second.stdout.replace("PASS  test     ", "PASS  test")
-    assert "Installed 1 package" in second.stdout  # lint: ruff alone
+    for job in CACHED_JOBS:
+        assert re.search(rf"{job}\s+imported cache '\d+_{cache_key_prefix(project, job)}-{lock_hash}'", second.stdout)
+        assert re.search(rf"PASS\s+{job}\b", second.stdout), job
+    assert re.search(r"lint\s+> Installed 1 package ", second.stdout)  # ruff alone
     assert "9 passed" in second.stdout
-    assert cache_dirs(project) == [cache]
+    assert cache_dirs(project) == caches
 
 
 @pytest.mark.slow
 def test_prune_strategy_keeps_a_tiny_cache_and_downloads_again(render):
     project = commit_all(render(uv_cache_strategy="prune"), "generated")
     run_pipeline(project)
-    (cache,) = cache_dirs(project)
-    size = sum(f.stat().st_size for f in cache.rglob("*") if f.is_file())
-    assert size < 2_000_000, size  # pre-built wheels are gone; only metadata and source builds stay
+    for cache in cache_dirs(project).values():
+        size = sum(f.stat().st_size for f in cache.rglob("*") if f.is_file())
+        assert size < 2_000_000, (cache, size)  # pre-built wheels are gone; metadata and source builds stay
     second = run_pipeline(project, "--variable", "UV_OFFLINE=1", check=False)
     assert second.returncode != 0
-    for job in ("uv-cache", "lint", "test"):
-        assert f"{job:<8} >   cause: Network connectivity is disabled" in second.stdout
+    for job in CACHED_JOBS:
+        assert re.search(rf"{job}\s+>   cause: Network connectivity is disabled", second.stdout), job
 
 
 @pytest.mark.slow
-def test_stale_lock_fails_the_cache_job_with_uvs_message(render):
+def test_stale_lock_fails_every_job_with_uvs_message(render):
     project = render()
     pyproject = project / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace("dependencies = []", 'dependencies = ["six"]'))
     commit_all(project, "generated")
     proc = run_pipeline(project, check=False)
     assert proc.returncode != 0
-    assert "FAIL  uv-cache" in proc.stdout
-    assert "uv-cache > error: The lockfile at `uv.lock` needs to be updated, but `--locked` was" in proc.stdout
-    assert "uv-cache > hint: To update the lockfile, run `uv lock`." in proc.stdout
+    for job in CACHED_JOBS:
+        assert re.search(rf"FAIL\s+{job}\b", proc.stdout), job
+        assert re.search(
+            rf"{job}\s+> error: The lockfile at `uv.lock` needs to be updated, but `--locked` was", proc.stdout
+        ), job
+    assert not cache_dirs(project)  # a failed job saves no cache
+
+
+POISON_JOBS = """
+# An unprotected branch's pipeline, written by someone who can push but not merge: it
+# plants a file in the uv cache path of every job that uses the template's cache.
+poison:
+  stage: test
+  image: $UV_CI_IMAGE
+  needs: []
+  variables:
+    UV_CACHE_NAME: test
+    UV_CACHE_POLICY: pull-push
+  cache: !reference [.uv, cache]
+  script:
+    - mkdir -p .uv-cache && echo planted > .uv-cache/MARKER
+
+# What a protected pipeline's test job restores.
+inspect:
+  extends: .uv
+  stage: test
+  variables:
+    UV_CACHE_NAME: test
+    UV_CACHE_POLICY: pull
+  script:
+    - if [ -e .uv-cache/MARKER ]; then echo "restored a planted file"; exit 1; fi
+    - echo "restored cache is clean"
+"""
+
+
+@pytest.mark.slow
+def test_an_unprotected_pipeline_cannot_plant_files_in_a_protected_cache(render):
+    """Protected, then unprotected with a hostile pull-push job, then protected again.
+
+    gitlab-ci-local keeps one cache folder per key and knows nothing of GitLab's separation
+    of protected and unprotected caches. What this proves is the template's own structure:
+    an unprotected pipeline's jobs, even ones reusing the template's cache definition with
+    pull-push, compute another key than protected pipelines restore. A job that writes the
+    protected key by name is stopped by GitLab itself, because no cache is `unprotect: true`
+    (test_by_default_no_unprotected_pipeline_can_write_a_cache_protected_refs_restore).
+    """
+    project = render()
+    with (project / ".gitlab-ci.yml").open("a") as team_ci:
+        team_ci.write(POISON_JOBS)
+    commit_all(project, "generated, with a hostile job")
+
+    run_pipeline(project, jobs=["test"])  # main fills its cache
+    run_pipeline(project, jobs=["poison"], protected=False)  # a branch plants a file
+    caches = cache_dirs(project)
+    planted = [key for key, folder in caches.items() if (folder / ".uv-cache" / "MARKER").exists()]
+    assert planted == [key for key in caches if key.startswith(cache_key_prefix(project, "test", protected=False))]
+
+    after = run_pipeline(project, jobs=["inspect"])  # main again
+    assert "restored cache is clean" in after.stdout
+    protected = [key for key in caches if key.startswith(cache_key_prefix(project, "test"))]
+    assert protected
+    assert re.search(rf"imported cache '\d+_{protected[0]}'", after.stdout)
+    assert not (caches[protected[0]] / ".uv-cache" / "MARKER").exists()

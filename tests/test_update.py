@@ -16,12 +16,16 @@ import images
 import pytest
 
 from tests.kit import (
+    BASELINE,
     DEFAULTS,
     answers_of,
     check_schema,
     commit_all,
     copier_cli,
     git,
+    keys_anywhere,
+    pipeline,
+    pipeline_files,
     read_toml,
     read_yaml,
     run,
@@ -215,3 +219,78 @@ def test_a_local_edit_to_a_template_owned_file_is_merged_and_reported_not_replac
     assert reported.stdout.splitlines() == [
         "modified: .gitlab/ci/uv.gitlab-ci.yml differs from a fresh render of template v2.0.0"
     ]
+
+
+# ---------------------------------------------------------------- from the last release
+
+# What the v0.2.0 migration prints when it moves a project (copier also echoes the command).
+MOVED = "ci_share_cache_with_merge_requests: true -> false (the template's new default)"
+SHARING_NOTE = "  Merge-request pipelines no longer restore the caches of protected branches"
+
+
+@pytest.fixture
+def released_template(tmp_path) -> Path:
+    """The template repository with the last release (v0.1.0) and the work tree as v0.2.0."""
+    repo = tmp_path / "template"
+    snapshot_template(repo, release="v0.1.0")
+    git(repo, "tag", "v0.1.0")
+    snapshot_template(repo)
+    git(repo, "tag", "v0.2.0")
+    return repo
+
+
+def copy_release(repo: Path, tmp_path: Path, name: str, **answers: object) -> Path:
+    project = tmp_path / name
+    copier_cli("copy", "--vcs-ref", "v0.1.0", repo, project, cwd=tmp_path, data={**BASELINE, **answers})
+    return commit_all(project, "copied from template v0.1.0")
+
+
+def test_update_from_the_last_release_brings_per_job_caches_and_the_safe_default(released_template, tmp_path):
+    kept_default = copy_release(released_template, tmp_path, "kept-default")
+    assert answers_of(kept_default)["ci_share_cache_with_merge_requests"] is True  # v0.1.0's default
+    old_ci = read_yaml(kept_default / ".gitlab" / "ci" / "uv.gitlab-ci.yml")
+    assert "uv-cache" in old_ci
+    make_team_changes(kept_default)
+
+    output = copier_cli("update", "--vcs-ref", "v0.2.0", "--conflict", "rej", cwd=kept_default, data={})
+    assert f"{MOVED}\n{SHARING_NOTE}" in output  # the team is told why, and how to opt in again
+    assert answers_of(kept_default)["ci_share_cache_with_merge_requests"] is False
+    ci = pipeline(kept_default)
+    assert "uv-cache" not in ci  # the new layout: each job its own cache
+    assert {ci[job]["variables"]["UV_CACHE_NAME"] for job in ("lint", "test")} == {"lint", "test"}
+    for path in pipeline_files(kept_default):
+        assert "unprotect" not in keys_anywhere(read_yaml(path)), path
+    # Old keys simply miss once: no new key equals the old one.
+    assert ci[".uv"]["cache"]["key"]["prefix"] != old_ci[".uv"]["cache"]["key"]["prefix"]
+
+    # Nothing the team did is lost, and the project is green.
+    assert "smoke:" in (kept_default / ".gitlab-ci.yml").read_text()
+    assert (kept_default / "src" / "payment_service" / "money.py").read_text() == TEAM_MODULE
+    assert not list(kept_default.rglob("*.rej"))
+    run(["uv", "lock", "--check"], kept_default)
+    run(["uv", "run", "--locked", "pytest"], kept_default)
+    check_schema(kept_default)
+
+
+def test_a_project_that_opts_in_to_sharing_again_is_never_moved_back(released_template, tmp_path):
+    project = copy_release(released_template, tmp_path, "opts-in")
+    copier_cli("update", "--vcs-ref", "v0.2.0", cwd=project, data={})
+    commit_all(project, "update to v0.2.0")
+    # The team decides, knowing the risk, to share caches with merge requests again.
+    copier_cli("update", "--vcs-ref", "v0.2.0", cwd=project, data={"ci_share_cache_with_merge_requests": True})
+    commit_all(project, "share caches with merge requests")
+    assert pipeline(project)[".uv"]["cache"]["unprotect"] is True
+
+    edit(released_template / "CHANGELOG.md", "# Changelog\n", "# Changelog\n\n## v0.3.0\n\n- Nothing for projects.\n")
+    git(released_template, "commit", "-q", "-am", "v0.3.0")
+    git(released_template, "tag", "v0.3.0")
+    output = copier_cli("update", "--vcs-ref", "v0.3.0", cwd=project, data={})
+    assert MOVED not in output  # told nothing new
+    assert answers_of(project)["ci_share_cache_with_merge_requests"] is True
+
+
+def test_a_project_that_chose_isolated_caches_is_told_nothing(released_template, tmp_path):
+    project = copy_release(released_template, tmp_path, "isolated", ci_share_cache_with_merge_requests=False)
+    output = copier_cli("update", "--vcs-ref", "v0.2.0", cwd=project, data={})
+    assert MOVED not in output
+    assert answers_of(project)["ci_share_cache_with_merge_requests"] is False
