@@ -19,16 +19,21 @@ downloaded and extracted, bytes archived and uploaded.
 
 What GitLab does with a cache is measured the way a runner does it, not the way the emulator
 does (gitlab-ci-local copies folders): each cache a job restores is zipped as the runner zips
-it (deflate, symlinks kept as links; level 6 as plain zip, level 3 for the template's
-``CACHE_COMPRESSION_LEVEL: fast``, single-threaded here while fastzip uses every core), and
-its extraction is timed. restore = zipped bytes / ``--cache-mbps`` (the cache storage's
-bandwidth, stated) + extraction. A cache is uploaded when a job that saves it changed it.
+it (deflate, symlinks kept as links, at the default level 6 and at level 3 as
+``CACHE_COMPRESSION_LEVEL: fast`` would; single-threaded as plain zip, on every core as
+fastzip for the variants that set ``FF_USE_FASTZIP``), and its extraction is timed.
+restore = zipped bytes / ``--cache-mbps`` + extraction. A cache is uploaded when a job that
+saves it changed it.
 
 Then, for each dependency set, the index bandwidth above which ``prune`` (download wheels
 again) beats ``keep-wheels`` (restore them), as a function of the cache storage's
 bandwidth, from the measured constants; and the cost of the secure default (caches of
 protected and unprotected refs apart) against sharing them with merge requests: the first
 and second merge-request pipelines after main's.
+
+The prices are stated, not guessed: ``--cache-mbps`` for the cache storage and
+``--index-mbps`` for the package index (downloads measured here at this machine's own index
+speed are re-priced at it). The crossover gives the answer for every other pair.
 
 Results: a table on stdout, ``benchmarks/results.json`` and the chart
 ``benchmarks/pipeline_cache.png``. The numbers depend on the machine and on the network:
@@ -48,7 +53,9 @@ import statistics
 import tempfile
 import time
 import tomllib
+import urllib.request
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,7 +81,9 @@ DEPENDENCY_SETS = {
     "big": ["numpy", "scipy", "pandas", "scikit-learn", "pyarrow"],
 }
 PROJECT_PYTHON = (3, 13)
-LEVELS = {"default": 6, "fast": 3}  # deflate levels for plain zip and CACHE_COMPRESSION_LEVEL=fast
+# Deflate levels: the runner's default, and what CACHE_COMPRESSION_LEVEL=fast would give.
+LEVELS = {"default": 6, "fast": 3}
+THREADS = os.cpu_count() or 1  # fastzip archives and extracts with every core
 
 
 @dataclass(frozen=True)
@@ -83,18 +92,18 @@ class Variant:
     answers: dict = field(default_factory=dict)  # template variants: answers
     pipeline: str = ""  # other variants: a file of benchmarks/pipelines/
     jobs: tuple[str, ...] = ("lint", "test")
-    level: str = "default"  # the deflate level its caches are zipped with
+    fastzip: bool = False  # sets FF_USE_FASTZIP: archives and extracts in parallel
 
 
 VARIANTS = [
-    Variant("template keep-wheels", level="fast"),
-    Variant("template prune", {"uv_cache_strategy": "prune"}, level="fast"),
+    Variant("template keep-wheels", fastzip=True),
+    Variant("template prune", {"uv_cache_strategy": "prune"}, fastzip=True),
     Variant("article", pipeline="article.gitlab-ci.yml", jobs=("uv-cache", "lint", "test")),
     Variant("uv guide", pipeline="uv-guide.gitlab-ci.yml"),
     Variant("pip + venv", pipeline="pip-venv.gitlab-ci.yml"),
     Variant("floor: ready venv", pipeline="ready-venv.gitlab-ci.yml"),
 ]
-SHARED = Variant("template keep-wheels, shared with MRs", {"ci_share_cache_with_merge_requests": True}, level="fast")
+SHARED = Variant("template keep-wheels, shared with MRs", {"ci_share_cache_with_merge_requests": True}, fastzip=True)
 
 # gitlab-ci-local's lines: "test     > Installed 23 packages in 491ms", "lint imported cache '0_k' in 3 s",
 # "lint cache created in '.gitlab-ci-local/cache/0_k' in 42 ms", and the pip variant's own line.
@@ -102,6 +111,7 @@ UV_STEP = re.compile(r"^(\S+)\s+> (Prepared|Installed|Audited) (\d+) packages? i
 PIP_STEP = re.compile(r"^(\S+)\s+> install took (\d+)ms, fetched (\d+)$", re.MULTILINE)
 RESTORED = re.compile(r"^(\S+)\s+imported cache '\d+_([^']+)'", re.MULTILINE)
 SAVED = re.compile(r"^(\S+)\s+cache created in '[^']*/\d+_([^']+)'", re.MULTILINE)
+INSTALLED = re.compile(r"^(\S+)\s+>\s+\+ ([A-Za-z0-9._-]+)==", re.MULTILINE)
 
 
 # ---------------------------------------------------------------- measuring one cache
@@ -109,7 +119,7 @@ SAVED = re.compile(r"^(\S+)\s+cache created in '[^']*/\d+_([^']+)'", re.MULTILIN
 
 @dataclass
 class Archive:
-    """One stored cache, zipped as a runner zips it."""
+    """One stored cache, zipped as a runner zips it: by deflate level, plain and fastzip."""
 
     files_bytes: int
     zip_bytes: dict[str, int]
@@ -117,35 +127,53 @@ class Archive:
     extract_s: dict[str, float]
 
 
-def zip_folder(folder: Path, archive: Path, level: int) -> None:
-    """Zip ``folder`` as GitLab Runner does: deflate, symlinks stored as links."""
+def cache_entries(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_symlink() or p.is_file())
+
+
+def zip_entries(folder: Path, entries: list[Path], archive: Path, level: int) -> int:
+    """Zip ``entries`` of ``folder`` as GitLab Runner does (deflate, symlinks kept as links)."""
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as out:
-        for path in sorted(folder.rglob("*")):
+        for path in entries:
             name = path.relative_to(folder).as_posix()
             if path.is_symlink():
                 info = zipfile.ZipInfo(name)
                 info.external_attr = (stat.S_IFLNK | 0o777) << 16
                 out.writestr(info, str(path.readlink()))
-            elif path.is_file():
+            else:
                 out.write(path, name)
+    return archive.stat().st_size
+
+
+def extract(archive: Path, target: Path) -> None:
+    with zipfile.ZipFile(archive) as zipped:
+        zipped.extractall(target)
 
 
 def measure_archive(folder: Path, work: Path) -> Archive:
-    files = [p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()]
-    result = Archive(sum(p.stat().st_size for p in files), {}, {}, {})
+    """Zip and unzip ``folder`` single-threaded (plain zip) and on every core (fastzip).
+
+    fastzip is modelled as the same deflate split over ``THREADS`` archives built and
+    extracted at once (zlib releases the GIL): the same bytes, the wall time of all cores.
+    """
+    entries = cache_entries(folder)
+    result = Archive(sum(p.stat().st_size for p in entries if not p.is_symlink()), {}, {}, {})
     for label, level in LEVELS.items():
-        archive = work / f"{label}.zip"
-        start = time.perf_counter()
-        zip_folder(folder, archive, level)
-        result.zip_s[label] = time.perf_counter() - start
-        result.zip_bytes[label] = archive.stat().st_size
-        target = work / f"extracted-{label}"
-        start = time.perf_counter()
-        with zipfile.ZipFile(archive) as zipped:
-            zipped.extractall(target)
-        result.extract_s[label] = time.perf_counter() - start
-        shutil.rmtree(target)
-        archive.unlink()
+        for mode, shards in (("", 1), ("fastzip ", THREADS)):
+            parts = [entries[i::shards] for i in range(shards)]
+            archives = [work / f"{label}-{i}.zip" for i in range(shards)]
+            start = time.perf_counter()
+            with ThreadPoolExecutor(shards) as pool:
+                sizes = list(pool.map(zip_entries, [folder] * shards, parts, archives, [level] * shards))
+            result.zip_s[mode + label] = time.perf_counter() - start
+            result.zip_bytes[mode + label] = sum(sizes)
+            targets = [work / f"extracted-{i}" for i in range(shards)]
+            start = time.perf_counter()
+            with ThreadPoolExecutor(shards) as pool:
+                list(pool.map(extract, archives, targets))
+            result.extract_s[mode + label] = time.perf_counter() - start
+            for path in (*archives, *targets):
+                shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
     return result
 
 
@@ -165,6 +193,7 @@ def manifest(folder: Path) -> dict[str, tuple[int, str]]:
 class JobRun:
     install_s: float = 0.0
     fetched: int = 0
+    installed: list[str] = field(default_factory=list)
     restored: list[str] = field(default_factory=list)
     saved: list[str] = field(default_factory=list)
 
@@ -194,6 +223,8 @@ def run_once(project: Path, variant: Variant, *, protected: bool = True) -> Pipe
     for job, millis, fetched in PIP_STEP.findall(output):
         jobs[job].install_s += int(millis) / 1000
         jobs[job].fetched += int(fetched)
+    for job, name in INSTALLED.findall(output):
+        jobs[job].installed.append(name)
     for job, key in RESTORED.findall(output):
         jobs[job].restored.append(key)
     for job, key in SAVED.findall(output):
@@ -231,20 +262,49 @@ class VariantResult:
     archives: dict[str, Archive] = field(default_factory=dict)
 
 
-def numbers(run_: PipelineRun, variant: Variant, archives: dict[str, Archive], cache_mbps: float) -> PipelineNumbers:
-    level = variant.level
+@dataclass
+class Prices:
+    """What moving bytes costs: the stated bandwidths, and this machine's own index speed."""
+
+    cache_mbps: float  # cache storage, stated
+    index_mbps: float  # package index, stated
+    local_mbps: float  # package index from this machine, measured
+    wheels: dict[str, int]  # bytes of the wheel this Python fetches, by package
+
+    def fetched_bytes(self, job: JobRun) -> float:
+        """Bytes of wheels ``job`` fetched: the registry packages it installed, scaled by how
+        many it prepared (downloaded) rather than took from its cache."""
+        names = [n for n in job.installed if n in self.wheels] or list(self.wheels)
+        prepared = job.fetched - (1 if DISTRIBUTION in job.installed else 0)  # the project is built
+        share = min(1.0, max(0, prepared) / len(names)) if names else 0.0
+        return share * sum(self.wheels[n] for n in names)
+
+    def install_s(self, job: JobRun) -> float:
+        """The job's install with its downloads at the stated index bandwidth."""
+        fetched = self.fetched_bytes(job)
+        work = max(0.0, job.install_s - fetched / (self.local_mbps * 1e6))
+        return work + fetched / (self.index_mbps * 1e6)
+
+
+def archive_label(variant: Variant) -> str:
+    return "fastzip default" if variant.fastzip else "default"
+
+
+def numbers(run_: PipelineRun, variant: Variant, archives: dict[str, Archive], prices: Prices) -> PipelineNumbers:
+    label = archive_label(variant)
     jobs, downloaded, uploaded, archive_s = {}, 0, 0, 0.0
     for name, job in run_.jobs.items():
         restore = 0.0
         for key in job.restored:
             archive = archives[key]
-            downloaded += archive.zip_bytes[level]
-            restore += archive.zip_bytes[level] / (cache_mbps * 1e6) + archive.extract_s[level]
+            downloaded += archive.zip_bytes[label]
+            restore += archive.zip_bytes[label] / (prices.cache_mbps * 1e6) + archive.extract_s[label]
         for key in job.saved:
             if key in run_.changed:
-                uploaded += archives[key].zip_bytes[level]
-                archive_s += archives[key].zip_s[level]
-        jobs[name] = JobNumbers(restore, job.install_s, restore + job.install_s, job.fetched)
+                uploaded += archives[key].zip_bytes[label]
+                archive_s += archives[key].zip_s[label]
+        install = prices.install_s(job)
+        jobs[name] = JobNumbers(restore, install, restore + install, job.fetched)
     return PipelineNumbers(jobs, downloaded / 1e6, uploaded / 1e6, archive_s)
 
 
@@ -269,19 +329,21 @@ def archives_now(project: Path, work: Path, known: dict[str, Archive]) -> dict[s
     return measured
 
 
-def measure_variant(template: Path, work: Path, deps: list[str], variant: Variant, args) -> tuple[VariantResult, Path]:
+def measure_variant(
+    template: Path, work: Path, deps: list[str], variant: Variant, prices: Prices, args
+) -> VariantResult:
     project = prepare_project(template, work, deps, variant)
     result = VariantResult(variant.name)
     cold = run_once(project, variant)
     runs = [run_once(project, variant) for _ in range(args.warm_runs)]
     # Caches as they stand after the last warm run: what a warm job restores.
     archives = archives_now(project, work, {})
-    result.cold = numbers(cold, variant, archives, args.cache_mbps)
-    result.warm = [numbers(r, variant, archives, args.cache_mbps) for r in runs]
+    result.cold = numbers(cold, variant, archives, prices)
+    result.warm = [numbers(r, variant, archives, prices) for r in runs]
     result.archives = archives
     result.stored_mb = sum(a.files_bytes for a in archives.values()) / 1e6
-    result.zipped_mb = sum(a.zip_bytes[variant.level] for a in archives.values()) / 1e6
-    return result, project
+    result.zipped_mb = sum(a.zip_bytes[archive_label(variant)] for a in archives.values()) / 1e6
+    return result
 
 
 def median_job(result: VariantResult, job: str, attribute: str) -> float:
@@ -291,41 +353,55 @@ def median_job(result: VariantResult, job: str, attribute: str) -> float:
 # ---------------------------------------------------------------- prune vs keep-wheels
 
 
-def wheel_bytes(lock_file: Path, names: set[str]) -> int:
-    """Bytes of the wheels this machine's Python would fetch for ``names``, from uv.lock."""
+def wheel_sizes(lock_file: Path) -> dict[str, int]:
+    """Bytes of the wheel this project's Python fetches, per package of uv.lock, and its URL."""
     supported = list(tags.cpython_tags(PROJECT_PYTHON)) + list(tags.compatible_tags(PROJECT_PYTHON))
     rank = {tag: i for i, tag in enumerate(supported)}
-    total = 0
+    sizes = {}
     for package in tomllib.loads(lock_file.read_text())["package"]:
-        if package["name"] not in names:
-            continue
         best = None
         for wheel in package.get("wheels", []):
-            filename = wheel["url"].rsplit("/", 1)[-1]
-            found = [rank[t] for t in parse_wheel_filename(filename)[3] if t in rank]
+            found = [rank[t] for t in parse_wheel_filename(wheel["url"].rsplit("/", 1)[-1])[3] if t in rank]
             if found and (best is None or min(found) < best[0]):
-                best = (min(found), wheel.get("size", 0))
-        total += best[1] if best else 0
-    return total
+                best = (min(found), wheel.get("size", 0), wheel["url"])
+        if best:
+            sizes[package["name"]] = (best[1], best[2])
+    return sizes
 
 
-def crossover(keep: VariantResult, prune: VariantResult, fetched_bytes: int, cache_mbps: list[float]) -> list[dict]:
+def local_index_mbps(urls: list[str]) -> float:
+    """This machine's download speed from the package index: the wheels, 8 at a time."""
+
+    def fetch(url: str) -> int:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            return len(response.read())
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(8) as pool:
+        total = sum(pool.map(fetch, urls))
+    return total / (time.perf_counter() - start) / 1e6
+
+
+def crossover(keep: VariantResult, prune: VariantResult, fetched_bytes: float, prices: Prices) -> list[dict]:
     """For each cache bandwidth, the index bandwidth above which prune's test job is ready first.
 
-    keep-wheels: D_k / B_cache + E_k + I_k. prune: D_p / B_cache + E_p + I_p + F / B_index,
-    where I_p is prune's whole install as measured here (fetching at this machine's index
-    speed, so an upper bound of its unpacking work) and F the wheel bytes it fetches.
+    keep-wheels: D_k / B_cache + E_k + I_k. prune: D_p / B_cache + E_p + W_p + F / B_index,
+    where W_p is prune's install without its downloads (measured install minus F at this
+    machine's index speed) and F the wheel bytes it fetches.
     """
-    level = "fast"
+    label = "fastzip default"
 
     def ready_without_index(result: VariantResult, mbps: float) -> float:
         archive = next(a for k, a in result.archives.items() if k.startswith("test-"))
-        restore = archive.zip_bytes[level] / (mbps * 1e6) + archive.extract_s[level]
+        restore = archive.zip_bytes[label] / (mbps * 1e6) + archive.extract_s[label]
         return restore + median_job(result, "test", "install_s")
 
     rows = []
-    for mbps in cache_mbps:
-        margin = ready_without_index(keep, mbps) - ready_without_index(prune, mbps)
+    for mbps in (10, 30, 100, 300, 1000):
+        # install_s above is priced at the stated index bandwidth: take that part out again.
+        margin = ready_without_index(keep, mbps) - (
+            ready_without_index(prune, mbps) - fetched_bytes / (prices.index_mbps * 1e6)
+        )
         rows.append({"cache_mbps": mbps, "index_mbps": fetched_bytes / margin / 1e6 if margin > 0 else None})
     return rows
 
@@ -333,8 +409,10 @@ def crossover(keep: VariantResult, prune: VariantResult, fetched_bytes: int, cac
 # ---------------------------------------------------------------- merge requests
 
 
-def merge_request_cost(template: Path, work: Path, deps: list[str], variant: Variant, args) -> dict[str, float]:
-    """Main's pipeline, then a merge request's first and second: ready s of its test job."""
+def merge_request_cost(
+    template: Path, work: Path, deps: list[str], variant: Variant, prices: Prices
+) -> dict[str, float]:
+    """Main's pipeline, then a merge request's first and second: the slowest job's ready s."""
     project = prepare_project(template, work, deps, variant)
     run_once(project, variant)  # main, protected: fills its caches
     first = run_once(project, variant, protected=False)
@@ -342,7 +420,7 @@ def merge_request_cost(template: Path, work: Path, deps: list[str], variant: Var
     archives = archives_now(project, work, {})
     out = {}
     for label, run_ in (("first", first), ("second", second)):
-        nums = numbers(run_, variant, archives, args.cache_mbps)
+        nums = numbers(run_, variant, archives, prices)
         out[label] = max(job.ready_s for job in nums.jobs.values())
         out[f"{label}_fetched"] = sum(job.fetched for job in nums.jobs.values())
     shutil.rmtree(project)
@@ -417,7 +495,9 @@ def chart(report: dict, path: Path) -> None:
                 label=f"{job}: install",
             )
         ax.set_xticks(range(len(rows)), names, rotation=30, ha="right", fontsize=8)
-        ax.set_ylabel(f"warm ready s per job (restore at {report['cache_mbps']:.0f} MB/s + install)")
+        ax.set_ylabel(
+            f"warm ready s per job (cache {report['cache_mbps']:.0f} MB/s, index {report['index_mbps']:.0f} MB/s)"
+        )
         ax.set_title(f"{set_name} set: {', '.join(report['sets'][set_name]['deps'])}", fontsize=9)
         ax.legend(fontsize=7)
     ax = axes[-1]
@@ -435,10 +515,67 @@ def chart(report: dict, path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+def prices_for(template: Path, work: Path, deps: list[str], args) -> Prices:
+    """The wheels of this dependency set (from a locked probe project) and how fast they arrive."""
+    probe = prepare_project(template, work, deps, VARIANTS[0])
+    found = wheel_sizes(probe / "uv.lock")
+    local = local_index_mbps([url for _, url in found.values()])
+    return Prices(args.cache_mbps, args.index_mbps, local, {name: size for name, (size, _) in found.items()})
+
+
+def report_set(results: list[VariantResult], prices: Prices, mr: dict, deps: list[str]) -> dict:
+    test_bytes = sum(size for name, size in prices.wheels.items() if name != "ruff")
+    return {
+        "deps": deps,
+        "local_index_mbps": prices.local_mbps,
+        "variants": [
+            {
+                "name": r.name,
+                "stored_mb": r.stored_mb,
+                "zipped_mb": r.zipped_mb,
+                "cold": asdict(r.cold),
+                "warm": [asdict(w) for w in r.warm],
+                "warm_median": {
+                    job: {a: median_job(r, job, a) for a in ("restore_s", "install_s", "ready_s", "fetched")}
+                    for job in r.warm[0].jobs
+                },
+                "archives": {k: asdict(a) for k, a in r.archives.items()},
+            }
+            for r in results
+        ],
+        "table": table(results),
+        "verdict": verdict(results),
+        "test_wheels_mb": test_bytes / 1e6,
+        "crossover": crossover(results[0], results[1], test_bytes, prices),
+        "merge_requests": mr,
+    }
+
+
+def print_set(name: str, data: dict, prices: Prices) -> None:
+    print(f"\n## {name} set: {' '.join(data['deps'])}\n")
+    print(
+        f"cache storage {prices.cache_mbps:.0f} MB/s and index {prices.index_mbps:.0f} MB/s (stated); "
+        f"this machine's index: {prices.local_mbps:.0f} MB/s (measured)\n"
+    )
+    print(data["table"])
+    print("\n" + "\n".join(data["verdict"]))
+    print(f"\nprune fetches {data['test_wheels_mb']:.1f} MB of wheels per test job; it beats keep-wheels when")
+    for row in data["crossover"]:
+        limit = f"{row['index_mbps']:.0f} MB/s" if row["index_mbps"] else "never"
+        print(f"  cache storage at {row['cache_mbps']:>5} MB/s: the index is faster than {limit}")
+    print("\nmerge requests after main's pipeline (slowest job's ready s; packages fetched):")
+    for variant, cost in data["merge_requests"].items():
+        print(
+            f"  {variant}: first {cost['first']:.2f} s ({cost['first_fetched']}), "
+            f"second {cost['second']:.2f} s ({cost['second_fetched']})"
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--warm-runs", type=int, default=3)
-    parser.add_argument("--cache-mbps", type=float, default=100.0, help="cache storage bandwidth, MB/s")
+    parser.add_argument("--cache-mbps", type=float, default=100.0, help="cache storage bandwidth, MB/s (stated)")
+    parser.add_argument("--index-mbps", type=float, default=50.0, help="package index bandwidth, MB/s (stated)")
     parser.add_argument("--sets", nargs="*", default=list(DEPENDENCY_SETS), choices=list(DEPENDENCY_SETS))
     parser.add_argument("--out", type=Path, default=HERE)
     args = parser.parse_args()
@@ -454,6 +591,7 @@ def main() -> int:
             "gitlab-ci-local": run([gitlab_ci_local(), "--version"], ROOT).strip(),
         },
         "cache_mbps": args.cache_mbps,
+        "index_mbps": args.index_mbps,
         "warm_runs": args.warm_runs,
         "sets": {},
     }
@@ -461,58 +599,20 @@ def main() -> int:
         template = snapshot_template(Path(tmp) / "template")
         for set_name in args.sets:
             deps = DEPENDENCY_SETS[set_name]
+            with tempfile.TemporaryDirectory(dir=tmp) as work:
+                prices = prices_for(template, Path(work), deps, args)
             results = []
             for variant in VARIANTS:
+                print(f"[{set_name}] {variant.name} ...", flush=True)
                 with tempfile.TemporaryDirectory(dir=tmp) as work:
-                    print(f"[{set_name}] {variant.name} ...", flush=True)
-                    result, project = measure_variant(template, Path(work), deps, variant, args)
-                    if variant.name == "template prune":
-                        lock = project / "uv.lock"
-                        names = {p["name"] for p in tomllib.loads(lock.read_text())["package"]}
-                        fetched_bytes = wheel_bytes(lock, names - {"ruff", DISTRIBUTION})
-                    results.append(result)
+                    results.append(measure_variant(template, Path(work), deps, variant, prices, args))
             mr = {}
             for variant in (VARIANTS[0], SHARED):
+                print(f"[{set_name}] merge requests: {variant.name} ...", flush=True)
                 with tempfile.TemporaryDirectory(dir=tmp) as work:
-                    print(f"[{set_name}] merge requests: {variant.name} ...", flush=True)
-                    mr[variant.name] = merge_request_cost(template, Path(work), deps, variant, args)
-            bandwidths = [10, 30, 100, 300, 1000]
-            report["sets"][set_name] = {
-                "deps": deps,
-                "variants": [
-                    {
-                        "name": r.name,
-                        "stored_mb": r.stored_mb,
-                        "zipped_mb": r.zipped_mb,
-                        "cold": asdict(r.cold),
-                        "warm": [asdict(w) for w in r.warm],
-                        "warm_median": {
-                            job: {a: median_job(r, job, a) for a in ("restore_s", "install_s", "ready_s", "fetched")}
-                            for job in r.warm[0].jobs
-                        },
-                        "archives": {k: asdict(a) for k, a in r.archives.items()},
-                    }
-                    for r in results
-                ],
-                "table": table(results),
-                "verdict": verdict(results),
-                "prune_fetched_mb": fetched_bytes / 1e6,
-                "crossover": crossover(results[0], results[1], fetched_bytes, bandwidths),
-                "merge_requests": mr,
-            }
-            print(f"\n## {set_name} set: {' '.join(deps)}\n")
-            print(report["sets"][set_name]["table"])
-            print("\n" + "\n".join(report["sets"][set_name]["verdict"]))
-            print(f"\nprune fetches {fetched_bytes / 1e6:.1f} MB of wheels per test job; it beats keep-wheels when")
-            for row in report["sets"][set_name]["crossover"]:
-                limit = f"{row['index_mbps']:.0f} MB/s" if row["index_mbps"] else "never"
-                print(f"  cache storage at {row['cache_mbps']:>5} MB/s: the index is faster than {limit}")
-            print("\nmerge requests (slowest job's ready s; packages fetched):")
-            for name, cost in mr.items():
-                print(
-                    f"  {name}: first {cost['first']:.2f} s ({cost['first_fetched']}), "
-                    f"second {cost['second']:.2f} s ({cost['second_fetched']})"
-                )
+                    mr[variant.name] = merge_request_cost(template, Path(work), deps, variant, prices)
+            report["sets"][set_name] = report_set(results, prices, mr, deps)
+            print_set(set_name, report["sets"][set_name], prices)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(report, indent=1) + "\n")
     chart(report, args.out / "pipeline_cache.png")

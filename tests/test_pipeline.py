@@ -113,10 +113,13 @@ def test_each_job_has_its_own_cache_named_after_everything_that_makes_it_incompa
     assert ("after_script" in ci[".uv"]) is (strategy == "prune")
 
 
-def test_cache_archives_use_fastzip_at_a_fast_level(render):
-    variables = pipeline(render(tasks=False))[".uv"]["variables"]
-    assert variables["FF_USE_FASTZIP"] == "true"
-    assert variables["CACHE_COMPRESSION_LEVEL"] == "fast"
+def test_cache_archives_use_fastzip_at_the_default_level(render):
+    ci = pipeline(render(tasks=False))
+    assert ci[".uv"]["variables"]["FF_USE_FASTZIP"] == "true"
+    # Restores outnumber uploads: a faster, bigger archive would cost every warm job.
+    assert "CACHE_COMPRESSION_LEVEL" not in str(ci)
+    # Only jobs with a cache set it.
+    assert "FF_USE_FASTZIP" not in str(ci["docker-image"]) + str(ci["template-drift"])
 
 
 def all_caches(ci: dict) -> list[tuple[str, dict]]:
