@@ -455,17 +455,22 @@ def table(results: list[VariantResult]) -> str:
 
 
 def verdict(results: list[VariantResult]) -> list[str]:
-    ours = results[0]
+    """Per job: the template's best strategy against every other variant, and keep-wheels against the floor."""
+    ours = [r for r in results if r.name.startswith("template")]
+    others = [r for r in results if not r.name.startswith("template")]
+    keep = ours[0]
     floor = next(r for r in results if r.name.startswith("floor"))
     lines = []
-    for job in ours.warm[0].jobs:
-        mine = median_job(ours, job, "ready_s")
-        others = {r.name: median_job(r, job, "ready_s") for r in results[1:] if job in r.warm[0].jobs}
-        best_other = min(others, key=others.get)
-        lowest = "yes" if mine <= min(others.values()) else "no"
+    for job in keep.warm[0].jobs:
+        best = min(ours, key=lambda r: median_job(r, job, "ready_s"))
+        mine = median_job(best, job, "ready_s")
+        rival = min((r for r in others if job in r.warm[0].jobs), key=lambda r: median_job(r, job, "ready_s"))
+        theirs = median_job(rival, job, "ready_s")
+        keep_s, floor_s = median_job(keep, job, "ready_s"), median_job(floor, job, "ready_s")
         lines.append(
-            f"{job}: {ours.name} {mine:.2f} s; best other {best_other} {others[best_other]:.2f} s; "
-            f"floor {median_job(floor, job, 'ready_s'):.2f} s; lowest: {lowest}"
+            f"{job}: best template strategy {best.name} {mine:.2f} s, best other {rival.name} {theirs:.2f} s "
+            f"(lowest: {'yes' if mine <= theirs else 'no'}); keep-wheels {keep_s:.2f} s vs floor {floor_s:.2f} s "
+            f"({'no higher' if keep_s <= floor_s else 'higher'})"
         )
     return lines
 
