@@ -203,7 +203,7 @@ def test_team_pipeline_only_includes_the_template_entry_point(render):
         "template.gitlab-ci.yml",
         "uv.gitlab-ci.yml",
         "docker.gitlab-ci.yml",
-        "drift.gitlab-ci.yml",
+        "template-sync.gitlab-ci.yml",
     }
     for path in template_files:
         assert path.read_text().startswith("# Template-owned:")
@@ -220,7 +220,7 @@ def test_drift_job_warns_on_schedules_and_the_default_branch(render):
         {"if": '$CI_PIPELINE_SOURCE == "schedule"'},
         {"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"},
     ]
-    assert job["script"][-1].endswith("python .gitlab/ci/template_drift.py")
+    assert job["script"][-1].endswith("python .gitlab/ci/template_sync.py drift")
 
 
 def test_image_job_tags_and_pushes_only_outside_merge_requests(render):

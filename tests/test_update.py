@@ -109,8 +109,8 @@ def make_team_changes(project: Path) -> None:
 
 
 def drift(project: Path) -> subprocess.CompletedProcess[str]:
-    script = project / ".gitlab" / "ci" / "template_drift.py"
-    return subprocess.run([sys.executable, script], cwd=project, capture_output=True, text=True, check=False)
+    script = project / ".gitlab" / "ci" / "template_sync.py"
+    return subprocess.run([sys.executable, script, "drift"], cwd=project, capture_output=True, text=True, check=False)
 
 
 def all_text(project: Path) -> dict[str, str]:
