@@ -483,6 +483,7 @@ def verdict(results: list[VariantResult]) -> list[str]:
 
 def chart(report: dict, path: Path) -> None:
     import matplotlib as mpl  # noqa: PLC0415 - only the benchmark draws
+    import matplotlib.ticker  # noqa: PLC0415
 
     mpl.use("Agg")
     import matplotlib.pyplot as plt  # noqa: PLC0415
@@ -517,6 +518,11 @@ def chart(report: dict, path: Path) -> None:
         ax.plot([r["cache_mbps"] for r in rows], [r["index_mbps"] for r in rows], marker="o", label=set_name)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(mpl.ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+        axis.set_minor_formatter(mpl.ticker.NullFormatter())
+    ax.set_yticks([10, 20, 50, 100, 200, 500, 1000])
+    ax.plot([10, 1000], [10, 1000], color="grey", linestyle=":", label="index as fast as the cache")
     ax.set_xlabel("cache storage bandwidth, MB/s")
     ax.set_ylabel("index bandwidth above which prune wins, MB/s")
     ax.set_title("prune overtakes keep-wheels above the line (test job)", fontsize=9)
@@ -584,12 +590,16 @@ def print_set(name: str, data: dict, prices: Prices) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--chart-only", action="store_true", help="redraw the chart from --out/results.json")
     parser.add_argument("--warm-runs", type=int, default=3)
     parser.add_argument("--cache-mbps", type=float, default=100.0, help="cache storage bandwidth, MB/s (stated)")
     parser.add_argument("--index-mbps", type=float, default=50.0, help="package index bandwidth, MB/s (stated)")
     parser.add_argument("--sets", nargs="*", default=list(DEPENDENCY_SETS), choices=list(DEPENDENCY_SETS))
     parser.add_argument("--out", type=Path, default=HERE)
     args = parser.parse_args()
+    if args.chart_only:
+        chart(json.loads((args.out / "results.json").read_text()), args.out / "pipeline_cache.png")
+        return 0
     use_test_environment()
     gitlab_ci_local()  # fails early, saying how to install it
     tmp_root = "/dev/shm" if Path("/dev/shm").is_dir() else None
