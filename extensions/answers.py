@@ -112,6 +112,76 @@ def email_error(email: str) -> str:
     return f"author_email {email!r} is not an e-mail address like 'team@example.com'."
 
 
+# ---------------------------------------------------------------- organisation settings
+
+# The organisation's package index is named "internal" in pyproject.toml, so uv reads its
+# credentials from UV_INDEX_INTERNAL_USERNAME / UV_INDEX_INTERNAL_PASSWORD (uv's docs,
+# "Package indexes": the name upper-cased, non-alphanumerics as "_").
+INDEX_NAME = "internal"
+_INDEX_URL_RE = re.compile(r"^https?://[^\s/@'\"\\]+(?:/[^\s@'\"\\]*)?$")
+
+
+def index_url_error(url: str) -> str:
+    """Why ``url`` cannot be the organisation's package index, or ``""`` (empty: PyPI only)."""
+    if not url or _INDEX_URL_RE.match(url):
+        return ""
+    return (
+        f"package_index_url {url!r} is not the URL of a simple index without credentials (uv reads "
+        "those from UV_INDEX_INTERNAL_USERNAME and UV_INDEX_INTERNAL_PASSWORD), for example "
+        "'https://gitlab.example.com/api/v4/groups/42/-/packages/pypi/simple'."
+    )
+
+
+def upload_url(index_url: str) -> str:
+    """Where packages are published to an index whose simple API is ``index_url``.
+
+    Upload endpoints are the simple URL without its ``/simple`` part (GitLab, Artifactory,
+    Nexus, pypiserver, devpi): ``.../pypi/simple/`` -> ``.../pypi``.
+    """
+    return re.sub(r"/simple/?$", "", index_url.rstrip("/") + "/").rstrip("/")
+
+
+def package_index(url: str, mode: str, packages: list[str], auth: str) -> dict[str, object]:
+    """The organisation's index as the templates use it: ``{}`` without one.
+
+    ``env``: the variables uv reads its credentials from; ``upload_url``: where a release
+    publishes; ``packages``: the distributions pinned to it (only with ``beside``).
+    """
+    if not url:
+        return {}
+    prefix = f"UV_INDEX_{INDEX_NAME.upper()}"
+    return {
+        "name": INDEX_NAME,
+        "url": url,
+        "upload_url": upload_url(url),
+        "mode": mode,
+        "packages": list(packages) if mode == "beside" else [],
+        "auth": auth,
+        "username_variable": f"{prefix}_USERNAME",
+        "password_variable": f"{prefix}_PASSWORD",
+    }
+
+
+def package_names_error(names: object) -> str:
+    """Why ``names`` is not a list of distribution names, or ``""``."""
+    if not isinstance(names, list):
+        return f"package_index_packages {names!r} must be a list like [payments-core, ledger]."
+    for name in names:
+        if not isinstance(name, str) or not _DISTRIBUTION_RE.match(name):
+            return f"package_index_packages entry {name!r} is not a normalised distribution name like 'payments-core'."
+    return ""
+
+
+def runner_tags_error(tags: object) -> str:
+    """Why ``tags`` is not a list of GitLab runner tags, or ``""``."""
+    if not isinstance(tags, list):
+        return f"ci_runner_tags {tags!r} must be a list like [docker, linux] (or [] for any runner)."
+    for tag in tags:
+        if not isinstance(tag, str) or not tag.strip() or tag != tag.strip() or _control_characters(tag):
+            return f"ci_runner_tags entry {tag!r} must be a one-line tag without surrounding spaces."
+    return ""
+
+
 def summary(text: str) -> str:
     """``text`` on one line, for package metadata (its Summary field forbids newlines).
 
@@ -169,5 +239,10 @@ class AnswersExtension(Extension):
                 "summary": summary,
                 "toml_string": toml_string,
                 "git_config": git_config,
+                "index_url_error": index_url_error,
+                "upload_url": upload_url,
+                "package_index": package_index,
+                "package_names_error": package_names_error,
+                "runner_tags_error": runner_tags_error,
             }
         )

@@ -38,12 +38,16 @@ PACKAGE = "payment_service"
 
 
 def _copier_defaults() -> dict[str, Any]:
-    """copier.yml's literal defaults (not the templated ones), so no test retypes them."""
+    """copier.yml's literal defaults of the questions always asked (not templated, no ``when``),
+    so no test retypes them; Copier records each of them in every project."""
     config = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
     return {
         name: spec["default"]
         for name, spec in config.items()
-        if not name.startswith("_") and isinstance(spec, dict) and "{{" not in str(spec.get("default", "{{"))
+        if not name.startswith("_")
+        and isinstance(spec, dict)
+        and "when" not in spec
+        and "{{" not in str(spec.get("default", "{{"))
     }
 
 
@@ -143,8 +147,17 @@ def read_toml(path: Path) -> dict[str, Any]:
     return tomllib.loads(path.read_text(encoding="utf-8"))
 
 
+class _GitLabLoader(yaml.SafeLoader):
+    """YAML as GitLab writes it: ``!reference [job, key]`` becomes ``{"!reference": [job, key]}``."""
+
+
+_GitLabLoader.add_constructor(
+    "!reference", lambda loader, node: {"!reference": loader.construct_sequence(node)}
+)
+
+
 def read_yaml(path: Path) -> Any:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_GitLabLoader)
 
 
 # ---------------------------------------------------------------- git and the template

@@ -204,6 +204,7 @@ def test_team_pipeline_only_includes_the_template_entry_point(render):
         "uv.gitlab-ci.yml",
         "docker.gitlab-ci.yml",
         "template-sync.gitlab-ci.yml",
+        "release.gitlab-ci.yml",
     }
     for path in template_files:
         assert path.read_text().startswith("# Template-owned:")
@@ -232,7 +233,9 @@ def test_image_job_tags_and_pushes_only_outside_merge_requests(render):
     script = job["script"][0]
     for tag in ("$CI_COMMIT_SHA", "$CI_COMMIT_TAG", "$CI_COMMIT_REF_SLUG", "latest"):
         assert tag in script
-    assert "--secret id=ca_bundle,src=$BUILD_CA_BUNDLE" in script
+    # The one CA_BUNDLE File variable (its former name BUILD_CA_BUNDLE still works).
+    assert 'ca_bundle="${CA_BUNDLE:-${BUILD_CA_BUNDLE:-}}"' in script
+    assert "--secret id=ca_bundle,src=$ca_bundle" in script
 
 
 def cache_key_prefix(project, job: str, *, protected: bool = True) -> str:

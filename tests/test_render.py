@@ -85,8 +85,7 @@ def test_default_render_has_the_expected_files_and_values(render):
     assert {p["name"] for p in lock["package"]} >= {DISTRIBUTION, "pytest", "ruff"}
 
     recorded = answers_of(project)
-    asked = {key: value for key, value in DEFAULTS.items() if key != "image_mirror"}  # only with a mirror
-    assert {key: recorded[key] for key in asked} == asked
+    assert {key: recorded[key] for key in DEFAULTS} == DEFAULTS
     assert recorded["package_name"] == PACKAGE
     header = (project / ".copier-answers.yml").read_text().splitlines()[0]
     assert header.startswith("# ")
