@@ -151,9 +151,7 @@ class _GitLabLoader(yaml.SafeLoader):
     """YAML as GitLab writes it: ``!reference [job, key]`` becomes ``{"!reference": [job, key]}``."""
 
 
-_GitLabLoader.add_constructor(
-    "!reference", lambda loader, node: {"!reference": loader.construct_sequence(node)}
-)
+_GitLabLoader.add_constructor("!reference", lambda loader, node: {"!reference": loader.construct_sequence(node)})
 
 
 def read_yaml(path: Path) -> Any:
@@ -227,23 +225,26 @@ def render(
     *,
     tasks: bool = True,
     vcs_ref: str = "HEAD",
+    env: Mapping[str, str] | None = None,
 ) -> Path:
     """Copy ``template`` into ``dst`` with the baseline answers plus ``answers``; return ``dst``.
 
     Copier's API, as ``copier copy --trust --defaults`` runs it: a refused answer or a
     failing task raises. ``tasks=False`` skips the copy-time ``uv lock`` (no ``uv.lock``),
-    for a Python this machine lacks or a test that only reads the rendered files.
+    for a Python this machine lacks or a test that only reads the rendered files. ``env``
+    adds to the environment of the tasks (a private index's credentials, say).
     """
-    copier.run_copy(
-        str(template),
-        dst,
-        data={**BASELINE, **(answers or {})},
-        defaults=True,
-        unsafe=True,
-        skip_tasks=not tasks,
-        vcs_ref=vcs_ref,
-        quiet=True,
-    )
+    with local.env(**(env or {})):
+        copier.run_copy(
+            str(template),
+            dst,
+            data={**BASELINE, **(answers or {})},
+            defaults=True,
+            unsafe=True,
+            skip_tasks=not tasks,
+            vcs_ref=vcs_ref,
+            quiet=True,
+        )
     return dst
 
 

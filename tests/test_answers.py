@@ -107,3 +107,55 @@ def test_git_config_falls_back_when_unset(tmp_path, monkeypatch):
 def test_description_may_span_lines_but_not_be_blank():
     assert answers.description_error("Line one.\nLine two: 'quoted' # ✓") == ""
     assert "description must not be empty (got ' \\n')" in answers.description_error(" \n")
+
+
+@pytest.mark.parametrize(
+    ("url", "upload"),
+    [
+        (
+            "https://gitlab.example.com/api/v4/groups/42/-/packages/pypi/simple",
+            "https://gitlab.example.com/api/v4/groups/42/-/packages/pypi",
+        ),
+        ("https://127.0.0.1:8443/simple/", "https://127.0.0.1:8443"),
+        ("https://nexus.example.com/repository/pypi/simple/", "https://nexus.example.com/repository/pypi"),
+    ],
+)
+def test_index_urls_and_where_releases_are_uploaded(url, upload):
+    assert answers.index_url_error(url) == ""
+    assert answers.upload_url(url) == upload
+
+
+@pytest.mark.parametrize(
+    "url", ["https://user:token@gitlab.example.com/simple", "ftp://x/simple", "https://x/ simple", "x"]
+)
+def test_index_urls_with_credentials_or_no_scheme_are_refused(url):
+    assert f"package_index_url {url!r}" in answers.index_url_error(url)
+
+
+def test_the_index_as_templates_see_it():
+    assert answers.package_index("", "beside", [], "none") == {}
+    index = answers.package_index("https://x.example.com/simple", "replace", ["a"], "ci-variables")
+    assert index["packages"] == []  # replace: every package comes from it, nothing to pin
+    assert (index["username_variable"], index["password_variable"]) == (
+        "UV_INDEX_INTERNAL_USERNAME",
+        "UV_INDEX_INTERNAL_PASSWORD",
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("docker", "ci_runner_tags 'docker' must be a list"),
+        (["ok", " padded"], "ci_runner_tags entry ' padded'"),
+        (["two\nlines"], "ci_runner_tags entry 'two\\nlines'"),
+        ([""], "ci_runner_tags entry ''"),
+    ],
+)
+def test_bad_runner_tags_are_refused(value, message):
+    assert message in answers.runner_tags_error(value)
+
+
+def test_pinned_packages_must_be_distribution_names():
+    assert answers.package_names_error(["payments-core"]) == ""
+    assert "entry 'Payments_Core'" in answers.package_names_error(["Payments_Core"])
+    assert "must be a list" in answers.package_names_error("payments-core")

@@ -40,6 +40,17 @@ ANSWER_SETS = {
         "image_digests": {"ci": "sha256:" + "0" * 64},
     },
     "old-uv-bookworm": {"uv_version": "0.9.30", "os_flavour": "bookworm-slim", "python_version": "3.12"},
+    "organisation-job-token": {
+        "package_index_url": "https://gitlab.example.com/api/v4/groups/42/-/packages/pypi/simple",
+        "package_index_packages": ["payments-core"],
+        "ci_runner_tags": ["docker", "linux"],
+    },
+    "organisation-replace-variables": {
+        "package_index_url": "https://nexus.example.com/repository/pypi-all/simple",
+        "package_index_mode": "replace",
+        "package_index_auth": "ci-variables",
+        "publish_package": False,
+    },
 }
 
 

@@ -1,0 +1,322 @@
+"""The organisation kit: a private index consumed and published over HTTPS with a private CA
+and credentials from the environment only, runner tags, and organisation defaults.
+
+The index is real: pypiserver (every action needs a password) behind TLS from a throwaway
+CA (trustme), on loopback, holding ``payments-core``, an internal package built here.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import trustme
+import yaml
+from passlib.apache import HtpasswdFile
+
+from tests.kit import (
+    BASELINE,
+    DISTRIBUTION,
+    PACKAGE,
+    ROOT,
+    answers_of,
+    check_schema,
+    commit_all,
+    keys_anywhere,
+    pipeline,
+    read_toml,
+    read_yaml,
+    render,
+    run,
+    run_pipeline,
+)
+
+USER = "ci-reader"
+PASSWORD = "s3cret-Index-Pa55word"
+SYSTEM_BUNDLE = Path(os.environ.get("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt"))
+
+
+@dataclass
+class Index:
+    url: str  # the simple index
+    upload: str
+    packages: Path  # what the server holds
+    ca_bundle: Path  # the machine's CAs plus the index's: what an organisation's CA_BUNDLE holds
+
+    def env(self, *, ca: bool = True, credentials: bool = True, cache: Path | None = None) -> dict[str, str]:
+        """The environment a developer or CI job gives uv: the CA and the credentials, nothing in files."""
+        env = {"SSL_CERT_FILE": str(self.ca_bundle if ca else SYSTEM_BUNDLE)}
+        if credentials:
+            env |= {"UV_INDEX_INTERNAL_USERNAME": USER, "UV_INDEX_INTERNAL_PASSWORD": PASSWORD}
+        if cache:  # an empty cache and a new environment: every package comes from the index
+            env |= {"UV_CACHE_DIR": str(cache / "uv"), "UV_PROJECT_ENVIRONMENT": str(cache / "venv")}
+        return env
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory) -> Iterator[Index]:
+    root = tmp_path_factory.mktemp("index")
+    packages = root / "packages"
+    packages.mkdir()
+    htpasswd = HtpasswdFile(str(root / "htpasswd"), new=True)
+    htpasswd.set_password(USER, PASSWORD)
+    htpasswd.save()
+    ca = trustme.CA()
+    ca.issue_cert("127.0.0.1", "localhost").private_key_and_cert_chain_pem.write_to_path(str(root / "server.pem"))
+    bundle = root / "ca-bundle.pem"
+    bundle.write_bytes(SYSTEM_BUNDLE.read_bytes() + b"\n" + ca.cert_pem.bytes())
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.index_server", str(packages), str(root / "htpasswd"), str(root / "server.pem")],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        port = int(server.stdout.readline())
+        found = Index(f"https://127.0.0.1:{port}/simple/", f"https://127.0.0.1:{port}/", packages, bundle)
+        publish_internal_package(found, root)
+        yield found
+    finally:
+        server.kill()
+        server.wait()
+
+
+def publish_internal_package(index: Index, work: Path) -> None:
+    """Build ``payments-core`` and upload it, as the team that owns it would."""
+    run(["uv", "init", "--quiet", "--lib", "--name", "payments-core", "payments-core"], work)
+    lib = work / "payments-core"
+    (lib / "src" / "payments_core" / "__init__.py").write_text('def currency() -> str:\n    return "EUR"\n')
+    run(["uv", "build", "--quiet", "--out-dir", "dist"], lib)
+    run(
+        ["uv", "publish", "--quiet", "--publish-url", index.upload, "-u", USER, "-p", PASSWORD, "dist/*"],
+        lib,
+        {"SSL_CERT_FILE": str(index.ca_bundle)},
+    )
+    assert sorted(p.name for p in index.packages.iterdir())[0].startswith("payments_core-0.1.0")
+
+
+def organisation(index: Index, *packages: str) -> dict[str, object]:
+    return {
+        "package_index_url": index.url,
+        "package_index_packages": list(packages),
+        "package_index_auth": "ci-variables",
+        "ci_runner_tags": ["org-docker"],
+    }
+
+
+def failing(cmd: list[str], cwd: Path, env: dict[str, str]) -> str:
+    """Run ``cmd``, which must fail; return its output."""
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False, env={**os.environ, **env})
+    assert proc.returncode != 0, proc.stdout + proc.stderr
+    return proc.stdout + proc.stderr
+
+
+@pytest.fixture(scope="module")
+def internal_project(index, template_repo, tmp_path_factory) -> Path:
+    """A generated project that depends on the internal package, committed."""
+    answers = organisation(index, "payments-core")
+    project = render(template_repo, tmp_path_factory.mktemp("org") / DISTRIBUTION, answers, env=index.env())
+    run(["uv", "add", "--quiet", "payments-core"], project, index.env())
+    tests = project / "tests" / "test_internal.py"
+    tests.write_text("from payments_core import currency\n\n\ndef test_currency():\n    assert currency() == 'EUR'\n")
+    run(["uv", "run", "--locked", "ruff", "format", "tests"], project, index.env())
+    return commit_all(project, "depends on payments-core")
+
+
+def test_a_project_installs_an_internal_package_and_each_setting_is_what_makes_it_work(
+    index, internal_project, tmp_path
+):
+    project = internal_project
+    lock = (project / "uv.lock").read_text()
+    assert f'source = {{ registry = "{index.url}" }}' in lock  # the index URL, and no credential
+    assert PASSWORD not in lock
+    assert USER not in lock
+
+    # From an empty cache: without the CA, uv refuses the certificate; without the credentials,
+    # the index answers 401. With both, the project is green.
+    no_ca = failing(["uv", "sync", "--locked"], project, index.env(ca=False, cache=tmp_path / "c1"))
+    assert "certificate" in no_ca.lower(), no_ca
+    no_credentials = failing(["uv", "sync", "--locked"], project, index.env(credentials=False, cache=tmp_path / "c2"))
+    assert "401" in no_credentials, no_credentials
+    env = index.env(cache=tmp_path / "c3")
+    for command in (
+        ["uv", "sync", "--locked"],
+        ["uv", "run", "--locked", "ruff", "check", "."],
+        ["uv", "run", "--locked", "ruff", "format", "--check", "."],
+        ["uv", "run", "--locked", "pytest"],
+        ["uv", "lock", "--check"],
+    ):
+        run(command, project, env)
+
+
+def ci_variables(index: Index) -> list[str]:
+    """What a platform team sets as CI/CD variables: masked credentials and the CA_BUNDLE file."""
+    values = {"UV_INDEX_INTERNAL_USERNAME": USER, "UV_INDEX_INTERNAL_PASSWORD": PASSWORD, "CA_BUNDLE": index.ca_bundle}
+    return [arg for name, value in values.items() for arg in ("--variable", f"{name}={value}")]
+
+
+@pytest.mark.slow
+def test_the_pipeline_installs_from_the_index_and_a_tag_publishes_the_package(
+    index, internal_project, template_repo, tmp_path
+):
+    project = internal_project
+    # The jobs start with the machine's CAs only (SSL_CERT_FILE): CA_BUNDLE is what lets them in.
+    job_env_ca = os.environ["SSL_CERT_FILE"]
+    assert Path(job_env_ca) == SYSTEM_BUNDLE
+    without_ca = run_pipeline(project, *ci_variables(index)[:4], check=False)  # no CA_BUNDLE
+    assert without_ca.returncode != 0
+    assert "certificate" in without_ca.stdout.lower()
+    logs = [without_ca.stdout, run_pipeline(project, *ci_variables(index)).stdout]
+
+    mismatch = run_pipeline(
+        project, *ci_variables(index), "--variable", "CI_COMMIT_TAG=v9.9.9", jobs=["release"], check=False
+    )
+    assert mismatch.returncode != 0
+    assert "The tag v9.9.9 does not match the version 0.1.0 in pyproject.toml" in mismatch.stdout
+    logs.append(mismatch.stdout)
+
+    released = run_pipeline(project, *ci_variables(index), "--variable", "CI_COMMIT_TAG=v0.1.0", jobs=["release"])
+    logs.append(released.stdout)
+    published = sorted(p.name for p in index.packages.iterdir() if p.name.startswith(PACKAGE))
+    assert published == [f"{PACKAGE}-0.1.0-py3-none-any.whl", f"{PACKAGE}-0.1.0.tar.gz"]
+    artifacts = project / ".gitlab-ci-local" / "artifacts" / "release" / "dist"
+    assert sorted(p.name for p in artifacts.iterdir() if p.name.startswith(PACKAGE)) == published
+
+    # Another team's project installs it from the index.
+    consumer = render(
+        template_repo,
+        tmp_path / "ledger",
+        # payments-core, which it needs too, comes from the index that holds it (asked first).
+        {**organisation(index, DISTRIBUTION), "project_name": "Ledger"},
+        env=index.env(),
+    )
+    run(["uv", "add", "--quiet", DISTRIBUTION], consumer, index.env())
+    output = run(["uv", "run", "--locked", DISTRIBUTION, "Ada"], consumer, index.env())
+    assert "Hello, Ada!" in output.splitlines()
+
+    # The password is in no file of either project, nor in any job log.
+    for tree in (project, consumer):
+        leaked = [
+            p for p in tree.rglob("*") if p.is_file() and not p.is_symlink() and PASSWORD.encode() in p.read_bytes()
+        ]
+        assert leaked == []
+    assert all(PASSWORD not in log for log in logs)
+
+
+def test_runner_tags_are_on_every_template_job_and_nowhere_without_them(template_repo, tmp_path):
+    for tags in (["org-docker", "linux"], []):
+        project = render(template_repo, tmp_path / f"tags-{len(tags)}", {"ci_runner_tags": tags}, tasks=False)
+        check_schema(project)
+        ci = pipeline(project)
+        jobs = {name: job for name, job in ci.items() if isinstance(job, dict) and "script" in job}
+        assert {"lint", "test", "docker-image", "template-drift", "template-update", "release"} <= set(jobs)
+        for name, job in jobs.items():
+            chain = [job] + [
+                ci[parent]
+                for parent in ([job["extends"]] if isinstance(job.get("extends"), str) else job.get("extends", []))
+            ]
+            found = next((link["tags"] for link in chain if "tags" in link), [])
+            assert found == tags, name
+        in_files = {"tags" in keys_anywhere(read_yaml(path)) for path in (project / ".gitlab" / "ci").glob("*.yml")}
+        assert (True in in_files) is bool(tags)
+
+
+def org_answers(index: Index) -> dict[str, object]:
+    """What a platform team sets once: its registry, runner tags and index."""
+    return {
+        "image_registry": "dependency-proxy",
+        "ci_runner_tags": ["org-docker"],
+        "package_index_url": index.url,
+        "package_index_packages": ["payments-core"],
+        "package_index_auth": "ci-variables",
+    }
+
+
+def copier_as_a_team(*args: str | Path, cwd: Path, env: dict[str, str]) -> str:
+    """copier as a team member runs it: no --trust, no answers on the command line."""
+    return run([sys.executable, "-m", "copier", *map(str, args)], cwd, env)
+
+
+def test_organisation_defaults_from_copiers_settings_file_need_no_trust_flag(index, template_repo, tmp_path):
+    org = org_answers(index)
+    settings = tmp_path / "settings.yml"
+    # The README's snippet: defaults for every project, and trust for the template's location.
+    settings.write_text(yaml.safe_dump({"defaults": org, "trust": [str(template_repo)]}))
+    project = tmp_path / "payments"
+    env = {"COPIER_SETTINGS_PATH": str(settings), **index.env()}
+    copier_as_a_team(
+        "copy",
+        "--defaults",
+        "--data",
+        f"project_name={BASELINE['project_name']}",
+        template_repo,
+        project,
+        cwd=tmp_path,
+        env=env,
+    )
+    recorded = answers_of(project)
+    assert {key: recorded[key] for key in org} == org
+    assert (project / "uv.lock").is_file()  # the copy-time task ran: the template was trusted
+    assert read_toml(project / "pyproject.toml")["tool"]["uv"]["sources"] == {"payments-core": {"index": "internal"}}
+
+    untrusted = subprocess.run(
+        [sys.executable, "-m", "copier", "copy", "--defaults", str(template_repo), str(tmp_path / "other")],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "COPIER_SETTINGS_PATH": str(tmp_path / "none.yml")},
+    )
+    assert untrusted.returncode != 0  # without the settings file, Copier asks for --trust
+
+
+def test_organisation_defaults_from_a_data_file(index, template_repo, tmp_path):
+    org = org_answers(index)
+    data_file = tmp_path / "org-answers.yml"
+    data_file.write_text(yaml.safe_dump(org))
+    project = tmp_path / "payments"
+    copier_as_a_team(
+        "copy", "--trust", "--defaults", "--data-file", data_file, "--data", f"project_name={BASELINE['project_name']}",
+        template_repo, project, cwd=tmp_path, env=index.env(),
+    )  # fmt: skip
+    recorded = answers_of(project)
+    assert {key: recorded[key] for key in org} == org
+
+
+@pytest.mark.parametrize("auth", ["gitlab-job-token", "ci-variables", "none"])
+def test_ci_authenticates_to_the_index_as_answered_and_writes_no_credential(auth, template_repo, tmp_path):
+    url = "https://gitlab.example.com/api/v4/groups/42/-/packages/pypi/simple"
+    project = render(template_repo, tmp_path / "p", {"package_index_url": url, "package_index_auth": auth}, tasks=False)
+    ci = pipeline(project)
+    variables = ci["variables"]
+    release = ci["release"]["variables"]
+    if auth == "gitlab-job-token":
+        assert variables["UV_INDEX_INTERNAL_USERNAME"] == "gitlab-ci-token"
+        assert variables["UV_INDEX_INTERNAL_PASSWORD"] == "$CI_JOB_TOKEN"
+        # A group registry takes no uploads: the release goes to this project's registry.
+        assert release["UV_PUBLISH_URL"] == "${CI_API_V4_URL}/projects/${CI_PROJECT_ID}/packages/pypi"
+        assert release["UV_PUBLISH_PASSWORD"] == "$CI_JOB_TOKEN"
+    else:
+        # Masked CI/CD variables of the same names, which uv reads itself: nothing in the YAML.
+        assert "UV_INDEX_INTERNAL_PASSWORD" not in variables
+        assert release["UV_PUBLISH_URL"] == url.removesuffix("/simple")
+        assert release["UV_PUBLISH_PASSWORD"] == "$UV_INDEX_INTERNAL_PASSWORD"
+    readme = (project / "README.md").read_text()
+    assert "UV_INDEX_INTERNAL_PASSWORD" in readme
+    assert "CA_BUNDLE" in readme
+
+
+def test_without_an_index_releases_go_to_the_projects_registry_and_pyproject_names_no_index(template_repo, tmp_path):
+    project = render(template_repo, tmp_path / "p", tasks=False)
+    assert "index" not in read_toml(project / "pyproject.toml")["tool"]["uv"]
+    release = pipeline(project)["release"]
+    assert release["rules"] == [{"if": "$CI_COMMIT_TAG"}]
+    assert release["variables"]["UV_PUBLISH_USERNAME"] == "gitlab-ci-token"
+    assert release["artifacts"]["paths"] == ["dist/"]
+    off = render(template_repo, tmp_path / "off", {"publish_package": False}, tasks=False)
+    assert "release" not in pipeline(off)
+    assert not (off / ".gitlab" / "ci" / "release.gitlab-ci.yml").exists()
