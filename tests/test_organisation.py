@@ -320,3 +320,25 @@ def test_without_an_index_releases_go_to_the_projects_registry_and_pyproject_nam
     off = render(template_repo, tmp_path / "off", {"publish_package": False}, tasks=False)
     assert "release" not in pipeline(off)
     assert not (off / ".gitlab" / "ci" / "release.gitlab-ci.yml").exists()
+
+
+def test_the_image_build_gets_the_index_credentials_as_a_secret_that_survives_any_password(template_repo, tmp_path):
+    """The docker job writes the credentials to the uv_env secret file, which the Dockerfile
+    sources: a hostile password must arrive as typed, and run nothing."""
+    answers = {"package_index_url": "https://x.example.com/simple", "package_index_auth": "ci-variables"}
+    project = render(template_repo, tmp_path / "p", answers, tasks=False)
+    script = pipeline(project)["docker-image"]["script"][0]
+    writer = script[script.index('uv_env="$(mktemp)"') : script.index('secrets="$secrets --secret id=uv_env')]
+    hostile = 'p\'a $(touch pwned) "q" ;`id` \\ ✓'
+    reader = 'set -a; . "$uv_env"; set +a; printf "%s|%s" "$UV_INDEX_INTERNAL_USERNAME" "$UV_INDEX_INTERNAL_PASSWORD"'
+    out = subprocess.run(
+        ["sh", "-c", f"{writer}\n{reader}"],
+        cwd=tmp_path,
+        env={"PATH": os.environ["PATH"], "UV_INDEX_INTERNAL_USERNAME": USER, "UV_INDEX_INTERNAL_PASSWORD": hostile},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert out == f"{USER}|{hostile}"
+    assert not (tmp_path / "pwned").exists()
+    assert hostile not in (project / ".gitlab" / "ci" / "docker.gitlab-ci.yml").read_text()
