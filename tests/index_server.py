@@ -2,7 +2,8 @@
 
     python -m tests.index_server PACKAGES HTPASSWD CERT_CHAIN_PEM
 
-Serves pypiserver's WSGI app (every action needs a password: list, download, upload) from
+Serves pypiserver's WSGI app (every action needs a password: list, download, upload; no
+redirect to PyPI for packages it does not hold) from
 Python's threading WSGI server with TLS from the given certificate and key (one PEM file),
 on 127.0.0.1 and a free port, which it prints as its first line. It runs until killed.
 """
@@ -29,7 +30,12 @@ class _QuietHandler(WSGIRequestHandler):
 def main(argv: list[str]) -> None:
     packages, htpasswd, cert_chain = argv
     app = pypiserver.app(
-        roots=[packages], password_file=htpasswd, authenticate=["download", "list", "update"], overwrite=True
+        roots=[packages],
+        password_file=htpasswd,
+        authenticate=["download", "list", "update"],
+        overwrite=True,
+        # It holds internal packages only: no redirect to PyPI for the others.
+        disable_fallback=True,
     )
     server = make_server("127.0.0.1", 0, app, server_class=_ThreadingServer, handler_class=_QuietHandler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -7,6 +7,7 @@ CA (trustme), on loopback, holding ``payments-core``, an internal package built 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -34,6 +35,7 @@ from tests.kit import (
     render,
     run,
     run_pipeline,
+    snapshot_template,
 )
 
 USER = "ci-reader"
@@ -342,3 +344,21 @@ def test_the_image_build_gets_the_index_credentials_as_a_secret_that_survives_an
     assert out == f"{USER}|{hostile}"
     assert not (tmp_path / "pwned").exists()
     assert hostile not in (project / ".gitlab" / "ci" / "docker.gitlab-ci.yml").read_text()
+
+
+def test_organisation_defaults_in_the_forks_copier_yml(index, tmp_path):
+    fork = snapshot_template(tmp_path / "fork")
+    config = fork / "copier.yml"
+    text = config.read_text()
+    for question, default in (("package_index_url", json.dumps(index.url)), ("ci_runner_tags", "[org-docker]")):
+        start = text.index(f"\n{question}:\n")
+        old = text.index("\n  default:", start)
+        end = text.index("\n", old + 1)
+        text = text[:old] + f"\n  default: {default}" + text[end:]
+    config.write_text(text)
+    commit_all(fork, "our organisation's defaults")
+    project = render(fork, tmp_path / "payments", {"package_index_auth": "ci-variables"}, env=index.env())
+    recorded = answers_of(project)
+    assert (recorded["package_index_url"], recorded["ci_runner_tags"]) == (index.url, ["org-docker"])
+    assert (project / "uv.lock").is_file()
+    assert pipeline(project)[".uv"]["tags"] == ["org-docker"]
