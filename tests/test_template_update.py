@@ -8,6 +8,7 @@ pyproject.toml, and says so in its CHANGELOG.md); projects are copied at v1.0.0.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import subprocess
@@ -20,6 +21,7 @@ from tests.kit import (
     AS_PROTECTED_BRANCH,
     BASELINE,
     DISTRIBUTION,
+    ROOT,
     check_schema,
     commit_all,
     copier_cli,
@@ -278,3 +280,24 @@ def test_a_project_on_the_newest_version_pushes_nothing(template, tmp_path, shar
     assert "up to date: template 2.0.0; nothing to propose" in job.stdout
     assert origin.pushes() == []
     assert origin.branches() == ["main"]
+
+
+def test_conflicted_files_names_every_changed_or_new_file_with_a_marker_line(tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        "template_sync", ROOT / "template" / ".gitlab" / "ci" / "template_sync.py"
+    )
+    sync = importlib.util.module_from_spec(spec)
+    sys.modules["template_sync"] = sync  # its dataclasses look their module up there
+    spec.loader.exec_module(sync)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for name in (".answers.yml", "clean.txt", "src/module.py"):
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text("one\n")
+    commit_all(repo, "base")
+    marker = "<<<<<<< before updating\none\n=======\ntwo\n>>>>>>> after updating\n"
+    (repo / ".answers.yml").write_text(marker)  # changed, and first in order
+    (repo / "clean.txt").write_text("changed, no conflict\n")
+    (repo / "new.txt").write_text(marker)  # new
+    (repo / "src" / "module.py").write_text('PATTERN = "^<<<<<<< "  # names a marker, is none\n')
+    assert sync.conflicted_files(repo) == [".answers.yml", "new.txt"]

@@ -262,9 +262,10 @@ def template_changes(src: str, old: str, new: str, env: dict[str, str]) -> list[
 
 def conflicted_files(project: Path) -> list[str]:
     """Changed files that hold the conflict markers `copier update --conflict inline` leaves."""
-    names = git("-C", str(project), "status", "--porcelain", "--untracked-files=all").splitlines()
+    changed = git("-C", str(project), "diff", "--name-only", "HEAD").splitlines()
+    added = git("-C", str(project), "ls-files", "--others", "--exclude-standard").splitlines()
     found = []
-    for name in sorted({line[3:].split(" -> ")[-1] for line in names}):
+    for name in sorted({*changed, *added}):
         path = project / name
         if path.is_file() and re.search(rb"^<<<<<<< ", path.read_bytes(), re.MULTILINE):
             found.append(name)
