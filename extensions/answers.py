@@ -222,7 +222,7 @@ def git_config(key: str, fallback: str) -> str:
 
 
 class AnswersExtension(Extension):
-    """Registers the functions above as Jinja globals for copier.yml and the templates."""
+    """Registers the functions copier.yml and the templates call as Jinja globals."""
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
@@ -240,7 +240,6 @@ class AnswersExtension(Extension):
                 "toml_string": toml_string,
                 "git_config": git_config,
                 "index_url_error": index_url_error,
-                "upload_url": upload_url,
                 "package_index": package_index,
                 "package_names_error": package_names_error,
                 "runner_tags_error": runner_tags_error,

@@ -409,7 +409,7 @@ def image_refs(
 
 
 class ImagesExtension(Extension):
-    """Registers the functions above as Jinja globals for copier.yml and the templates."""
+    """Registers the functions copier.yml and the templates call as Jinja globals."""
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
@@ -417,7 +417,6 @@ class ImagesExtension(Extension):
             {
                 "uv_version_error": uv_version_error,
                 "uv_build_requirement": uv_build_requirement,
-                "image_error": image_error,
                 "registry_error": registry_error,
                 "digests_error": digests_error,
                 "python_choices": python_choices,
