@@ -206,7 +206,6 @@ class JobRun:
 
 @dataclass
 class PipelineRun:
-    wall_s: float
     jobs: dict[str, JobRun]
     changed: list[str]  # cache keys whose content this run changed
 
@@ -218,9 +217,7 @@ def caches_of(project: Path) -> dict[str, Path]:
 
 def run_once(project: Path, variant: Variant, *, protected: bool = True) -> PipelineRun:
     before = {key: manifest(folder) for key, folder in caches_of(project).items()}
-    start = time.perf_counter()
     output = run_pipeline(project, jobs=variant.jobs, protected=protected).stdout
-    wall = time.perf_counter() - start
     jobs = {job: JobRun() for job in variant.jobs}
     for job, step, count, value, unit in UV_STEP.findall(output):
         jobs[job].install_s += float(value) / (1000 if unit == "ms" else 1)
@@ -236,7 +233,7 @@ def run_once(project: Path, variant: Variant, *, protected: bool = True) -> Pipe
     for job, key in SAVED.findall(output):
         jobs[job].saved.append(key)
     after = {key: manifest(folder) for key, folder in caches_of(project).items()}
-    return PipelineRun(wall, jobs, sorted(key for key in after if before.get(key) != after[key]))
+    return PipelineRun(jobs, sorted(key for key in after if before.get(key) != after[key]))
 
 
 # ---------------------------------------------------------------- one variant

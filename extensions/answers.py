@@ -118,6 +118,8 @@ def email_error(email: str) -> str:
 # credentials from UV_INDEX_INTERNAL_USERNAME / UV_INDEX_INTERNAL_PASSWORD (uv's docs,
 # "Package indexes": the name upper-cased, non-alphanumerics as "_").
 INDEX_NAME = "internal"
+INDEX_USERNAME_VARIABLE = f"UV_INDEX_{INDEX_NAME.upper()}_USERNAME"
+INDEX_PASSWORD_VARIABLE = f"UV_INDEX_{INDEX_NAME.upper()}_PASSWORD"
 _INDEX_URL_RE = re.compile(r"^https?://[^\s/@'\"\\]+(?:/[^\s@'\"\\]*)?$")
 
 
@@ -127,7 +129,7 @@ def index_url_error(url: str) -> str:
         return ""
     return (
         f"package_index_url {url!r} is not the URL of a simple index without credentials (uv reads "
-        "those from UV_INDEX_INTERNAL_USERNAME and UV_INDEX_INTERNAL_PASSWORD), for example "
+        f"those from {INDEX_USERNAME_VARIABLE} and {INDEX_PASSWORD_VARIABLE}), for example "
         "'https://gitlab.example.com/api/v4/groups/42/-/packages/pypi/simple'."
     )
 
@@ -144,12 +146,12 @@ def upload_url(index_url: str) -> str:
 def package_index(url: str, mode: str, packages: list[str], auth: str) -> dict[str, object]:
     """The organisation's index as the templates use it: ``{}`` without one.
 
-    ``env``: the variables uv reads its credentials from; ``upload_url``: where a release
-    publishes; ``packages``: the distributions pinned to it (only with ``beside``).
+    ``username_variable``/``password_variable``: where uv reads its credentials from;
+    ``upload_url``: where a release publishes; ``packages``: the distributions pinned to it
+    (only with ``beside``).
     """
     if not url:
         return {}
-    prefix = f"UV_INDEX_{INDEX_NAME.upper()}"
     return {
         "name": INDEX_NAME,
         "url": url,
@@ -157,8 +159,8 @@ def package_index(url: str, mode: str, packages: list[str], auth: str) -> dict[s
         "mode": mode,
         "packages": list(packages) if mode == "beside" else [],
         "auth": auth,
-        "username_variable": f"{prefix}_USERNAME",
-        "password_variable": f"{prefix}_PASSWORD",
+        "username_variable": INDEX_USERNAME_VARIABLE,
+        "password_variable": INDEX_PASSWORD_VARIABLE,
     }
 
 

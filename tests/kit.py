@@ -96,8 +96,7 @@ class CommandFailed(AssertionError):
     """A command the test needed failed; the message holds its whole output."""
 
 
-def run(cmd: Sequence[str | Path], cwd: Path, env: Mapping[str, str] | None = None) -> str:
-    """Run ``cmd`` in ``cwd``; raise ``CommandFailed`` with its output when it fails."""
+def _execute(cmd: Sequence[str | Path], cwd: Path, env: Mapping[str, str] | None) -> tuple[int, str, str]:
     proc = subprocess.run(
         [str(c) for c in cmd],
         cwd=cwd,
@@ -106,13 +105,32 @@ def run(cmd: Sequence[str | Path], cwd: Path, env: Mapping[str, str] | None = No
         check=False,
         env={**os.environ, **(env or {})},
     )
-    if proc.returncode != 0:
-        msg = (
-            f"{' '.join(map(str, cmd))} failed ({proc.returncode}) in {cwd}\n"
-            f"--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
-        )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def run(cmd: Sequence[str | Path], cwd: Path, env: Mapping[str, str] | None = None) -> str:
+    """Run ``cmd`` in ``cwd``; raise ``CommandFailed`` with its output when it fails."""
+    code, out, err = _execute(cmd, cwd, env)
+    if code != 0:
+        msg = f"{' '.join(map(str, cmd))} failed ({code}) in {cwd}\n--- stdout\n{out}\n--- stderr\n{err}"
         raise CommandFailed(msg)
-    return proc.stdout + proc.stderr
+    return out + err
+
+
+def run_failing(cmd: Sequence[str | Path], cwd: Path, env: Mapping[str, str] | None = None) -> str:
+    """Run ``cmd``, which must fail; return its output (raise ``CommandFailed`` if it passes)."""
+    code, out, err = _execute(cmd, cwd, env)
+    if code == 0:
+        msg = f"{' '.join(map(str, cmd))} was expected to fail in {cwd}\n--- stdout\n{out}\n--- stderr\n{err}"
+        raise CommandFailed(msg)
+    return out + err
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace the first ``old`` in ``path`` with ``new``; ``old`` must be there."""
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
 
 
 def tool(name: str) -> Path:
@@ -253,10 +271,13 @@ def copier_cli(
     cwd: Path,
     data: Mapping[str, Any] = BASELINE,
     env: Mapping[str, str] | None = None,
+    trust: bool = True,
 ) -> str:
-    """Run copier's command line as a user does (trusted, defaults, ``data`` answers)."""
+    """Run copier's command line as a user does (defaults, ``data`` answers; ``--trust``
+    unless ``trust=False``, as for a template Copier's settings file already trusts)."""
     answers = [arg for key, value in data.items() for arg in ("--data", f"{key}={value}")]
-    return run([sys.executable, "-m", "copier", *args, "--trust", "--defaults", *answers], cwd, env)
+    flags = ["--trust", "--defaults"] if trust else ["--defaults"]
+    return run([sys.executable, "-m", "copier", *args, *flags, *answers], cwd, env)
 
 
 def answers_of(project: Path) -> dict[str, Any]:
@@ -301,6 +322,11 @@ def gitlab_ci_local() -> str:
     if local_install.exists():
         return str(local_install)
     return require_tool("gitlab-ci-local", "runs the generated pipeline")
+
+
+def listed_jobs(project: Path, *args: str) -> str:
+    """gitlab-ci-local's ``--list`` of the jobs a pipeline would run, as a protected branch."""
+    return run([gitlab_ci_local(), "--list", *AS_PROTECTED_BRANCH, *args], project)
 
 
 def run_pipeline(

@@ -21,19 +21,20 @@ import yaml
 from passlib.apache import HtpasswdFile
 
 from tests.kit import (
-    BASELINE,
     DISTRIBUTION,
     PACKAGE,
     ROOT,
     answers_of,
     check_schema,
     commit_all,
+    copier_cli,
     keys_anywhere,
     pipeline,
     read_toml,
     read_yaml,
     render,
     run,
+    run_failing,
     run_pipeline,
     snapshot_template,
 )
@@ -111,13 +112,6 @@ def organisation(index: Index, *packages: str) -> dict[str, object]:
     }
 
 
-def failing(cmd: list[str], cwd: Path, env: dict[str, str]) -> str:
-    """Run ``cmd``, which must fail; return its output."""
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False, env={**os.environ, **env})
-    assert proc.returncode != 0, proc.stdout + proc.stderr
-    return proc.stdout + proc.stderr
-
-
 @pytest.fixture(scope="module")
 def internal_project(index, template_repo, tmp_path_factory) -> Path:
     """A generated project that depends on the internal package, committed."""
@@ -141,9 +135,11 @@ def test_a_project_installs_an_internal_package_and_each_setting_is_what_makes_i
 
     # From an empty cache: without the CA, uv refuses the certificate; without the credentials,
     # the index answers 401. With both, the project is green.
-    no_ca = failing(["uv", "sync", "--locked"], project, index.env(ca=False, cache=tmp_path / "c1"))
+    no_ca = run_failing(["uv", "sync", "--locked"], project, index.env(ca=False, cache=tmp_path / "c1"))
     assert "certificate" in no_ca.lower(), no_ca
-    no_credentials = failing(["uv", "sync", "--locked"], project, index.env(credentials=False, cache=tmp_path / "c2"))
+    no_credentials = run_failing(
+        ["uv", "sync", "--locked"], project, index.env(credentials=False, cache=tmp_path / "c2")
+    )
     assert "401" in no_credentials, no_credentials
     env = index.env(cache=tmp_path / "c3")
     for command in (
@@ -239,11 +235,6 @@ def org_answers(index: Index) -> dict[str, object]:
     }
 
 
-def copier_as_a_team(*args: str | Path, cwd: Path, env: dict[str, str]) -> str:
-    """copier as a team member runs it: no --trust, no answers on the command line."""
-    return run([sys.executable, "-m", "copier", *map(str, args)], cwd, env)
-
-
 def test_organisation_defaults_from_copiers_settings_file_need_no_trust_flag(index, template_repo, tmp_path):
     org = org_answers(index)
     settings = tmp_path / "settings.yml"
@@ -251,29 +242,19 @@ def test_organisation_defaults_from_copiers_settings_file_need_no_trust_flag(ind
     settings.write_text(yaml.safe_dump({"defaults": org, "trust": [str(template_repo)]}))
     project = tmp_path / "payments"
     env = {"COPIER_SETTINGS_PATH": str(settings), **index.env()}
-    copier_as_a_team(
-        "copy",
-        "--defaults",
-        "--data",
-        f"project_name={BASELINE['project_name']}",
-        template_repo,
-        project,
-        cwd=tmp_path,
-        env=env,
-    )
+    copier_cli("copy", template_repo, project, cwd=tmp_path, env=env, trust=False)  # no --trust
     recorded = answers_of(project)
     assert {key: recorded[key] for key in org} == org
     assert (project / "uv.lock").is_file()  # the copy-time task ran: the template was trusted
     assert read_toml(project / "pyproject.toml")["tool"]["uv"]["sources"] == {"payments-core": {"index": "internal"}}
 
-    untrusted = subprocess.run(
-        [sys.executable, "-m", "copier", "copy", "--defaults", str(template_repo), str(tmp_path / "other")],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "COPIER_SETTINGS_PATH": str(tmp_path / "none.yml")},
+    # Without the settings file, Copier refuses the same command and asks for --trust.
+    untrusted = run_failing(
+        [sys.executable, "-m", "copier", "copy", "--defaults", template_repo, tmp_path / "other"],
+        tmp_path,
+        {"COPIER_SETTINGS_PATH": str(tmp_path / "none.yml")},
     )
-    assert untrusted.returncode != 0  # without the settings file, Copier asks for --trust
+    assert "--trust" in untrusted
 
 
 def test_organisation_defaults_from_a_data_file(index, template_repo, tmp_path):
@@ -281,10 +262,7 @@ def test_organisation_defaults_from_a_data_file(index, template_repo, tmp_path):
     data_file = tmp_path / "org-answers.yml"
     data_file.write_text(yaml.safe_dump(org))
     project = tmp_path / "payments"
-    copier_as_a_team(
-        "copy", "--trust", "--defaults", "--data-file", data_file, "--data", f"project_name={BASELINE['project_name']}",
-        template_repo, project, cwd=tmp_path, env=index.env(),
-    )  # fmt: skip
+    copier_cli("copy", "--data-file", data_file, template_repo, project, cwd=tmp_path, env=index.env())
     recorded = answers_of(project)
     assert {key: recorded[key] for key in org} == org
 
@@ -333,14 +311,8 @@ def test_the_image_build_gets_the_index_credentials_as_a_secret_that_survives_an
     writer = script[script.index('uv_env="$(mktemp)"') : script.index('secrets="$secrets --secret id=uv_env')]
     hostile = 'p\'a $(touch pwned) "q" ;`id` \\ ✓'
     reader = 'set -a; . "$uv_env"; set +a; printf "%s|%s" "$UV_INDEX_INTERNAL_USERNAME" "$UV_INDEX_INTERNAL_PASSWORD"'
-    out = subprocess.run(
-        ["sh", "-c", f"{writer}\n{reader}"],
-        cwd=tmp_path,
-        env={"PATH": os.environ["PATH"], "UV_INDEX_INTERNAL_USERNAME": USER, "UV_INDEX_INTERNAL_PASSWORD": hostile},
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    credentials = {"UV_INDEX_INTERNAL_USERNAME": USER, "UV_INDEX_INTERNAL_PASSWORD": hostile}
+    out = run(["sh", "-c", f"{writer}\n{reader}"], tmp_path, credentials)
     assert out == f"{USER}|{hostile}"
     assert not (tmp_path / "pwned").exists()
     assert hostile not in (project / ".gitlab" / "ci" / "docker.gitlab-ci.yml").read_text()

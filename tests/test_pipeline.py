@@ -7,20 +7,18 @@ rendered answers and the image functions, never retyped.
 from __future__ import annotations
 
 import re
-import subprocess
 
 import images
 import pytest
 
 from tests.kit import (
-    AS_PROTECTED_BRANCH,
     answers_of,
     cache_dirs,
     cached_packages,
     check_schema,
     commit_all,
-    gitlab_ci_local,
     keys_anywhere,
+    listed_jobs,
     pipeline,
     pipeline_files,
     read_yaml,
@@ -194,13 +192,7 @@ def test_python_matrix_tests_every_newer_python_on_its_own_image(matrix, render)
     assert list(expected) == list(images.SUPPORTED_PYTHONS[images.SUPPORTED_PYTHONS.index("3.11") :])
     assert ci["test"]["extends"] == [".uv", ".python-matrix"]
     assert ci["lint"]["extends"] == ".uv"
-    listed = subprocess.run(
-        [gitlab_ci_local(), "--list", *AS_PROTECTED_BRANCH],
-        cwd=commit_all(project, "generated"),
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    listed = listed_jobs(commit_all(project, "generated"))
     assert sum(f"test: [{version}" in line for line in listed.splitlines() for version in expected) == len(expected)
 
 

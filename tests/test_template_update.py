@@ -18,15 +18,15 @@ from pathlib import Path
 import pytest
 
 from tests.kit import (
-    AS_PROTECTED_BRANCH,
     BASELINE,
     DISTRIBUTION,
     ROOT,
     check_schema,
     commit_all,
     copier_cli,
+    edit,
     git,
-    gitlab_ci_local,
+    listed_jobs,
     pipeline,
     render,
     run,
@@ -47,12 +47,6 @@ with open({log!r}, "a", encoding="utf-8") as log:
 """
 ZERO = "0" * 40
 JOB_TOKEN = "glcbt-secret-job-token-1234"
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1))
 
 
 def release(repo: Path, version: str, change: str) -> None:
@@ -147,15 +141,10 @@ def test_the_job_validates_and_runs_only_on_schedules_and_by_hand(template, tmp_
     check_schema(project)
     job = pipeline(project)["template-update"]
     assert all("$CI_PIPELINE_SOURCE ==" in rule["if"] for rule in job["rules"])
-    listed = {}
-    for source in ("push", "merge_request_event", "schedule", "web"):
-        listed[source] = subprocess.run(
-            [gitlab_ci_local(), "--list", *AS_PROTECTED_BRANCH, "--variable", f"CI_PIPELINE_SOURCE={source}"],
-            cwd=project,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+    listed = {
+        source: listed_jobs(project, "--variable", f"CI_PIPELINE_SOURCE={source}")
+        for source in ("push", "merge_request_event", "schedule", "web")
+    }
     assert {source for source, out in listed.items() if "template-update" in out} == {"schedule", "web"}
 
 

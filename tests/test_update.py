@@ -23,6 +23,7 @@ from tests.kit import (
     check_schema,
     commit_all,
     copier_cli,
+    edit,
     git,
     keys_anywhere,
     pipeline,
@@ -63,12 +64,6 @@ TEAM_TEST = """from payment_service.money import cents
 def test_cents():
     assert cents("12.3") == 1230
 """
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1))
 
 
 def release_v2(repo: Path) -> None:
