@@ -65,7 +65,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--answers-file", type=Path, default=Path(".copier-answers.yml"))
     args = parser.parse_args(argv)
     if follow_new_default(args.answers_file, args.question, args.old, args.new):
-        sys.stdout.write(f"{args.question}: {args.old} -> {args.new} (the template's new default)\n")
+        sys.stdout.write(f"note: {args.question}: {args.old} -> {args.new} (the template's new default)\n")
         if args.note:
             sys.stdout.write(f"  {args.note}\n")
     return 0

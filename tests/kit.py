@@ -233,6 +233,19 @@ def snapshot_template(dst: Path, release: str | None = None) -> Path:
     return commit_all(dst, f"template {release or 'work tree'}")
 
 
+def release_template(repo: Path, version: str, change: str) -> None:
+    """Tag a new template version that changes the uv jobs and pyproject.toml, with a changelog entry."""
+    uv_ci = repo / "template" / ".gitlab" / "ci" / "uv.gitlab-ci.yml.jinja"
+    edit(uv_ci, "  interruptible: true\n", f"  interruptible: true\n  # {change}\n")
+    edit(repo / "template" / "pyproject.toml.jinja", 'test = ["pytest>=9",', f'test = ["pytest>=9", # {change}\n    ')
+    changelog = repo / "CHANGELOG.md"
+    text = changelog.read_text()
+    first = text.index("\n## ") + 1  # the newest release comes first
+    changelog.write_text(f"{text[:first]}## {version}\n\n- {change}\n\n{text[first:]}")
+    git(repo, "commit", "-q", "-am", f"{version}: {change}")
+    git(repo, "tag", version)
+
+
 # ---------------------------------------------------------------- rendering
 
 
@@ -283,6 +296,24 @@ def copier_cli(
 def answers_of(project: Path) -> dict[str, Any]:
     """The answers a project was rendered with, as Copier recorded them."""
     return read_yaml(project / ".copier-answers.yml")
+
+
+# ---------------------------------------------------------------- a green project
+
+# What "green" means for a generated project: its own checks, as its README and pipeline run them.
+GREEN_CHECKS = (
+    ("uv", "sync", "--locked"),
+    ("uv", "run", "--locked", "ruff", "check", "."),
+    ("uv", "run", "--locked", "ruff", "format", "--check", "."),
+    ("uv", "run", "--locked", "pytest"),
+    ("uv", "lock", "--check"),
+)
+
+
+def check_green(project: Path, env: Mapping[str, str] | None = None) -> None:
+    """Run every check of ``project``; the first that fails raises ``CommandFailed``."""
+    for command in GREEN_CHECKS:
+        run(command, project, env)
 
 
 # ---------------------------------------------------------------- the generated pipeline

@@ -37,7 +37,7 @@ def test_moves_a_yes_no_answer_as_a_boolean_and_says_why(answers, capsys):
     main(["ci_share_cache_with_merge_requests", "true", "false", "--note", note, "--answers-file", str(answers)])
     assert answers.read_text() == ANSWERS.replace("merge_requests: true", "merge_requests: false")
     assert capsys.readouterr().out == (
-        f"ci_share_cache_with_merge_requests: true -> false (the template's new default)\n  {note}\n"
+        f"note: ci_share_cache_with_merge_requests: true -> false (the template's new default)\n  {note}\n"
     )
     # Once moved (or chosen as false), a second run tells nothing new and changes nothing.
     assert follow_new_default(answers, "ci_share_cache_with_merge_requests", "true", "false") is False

@@ -17,11 +17,13 @@ from tests.kit import (
     cached_packages,
     check_schema,
     commit_all,
+    edit,
     keys_anywhere,
     listed_jobs,
     pipeline,
     pipeline_files,
     read_yaml,
+    run_failing,
     run_pipeline,
 )
 
@@ -358,3 +360,22 @@ def test_an_unprotected_pipeline_cannot_plant_files_in_a_protected_cache(render)
     assert protected
     assert re.search(rf"imported cache '\d+_{protected[0]}'", after.stdout)
     assert not (caches[protected[0]] / ".uv-cache" / "MARKER").exists()
+
+
+@pytest.mark.slow
+def test_a_teams_own_ruff_settings_never_turn_the_template_owned_python_red(render):
+    project = render()
+    pyproject = project / "pyproject.toml"
+    edit(pyproject, "line-length = 100", "line-length = 120")
+    edit(pyproject, "[tool.ruff.lint]\n", '[tool.ruff.lint]\nextend-select = ["C90", "PIE", "ARG"]\n')
+    with pyproject.open("a") as settings:
+        settings.write("\n[tool.ruff.lint.mccabe]\nmax-complexity = 4\n")
+    commit_all(project, "our own ruff settings")
+    # The team's settings would fail the template's script (complexity, and the formatter
+    # joining lines at 120); its own configuration file shields it.
+    shield = project / ".gitlab" / "ci" / "ruff.toml"
+    unshielded = shield.read_text()
+    shield.unlink()
+    assert "C901" in run_failing(["uv", "run", "--locked", "ruff", "check", "."], project)
+    shield.write_text(unshielded)
+    run_pipeline(project)

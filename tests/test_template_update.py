@@ -1,26 +1,29 @@
-"""Template updates arrive as merge requests: the template-update job, run for real by
-gitlab-ci-local against a local bare repository that records each push and its push options
-(as GitLab reads them to open a merge request).
+"""Template updates arrive as merge requests, and never cost a person their work: the
+template-update job, run for real by gitlab-ci-local against a local bare repository that
+records each push, whether it was a fast-forward, and its push options (as GitLab reads them
+to open a merge request). A person's part is played by a clone of that repository.
 
 The template has v1.0.0 and v2.0.0 (v2 changes a template-owned pipeline file and
 pyproject.toml, and says so in its CHANGELOG.md); projects are copied at v1.0.0.
+The decisions themselves are unit-tested in tests/test_project_sync.py.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from project_sync import JOB_EMAIL
 
 from tests.kit import (
     BASELINE,
     DISTRIBUTION,
-    ROOT,
+    check_green,
     check_schema,
     commit_all,
     copier_cli,
@@ -28,6 +31,7 @@ from tests.kit import (
     git,
     listed_jobs,
     pipeline,
+    release_template,
     render,
     run,
     run_pipeline,
@@ -35,11 +39,23 @@ from tests.kit import (
 )
 
 PUSH_HOOK = """#!{python}
-# Records every push: its ref updates and its push options (GitLab's merge_request.* options).
-import json, os, sys
+# Records every push: its ref updates (with whether each moved the ref forward, neither
+# rewriting nor deleting what was there) and its push options (GitLab's merge_request.*).
+import json, os, subprocess, sys
+ZERO = "0" * 40
+
+def forward(old, new):
+    if old == ZERO:
+        return True
+    if new == ZERO:
+        return False
+    return subprocess.run(["git", "merge-base", "--is-ancestor", old, new]).returncode == 0
+
 count = int(os.environ.get("GIT_PUSH_OPTION_COUNT", "0"))
+refs = [line.split() for line in sys.stdin.read().splitlines()]
 record = {{
-    "refs": [line.split() for line in sys.stdin.read().splitlines()],
+    "refs": refs,
+    "forward": [forward(old, new) for old, new, _ in refs],
     "options": [os.environ[f"GIT_PUSH_OPTION_{{i}}"] for i in range(count)],
 }}
 with open({log!r}, "a", encoding="utf-8") as log:
@@ -47,19 +63,6 @@ with open({log!r}, "a", encoding="utf-8") as log:
 """
 ZERO = "0" * 40
 JOB_TOKEN = "glcbt-secret-job-token-1234"
-
-
-def release(repo: Path, version: str, change: str) -> None:
-    """Tag a new template version that changes the uv jobs and pyproject.toml, with a changelog entry."""
-    uv_ci = repo / "template" / ".gitlab" / "ci" / "uv.gitlab-ci.yml.jinja"
-    edit(uv_ci, "  interruptible: true\n", f"  interruptible: true\n  # {change}\n")
-    edit(repo / "template" / "pyproject.toml.jinja", 'test = ["pytest>=9",', f'test = ["pytest>=9", # {change}\n    ')
-    changelog = repo / "CHANGELOG.md"
-    text = changelog.read_text()
-    first = text.index("\n## ") + 1  # the newest release comes first
-    changelog.write_text(f"{text[:first]}## {version}\n\n- {change}\n\n{text[first:]}")
-    git(repo, "commit", "-q", "-am", f"{version}: {change}")
-    git(repo, "tag", version)
 
 
 class Origin:
@@ -82,18 +85,50 @@ class Origin:
             return []
         return [json.loads(line) for line in self.log.read_text().splitlines()]
 
+    def updates_of(self, branch: str) -> list[tuple[str, str, bool]]:
+        """Every recorded update of ``branch``: (old, new, moved forward)."""
+        return [
+            (old, new, forward)
+            for push in self.pushes()
+            for (old, new, ref), forward in zip(push["refs"], push["forward"], strict=True)
+            if ref == f"refs/heads/{branch}"
+        ]
+
     def branches(self) -> list[str]:
         return sorted(git(self.path, "for-each-ref", "--format=%(refname:short)", "refs/heads").split())
 
+    def head(self, branch: str) -> str:
+        return git(self.path, "rev-parse", f"refs/heads/{branch}").strip()
+
     def tree(self, ref: str) -> str:
         return git(self.path, "rev-parse", f"{ref}^{{tree}}").strip()
+
+
+class Person:
+    """A team member with a clone of the project: commits as themselves, pushes plainly."""
+
+    def __init__(self, origin: Origin, clone: Path) -> None:
+        self.clone = clone
+        git(clone.parent, "clone", "-q", str(origin.path), str(clone))
+
+    def commit_on(self, branch: str, message: str, *, push: bool = True) -> str:
+        """Commit a change to the README on ``branch`` (made from main if new); return its sha."""
+        git(self.clone, "fetch", "-q", "origin")
+        exists = git(self.clone, "ls-remote", "origin", f"refs/heads/{branch}").strip()
+        git(self.clone, "switch", "-q", "-C", branch, f"origin/{branch}" if exists else "origin/main")
+        with (self.clone / "README.md").open("a") as readme:
+            readme.write(f"\n{message}\n")
+        git(self.clone, "commit", "-q", "-am", message)
+        if push:
+            git(self.clone, "push", "-q", "origin", f"HEAD:refs/heads/{branch}")
+        return git(self.clone, "rev-parse", "HEAD").strip()
 
 
 @pytest.fixture
 def template(tmp_path) -> Path:
     repo = snapshot_template(tmp_path / "template")
     git(repo, "tag", "v1.0.0")
-    release(repo, "v2.0.0", "retry flaky jobs")
+    release_template(repo, "v2.0.0", "retry flaky jobs")
     return repo
 
 
@@ -113,12 +148,13 @@ def project_on_origin(template: Path, tmp_path: Path, name: str, team_edit=None)
     return project, Origin(tmp_path / f"{name}.git", project)
 
 
-def run_update_job(project: Path, uv_cache: Path) -> subprocess.CompletedProcess[str]:
-    """The template-update job of a scheduled pipeline on main, in a fresh checkout.
+def run_update_job(project: Path, uv_cache: Path, *variables: str) -> subprocess.CompletedProcess[str]:
+    """The template-update job of a scheduled pipeline on main, in a fresh checkout of main.
 
     GitLab gives every job a fresh checkout; gitlab-ci-local reuses the job's folder and its
     rsync keeps files the last run changed (they are newer), so the folder goes first.
     """
+    git(project, "pull", "-q", "--ff-only", "origin", "main")
     shutil.rmtree(project / ".gitlab-ci-local" / "builds", ignore_errors=True)
     return run_pipeline(
         project,
@@ -128,6 +164,7 @@ def run_update_job(project: Path, uv_cache: Path) -> subprocess.CompletedProcess
         f"UV_CACHE_DIR={uv_cache}",
         "--variable",
         f"CI_JOB_TOKEN={JOB_TOKEN}",
+        *(arg for variable in variables for arg in ("--variable", variable)),
         jobs=["template-update"],
     )
 
@@ -193,10 +230,13 @@ def test_an_update_arrives_as_one_merge_request_with_what_changed_and_the_checks
     assert "On-call: #payments." in (pushed / "README.md").read_text()
     assert "retry flaky jobs" in (pushed / ".gitlab" / "ci" / "uv.gitlab-ci.yml").read_text()
     run(["uv", "lock", "--check"], pushed)
+    # The commit says it is the job's: its identity as author and committer, and its trailer.
+    author = git(pushed, "log", "-1", "--format=%ae %ce%n%(trailers:key=Template-Update-Job,valueonly)").split()
+    assert author == [JOB_EMAIL, JOB_EMAIL, "v2.0.0"]
 
 
 @pytest.mark.slow
-def test_runs_again_refresh_the_same_merge_request_and_a_newer_version_supersedes_it(
+def test_the_jobs_own_branch_is_refreshed_with_the_lease_and_deleted_once_superseded(
     proposed, template, shared_uv_cache
 ):
     project, origin = proposed
@@ -205,30 +245,94 @@ def test_runs_again_refresh_the_same_merge_request_and_a_newer_version_supersede
     assert "unchanged: template-update/v2.0.0 already holds this update" in again.stdout
     assert len(origin.pushes()) == 1
 
-    # The default branch moves on: the same version is proposed again on the same branch,
-    # refreshing its merge request (create only opens one for a new branch).
-    with (project / "README.md").open("a") as readme:
-        readme.write("Escalation: #payments-leads.\n")
-    commit_all(project, "team work on main")
-    git(project, "push", "-q", "origin", "main")
+    # The default branch moves on: the job's own branch is rebuilt on it and its merge request
+    # refreshed (create only opens one for a new branch).
+    Person(origin, project.parent / "colleague").commit_on("main", "Escalation: #payments-leads.")
     run_update_job(project, shared_uv_cache)
-    main_push, refresh = origin.pushes()[1:]
-    assert main_push["refs"][0][2] == "refs/heads/main"
+    refresh = origin.pushes()[-1]
     assert refresh["refs"][0][2] == "refs/heads/template-update/v2.0.0"
     assert "merge_request.create" not in options(refresh)
     assert options(refresh)["merge_request.title"] == "Update template from v1.0.0 to v2.0.0"
     assert origin.branches() == ["main", "template-update/v2.0.0"]
 
-    # A newer release supersedes the open one.
-    release(template, "v3.0.0", "cache the interpreter list")
+    # A newer release supersedes it: only the job's commits were on it, so it goes.
+    release_template(template, "v3.0.0", "cache the interpreter list")
     run_update_job(project, shared_uv_cache)
-    newer, removed = origin.pushes()[3:]
+    newer, removed = origin.pushes()[-2:]
     assert newer["refs"][0][2] == "refs/heads/template-update/v3.0.0"
     assert "merge_request.create" in options(newer)
     assert options(newer)["merge_request.title"] == "Update template from v1.0.0 to v3.0.0"
     assert "**v3.0.0**" in options(newer)["merge_request.description"]
     assert removed["refs"][0][1:] == [ZERO, "refs/heads/template-update/v2.0.0"]
     assert origin.branches() == ["main", "template-update/v3.0.0"]
+
+
+@pytest.mark.slow
+def test_a_persons_commit_on_the_update_branch_survives_every_later_run(proposed, template, shared_uv_cache):
+    project, origin = proposed
+    person = Person(origin, project.parent / "jane")
+    resolved = person.commit_on("template-update/v2.0.0", "Checked the retry settings by hand")
+    notes = person.commit_on("template-update/notes", "Notes on template updates")
+    before = len(origin.pushes())
+
+    # Same version, main unchanged: the branch is the team's now, nothing is pushed.
+    same = run_update_job(project, shared_uv_cache)
+    assert "left: template-update/v2.0.0 already proposes this version and holds your team's commits" in same.stdout
+    assert f"{resolved[:8]} Checked the retry settings by hand (Template Tests)" in same.stdout
+    assert len(origin.pushes()) == before
+
+    # Main moved: still the team's.
+    person.commit_on("main", "Escalation: #payments-leads.")
+    run_update_job(project, shared_uv_cache)
+    assert origin.head("template-update/v2.0.0") == resolved
+
+    # A newer version: a new merge request that names the kept branch and the person's commit.
+    release_template(template, "v3.0.0", "cache the interpreter list")
+    newer = run_update_job(project, shared_uv_cache)
+    assert "left: template-update/v2.0.0 is superseded but holds your team's commits" in newer.stdout
+    (proposal,) = [push for push in origin.pushes() if push["refs"][0][2] == "refs/heads/template-update/v3.0.0"]
+    assert (
+        f"- `template-update/v2.0.0`: {resolved[:8]} Checked the retry settings by hand (Template Tests)"
+        in options(proposal)["merge_request.description"]
+    )
+    assert origin.branches() == ["main", "template-update/notes", "template-update/v2.0.0", "template-update/v3.0.0"]
+    assert origin.head("template-update/v2.0.0") == resolved
+    assert origin.head("template-update/notes") == notes
+    # Whatever the job pushed moved branches forward or made new ones: nothing rewritten or deleted.
+    for branch in ("template-update/v2.0.0", "template-update/notes"):
+        assert all(forward for _, _, forward in origin.updates_of(branch)), origin.updates_of(branch)
+        assert ZERO not in {new for _, new, _ in origin.updates_of(branch)}
+
+
+RACE_CONFTEST = """import os
+import subprocess
+
+
+def pytest_sessionstart(session):
+    # Stands in for a person pushing while the template-update job runs its checks.
+    command = os.environ.get("PERSON_PUSHES_NOW")
+    if command:
+        subprocess.run(command, shell=True, check=True)
+"""
+
+
+@pytest.mark.slow
+def test_a_push_that_lands_while_the_job_runs_is_refused_by_the_lease(template, tmp_path, shared_uv_cache):
+    project, origin = project_on_origin(
+        template, tmp_path, "race", lambda project: (project / "tests" / "conftest.py").write_text(RACE_CONFTEST)
+    )
+    run_update_job(project, shared_uv_cache)
+    person = Person(origin, tmp_path / "jane")
+    person.commit_on("main", "Escalation: #payments-leads.")  # so the job refreshes its branch
+    pending = person.commit_on("template-update/v2.0.0", "Resolved while the job ran", push=False)
+
+    # The job lists the branch (all its own), then runs its checks, during which the person
+    # pushes; its push then carries a lease on what it listed.
+    push_now = f"git -C {person.clone} push -q origin HEAD:refs/heads/template-update/v2.0.0"
+    job = run_update_job(project, shared_uv_cache, f"PERSON_PUSHES_NOW={push_now}")
+    assert "left: template-update/v2.0.0 changed while this job ran (someone pushed to it)" in job.stdout
+    assert origin.head("template-update/v2.0.0") == pending
+    assert all(forward for _, _, forward in origin.updates_of("template-update/v2.0.0"))
 
 
 @pytest.mark.slow
@@ -260,33 +364,56 @@ def test_a_conflict_or_a_failing_check_makes_a_draft_that_names_it(template, tmp
 
 
 @pytest.mark.slow
+def test_a_conflict_in_pyproject_still_gives_a_draft_with_the_lock_pending(template, tmp_path, shared_uv_cache):
+    def clashing_dependency(project: Path) -> None:
+        # v2 changes the same line of the test group.
+        edit(project / "pyproject.toml", 'test = ["pytest>=9",', 'test = ["pytest>=9.0.1",')
+        run(["uv", "lock", "--quiet"], project)
+
+    project, origin = project_on_origin(template, tmp_path, "pyproject", clashing_dependency)
+    job = run_update_job(project, shared_uv_cache)
+    assert "pyproject.toml holds conflict markers" in job.stdout
+    (push,) = origin.pushes()
+    opts = options(push)
+    assert "merge_request.draft" in opts
+    text = opts["merge_request.description"]
+    assert "- `pyproject.toml`" in text
+    assert "`uv.lock` is pending" in text
+
+    # A person resolves the markers on the branch as the description says: the project is green.
+    person = tmp_path / "jane"
+    git(tmp_path, "clone", "-q", "--branch", "template-update/v2.0.0", str(origin.path), str(person))
+    pyproject = person / "pyproject.toml"
+    pyproject.write_text(
+        re.sub(r"<<<<<<< .*?\n(.*?)=======\n.*?>>>>>>> .*?\n", r"\1", pyproject.read_text(), flags=re.S)
+    )
+    run(["uv", "lock"], person)
+    check_green(person)
+
+
+@pytest.mark.slow
 def test_a_project_on_the_newest_version_pushes_nothing(template, tmp_path, shared_uv_cache):
     project = tmp_path / "current"
     copier_cli("copy", "--vcs-ref", "v2.0.0", template, project, cwd=tmp_path)
     commit_all(project, "copied from template v2.0.0")
     origin = Origin(tmp_path / "current.git", project)
     job = run_update_job(project, shared_uv_cache)
-    assert "up to date: template 2.0.0; nothing to propose" in job.stdout
+    assert "up to date: template v2.0.0; nothing to propose" in job.stdout
     assert origin.pushes() == []
     assert origin.branches() == ["main"]
 
 
-def test_conflicted_files_names_every_changed_or_new_file_with_a_marker_line(tmp_path):
-    spec = importlib.util.spec_from_file_location(
-        "template_sync", ROOT / "template" / ".gitlab" / "ci" / "template_sync.py"
+@pytest.mark.slow
+def test_a_fix_to_the_jobs_reaches_a_project_at_its_next_run_before_any_merge(template, tmp_path, shared_uv_cache):
+    project, origin = project_on_origin(template, tmp_path, "behind")  # still on v1.0.0
+    script = template / "sync" / "project_sync.py"
+    edit(
+        script,
+        "    answers = read_answers(project)\n    old = ",
+        '    say("v3 update logic")\n    answers = read_answers(project)\n    old = ',
     )
-    sync = importlib.util.module_from_spec(spec)
-    sys.modules["template_sync"] = sync  # its dataclasses look their module up there
-    spec.loader.exec_module(sync)
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    for name in (".answers.yml", "clean.txt", "src/module.py"):
-        (repo / name).parent.mkdir(parents=True, exist_ok=True)
-        (repo / name).write_text("one\n")
-    commit_all(repo, "base")
-    marker = "<<<<<<< before updating\none\n=======\ntwo\n>>>>>>> after updating\n"
-    (repo / ".answers.yml").write_text(marker)  # changed, and first in order
-    (repo / "clean.txt").write_text("changed, no conflict\n")
-    (repo / "new.txt").write_text(marker)  # new
-    (repo / "src" / "module.py").write_text('PATTERN = "^<<<<<<< "  # names a marker, is none\n')
-    assert sync.conflicted_files(repo) == [".answers.yml", "new.txt"]
+    release_template(template, "v3.0.0", "better update job")
+    job = run_update_job(project, shared_uv_cache)
+    assert "newest release v3.0.0: running its sync/project_sync.py" in job.stdout
+    assert "v3 update logic" in job.stdout
+    assert origin.branches() == ["main", "template-update/v3.0.0"]

@@ -1,0 +1,526 @@
+# /// script
+# requires-python = ">=3.10"
+# dependencies = ["copier==9.19.1", "copier-template-extensions==0.3.4"]
+# ///
+"""What the template-drift and template-update jobs of every generated project do.
+
+A project's `.gitlab/ci/template_sync.py` fetches this file from the template's newest
+release and runs it with `uv run --script` (which installs the copier pinned above), so a
+fix made here reaches every project at its next scheduled run, before any merge request:
+
+    project_sync.py drift --ref TAG     # exit 0 up to date, 2 behind or edited, 1 failed
+    project_sync.py update --ref TAG    # exit 0 done or nothing to do, 1 failed
+
+It runs in the project's root, with git access to the template already in the environment
+(the project's script sets it up). TAG is the release it came from.
+
+drift says whether the project is behind TAG, and which template-owned files differ from a
+fresh render of the version the project records.
+
+update proposes TAG as a merge request: `copier update --conflict inline` (conflicts stay
+in the files as markers, where the merge request shows them), a commit on the branch
+`template-update/v<version>`, the project's checks, and a push whose GitLab push options
+open (or refresh) the merge request: a draft when a conflict or a check needs a human.
+Branches are the team's unless proven otherwise, as Renovate treats the branches it made:
+- the job owns a branch only while it is named for a version and every commit on it since
+  the default branch is one the job made (its identity, as author and committer, and its
+  trailer);
+- it rebuilds and pushes only such a branch (or a new one), with `--force-with-lease` on
+  the commit it saw, so a push that lands meanwhile is refused, never overwritten;
+- it deletes only such a branch, once a newer version supersedes it;
+- any other branch is left as it is, and the log says why; a newer version's merge
+  request names the older branches the team kept and their commits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from packaging.version import InvalidVersion, Version
+
+ANSWERS_FILE = ".copier-answers.yml"
+MARKER = "Template-owned:"
+BRANCH_PREFIX = "template-update/v"
+LABEL = "template-update"
+JOB_NAME = "template-update"
+JOB_EMAIL = "template-update@noreply.invalid"  # TEMPLATE_UPDATE_EMAIL overrides it
+TRAILER = "Template-Update-Job"
+UP_TO_DATE, FAILED, BEHIND_OR_MODIFIED = 0, 1, 2
+MIN_SECRET = 4  # shorter values would mask ordinary words
+SECRET_VARIABLES = ("CI_JOB_TOKEN", "TEMPLATE_UPDATE_TOKEN", "TEMPLATE_REPOSITORY_URL")
+# The project's own checks, as its README and pipeline run them.
+CHECKS = (
+    ("lock", ["uv", "lock", "--check"]),
+    ("format", ["uv", "run", "--locked", "ruff", "format", "--check", "."]),
+    ("lint", ["uv", "run", "--locked", "ruff", "check", "."]),
+    ("tests", ["uv", "run", "--locked", "pytest"]),
+)
+# Lines the template's migrations print for the team (migrations/*.py): quoted in the MR.
+NOTE = re.compile(r"^(note|warning): ")
+CONFLICT_MARKER = re.compile(rb"^<<<<<<< ", re.MULTILINE)
+
+
+class SyncError(RuntimeError):
+    """The job itself failed (not the project): the one error ``main`` reports."""
+
+
+# ---------------------------------------------------------------- output and commands
+
+
+def secrets(environ: dict[str, str]) -> list[str]:
+    """The values of the variables that may hold a token."""
+    return [value for name in SECRET_VARIABLES if len(value := environ.get(name, "")) >= MIN_SECRET]
+
+
+def redact(text: str, environ: dict[str, str] | None = None) -> str:
+    """``text`` with every token this job knows replaced, so no log shows one."""
+    for secret in secrets(dict(os.environ) if environ is None else environ):
+        text = text.replace(secret, "[MASKED]")
+    return text
+
+
+def say(line: str) -> None:
+    """Write one line of the report, with every secret masked."""
+    sys.stdout.write(redact(line) + "\n")
+    sys.stdout.flush()
+
+
+def run(cmd: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run ``cmd`` in the project; with ``check``, a failure is a ``SyncError`` naming its last lines."""
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if check and result.returncode != 0:
+        last_lines = "\n".join((result.stderr or result.stdout).strip().splitlines()[-5:])
+        raise SyncError(redact(f"{' '.join(cmd[:3])} failed ({result.returncode}):\n{last_lines}"))
+    return result
+
+
+def git(*args: str, check: bool = True) -> str:
+    """Run git; return what it printed, stripped."""
+    return run(["git", *args], check=check).stdout.strip()
+
+
+def copier(*args: str) -> str:
+    """Run copier with this interpreter; return what it printed."""
+    result = run([sys.executable, "-m", "copier", *args])
+    return result.stdout + result.stderr
+
+
+# ---------------------------------------------------------------- versions
+
+
+def release(ref: str) -> Version | None:
+    """The version a template ref stands for: ``v1.2.0`` -> 1.2.0; ``v1.2.0-3-gabc`` -> 1.2.0.post3."""
+    match = re.fullmatch(r"(.+?)(?:-(\d+)-g[0-9a-f]+)?", ref)
+    try:
+        version = Version(match.group(1)) if match else None
+    except InvalidVersion:
+        return None
+    if version is not None and match and match.group(2):
+        return Version(f"{version.base_version}.post{match.group(2)}")
+    return version
+
+
+def branch_for(ref: str) -> str:
+    """The update branch for a release: ``v2.0.0`` and ``2.0.0`` -> ``template-update/v2.0.0``."""
+    return BRANCH_PREFIX + ref.removeprefix("v")
+
+
+def branch_version(name: str) -> Version | None:
+    """The version an update branch is named for, or None for any other name."""
+    return release(name.removeprefix(BRANCH_PREFIX)) if name.startswith(BRANCH_PREFIX) else None
+
+
+# ---------------------------------------------------------------- the project and its template
+
+
+def read_answers(project: Path) -> dict:
+    """The answers and template version the project records."""
+    return yaml.safe_load((project / ANSWERS_FILE).read_text(encoding="utf-8"))
+
+
+def template_owned(root: Path) -> list[Path]:
+    """Files under ``root`` that declare themselves template-owned in their first lines."""
+    owned = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and ".git" not in p.parts):
+        head = path.read_bytes()[:1024].decode("utf-8", "replace").splitlines()[:3]
+        if any(MARKER in line for line in head):
+            owned.append(path.relative_to(root))
+    return owned
+
+
+def modified_files(project: Path, answers: dict) -> list[str]:
+    """Template-owned files of ``project`` that differ from a fresh render of its version."""
+    data = {key: value for key, value in answers.items() if not key.startswith("_")}
+    with tempfile.TemporaryDirectory() as tmp:
+        data_file = Path(tmp) / "answers.yml"
+        data_file.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        fresh = Path(tmp) / "fresh"
+        copier(
+            "copy", "--trust", "--defaults", "--skip-tasks", "--quiet",
+            "--vcs-ref", str(answers["_commit"]), "--data-file", str(data_file),
+            str(answers["_src_path"]), str(fresh),
+        )  # fmt: skip
+        changed = []
+        for relative in template_owned(fresh):
+            mine = project / relative
+            if not mine.is_file():
+                changed.append(f"{relative} (missing)")
+            elif mine.read_bytes() != (fresh / relative).read_bytes():
+                changed.append(str(relative))
+        return changed
+
+
+def template_changes(changelog: str, old: str, new: str) -> list[str]:
+    """The sections of the template's CHANGELOG.md after ``old`` up to ``new``."""
+    lines, keep = [], False
+    low, high = release(old), release(new)
+    for line in changelog.splitlines():
+        if line.startswith("## "):
+            heading = line[3:].strip()
+            version = release(heading.split()[0]) if heading else None
+            keep = bool(version and low and high and low < version <= high)
+            if keep:
+                lines.append(f"**{heading}**")
+        elif keep and line.strip():
+            lines.append(line.rstrip())
+    return lines or [f"- see the template's history from {old} to {new}"]
+
+
+def conflicted_files(project: Path) -> list[str]:
+    """Changed or new files that hold the conflict markers `--conflict inline` leaves."""
+    changed = git("diff", "--name-only", "HEAD").splitlines()
+    added = git("ls-files", "--others", "--exclude-standard").splitlines()
+    found = []
+    for name in sorted({*changed, *added}):
+        path = project / name
+        if path.is_file() and CONFLICT_MARKER.search(path.read_bytes()):
+            found.append(name)
+    return found
+
+
+def notes_in(output: str) -> list[str]:
+    """What the template's migrations told the team during the update, one entry per note."""
+    notes: list[str] = []
+    for line in output.splitlines():
+        if NOTE.match(line):
+            notes.append(NOTE.sub("", line).strip())
+        elif notes and line.startswith("  ") and line.strip():
+            notes[-1] += " " + line.strip()
+    return notes
+
+
+def run_checks() -> list[tuple[str, bool, str]]:
+    """Each check of the project: (name, passed, the command line)."""
+    results = []
+    for name, cmd in CHECKS:
+        outcome = run(cmd, check=False)
+        results.append((name, outcome.returncode == 0, " ".join(cmd)))
+        if outcome.returncode != 0:
+            say(f"check {name} failed: {' '.join(cmd)}")
+            for line in (outcome.stdout + outcome.stderr).strip().splitlines()[-15:]:
+                say(f"  {line}")
+    return results
+
+
+# ---------------------------------------------------------------- branches: who owns which
+
+
+def job_email(environ: dict[str, str]) -> str:
+    """The address the job commits as (a project's push rules may need a verified one)."""
+    return environ.get("TEMPLATE_UPDATE_EMAIL") or JOB_EMAIL
+
+
+@dataclass(frozen=True)
+class Commit:
+    """A commit on an update branch, since the default branch."""
+
+    sha: str
+    author: str
+    subject: str
+    by_job: bool
+
+
+@dataclass(frozen=True)
+class Branch:
+    """An update branch on the remote: its name, the commit the job saw, its own commits."""
+
+    name: str
+    sha: str
+    commits: tuple[Commit, ...]
+
+    @property
+    def version(self) -> Version | None:
+        return branch_version(self.name)
+
+    @property
+    def owned(self) -> bool:
+        """Whether the job made every commit on it (and it has some): only then may it push or delete."""
+        return bool(self.commits) and all(commit.by_job for commit in self.commits)
+
+    @property
+    def team_commits(self) -> list[Commit]:
+        return [commit for commit in self.commits if not commit.by_job]
+
+
+def is_job_commit(author_email: str, committer_email: str, trailers: str, email: str) -> bool:
+    """Whether the job made this commit: its identity as author and committer, and its trailer.
+
+    An amend, rebase or cherry-pick by a person makes that person the committer.
+    """
+    return author_email == committer_email == email and bool(trailers.strip())
+
+
+@dataclass
+class Plan:
+    """What the job may do with the update branches, decided before it changes anything."""
+
+    target: str
+    existing: Branch | None  # the target version's branch, if there is one
+    superseded: list[Branch] = field(default_factory=list)  # the job's own older branches: deleted
+    kept: list[Branch] = field(default_factory=list)  # older branches with the team's commits
+
+    @property
+    def blocked(self) -> bool:
+        """Whether the target branch is the team's: the job leaves it and pushes nothing."""
+        return self.existing is not None and not self.existing.owned
+
+
+def plan(target: str, branches: list[Branch]) -> Plan:
+    """Decide, for the branch ``target`` and every update branch, what the job may touch.
+
+    Branches not named ``template-update/v<version>`` are never considered; nor are
+    branches for versions newer than the target.
+    """
+    decided = Plan(target, next((branch for branch in branches if branch.name == target), None))
+    target_version = branch_version(target)
+    for branch in branches:
+        if branch.name == target or branch.version is None or target_version is None:
+            continue
+        if branch.version < target_version:
+            (decided.superseded if branch.owned else decided.kept).append(branch)
+    return decided
+
+
+def read_branches(remote: str, default_branch: str, email: str) -> list[Branch]:
+    """Every update branch on ``remote``, with its commits since the default branch."""
+    git(
+        "fetch", "--quiet", "--no-tags", "--prune", remote,
+        f"+refs/heads/{default_branch}:refs/sync/default",
+        f"+refs/heads/{BRANCH_PREFIX}*:refs/sync/update/v*",
+    )  # fmt: skip
+    listed = git("for-each-ref", "--format=%(objectname) %(refname)", "refs/sync/update/")
+    branches = []
+    for line in listed.splitlines():
+        sha, ref = line.split(" ", 1)
+        name = BRANCH_PREFIX + ref.removeprefix("refs/sync/update/v")
+        log = git("log", "--format=%H%x1f%ae%x1f%ce%x1f%an%x1f%s%x1f%(trailers:key=" + TRAILER + ",valueonly)%x1e",
+                  f"refs/sync/default..{sha}")  # fmt: skip
+        commits = []
+        for entry in filter(None, (chunk.strip("\n") for chunk in log.split("\x1e"))):
+            commit_sha, author_email, committer_email, author, subject, trailers = entry.split("\x1f")
+            by_job = is_job_commit(author_email, committer_email, trailers, email)
+            commits.append(Commit(commit_sha, author, subject, by_job))
+        branches.append(Branch(name, sha, tuple(commits)))
+    return branches
+
+
+# ---------------------------------------------------------------- the merge request
+
+
+@dataclass
+class Proposal:
+    """What the merge request says."""
+
+    old: str
+    new: str
+    changes: list[str]
+    checks: list[tuple[str, bool, str]]
+    conflicts: list[str]
+    notes: list[str]
+    kept: list[Branch] = field(default_factory=list)
+
+    @property
+    def needs_human(self) -> bool:
+        """Whether a conflict or a failed check keeps it a draft."""
+        return bool(self.conflicts) or not all(passed for _, passed, _ in self.checks)
+
+    @property
+    def lock_pending(self) -> bool:
+        """Whether uv.lock could not be made (uv cannot read a pyproject.toml with markers)."""
+        return "pyproject.toml" in self.conflicts
+
+    @property
+    def title(self) -> str:
+        return f"{'Draft: ' if self.needs_human else ''}Update template from {self.old} to {self.new}"
+
+
+def description(proposal: Proposal) -> str:
+    """The merge request's description: one line, as push options cannot hold a line break."""
+    old, new = proposal.old, proposal.new
+    lines = [f"Updates this project from template {old} to {new}, made by the template-update job.", ""]
+    if proposal.needs_human:
+        lines += ["**Needs a human before merging.**", ""]
+    if proposal.conflicts:
+        lines += ["Conflicts (markers left in the files; resolve them on this branch):"]
+        lines += [*(f"- `{name}`" for name in proposal.conflicts), ""]
+    if proposal.lock_pending:
+        lines += [
+            "`uv.lock` is pending: it cannot be made while `pyproject.toml` holds conflict markers. "
+            "Resolve them, run `uv lock`, and commit both.",
+            "",
+        ]
+    lines += ["Checks:"]
+    lines += [f"- {name}: {'passed' if ok else 'FAILED'} (`{cmd}`)" for name, ok, cmd in proposal.checks]
+    if proposal.notes:
+        lines += ["", "Notes from the update:", *(f"- {note}" for note in proposal.notes)]
+    if proposal.kept:
+        lines += ["", "Older update branches kept (they hold your team's commits; this job never deletes them):"]
+        for branch in proposal.kept:
+            commits = "; ".join(f"{c.sha[:8]} {c.subject} ({c.author})" for c in branch.team_commits)
+            lines.append(f"- `{branch.name}`: {commits}")
+    lines += ["", f"Template changes since {old}:", *proposal.changes]
+    return "<br>".join(line.replace("\n", " ") for line in lines)
+
+
+def push_options(proposal: Proposal, *, create: bool, default_branch: str) -> list[str]:
+    """GitLab's push options that open (``create``) or refresh the merge request."""
+    # merge_request.create on a branch that already has a merge request fails on GitLab; the
+    # other options update the open one (gitlab-org/gitlab#378787, gitlab-ce!31068).
+    options = [
+        *(["merge_request.create"] if create else []),
+        f"merge_request.target={default_branch}",
+        f"merge_request.title={proposal.title}",
+        f"merge_request.description={description(proposal)}",
+        f"merge_request.label={LABEL}",
+        "merge_request.remove_source_branch",
+    ]
+    return [*options, "merge_request.draft"] if proposal.needs_human else options
+
+
+def push_url(environ: dict[str, str]) -> str:
+    """Where to push: a project access token's URL when one is set, else the checkout's
+    remote (whose URL carries the job token on GitLab)."""
+    token = environ.get("TEMPLATE_UPDATE_TOKEN")
+    host, path = environ.get("CI_SERVER_HOST"), environ.get("CI_PROJECT_PATH")
+    if token and host and path:
+        return f"https://template-update:{token}@{host}/{path}.git"
+    return "origin"
+
+
+def push_with_lease(remote: str, refspec: str, branch: str, seen: str, options: list[str] = ()) -> bool:
+    """Push ``refspec`` only if ``branch`` is still at ``seen`` ("" = absent); False if it moved."""
+    result = run(
+        ["git", "push", "--quiet", f"--force-with-lease=refs/heads/{branch}:{seen}",
+         *(arg for option in options for arg in ("-o", option)), remote, refspec],
+        check=False,
+    )  # fmt: skip
+    if result.returncode == 0:
+        return True
+    now = git("ls-remote", remote, f"refs/heads/{branch}").split("\t")[0]
+    if now != seen:
+        return False
+    raise SyncError(redact(f"git push of {branch} failed:\n{result.stderr.strip()}"))
+
+
+# ---------------------------------------------------------------- the two jobs
+
+
+def drift(project: Path, ref: str) -> int:
+    """Print the drift report and return the exit status."""
+    answers = read_answers(project)
+    current = str(answers["_commit"])
+    behind = (release(ref) or Version("0")) > (release(current) or Version("0"))
+    modified = modified_files(project, answers)
+    if behind:
+        say(
+            f"behind: template {current} is in use, {ref} is out. Update with "
+            "`copier update --trust` (see README), or run the template-update job."
+        )
+    for name in modified:
+        say(f"modified: {name} differs from a fresh render of template {current}")
+    if not behind and not modified:
+        say(f"up to date: template {current}, template-owned files unchanged")
+        return UP_TO_DATE
+    return BEHIND_OR_MODIFIED
+
+
+def leave(branch: Branch, why: str) -> None:
+    commits = "; ".join(f"{c.sha[:8]} {c.subject} ({c.author})" for c in branch.team_commits) or "none"
+    say(f"left: {branch.name} {why}; commits by others: {commits}")
+
+
+def update(project: Path, ref: str) -> int:
+    """Propose the release ``ref`` as a merge request; return the exit status."""
+    answers = read_answers(project)
+    old = str(answers["_commit"])
+    if (release(ref) or Version("0")) <= (release(old) or Version("0")):
+        say(f"up to date: template {old}; nothing to propose")
+        return UP_TO_DATE
+    if git("status", "--porcelain"):
+        raise SyncError("the checkout has uncommitted changes; the update needs a clean tree")
+    environ = dict(os.environ)
+    default_branch = environ.get("CI_DEFAULT_BRANCH", "main")
+    remote, email = push_url(environ), job_email(environ)
+    decided = plan(branch_for(ref), read_branches(remote, default_branch, email))
+    for branch in decided.kept:
+        leave(branch, "is superseded but holds your team's commits, so it stays (named in the new merge request)")
+    if decided.blocked:
+        leave(decided.existing, "already proposes this version and holds your team's commits, so it stays as it is")
+        return UP_TO_DATE
+
+    notes = notes_in(copier("update", "--trust", "--defaults", "--conflict", "inline", "--vcs-ref", ref))
+    for note in notes:
+        say(f"note: {note}")
+    conflicts = conflicted_files(project)
+    git("switch", "--quiet", "-C", decided.target)
+    git("add", "--all")
+    message = f"Update template from {old} to {ref}\n\n{TRAILER}: {ref}"
+    identity = ["-c", f"user.name={JOB_NAME}", "-c", f"user.email={email}"]
+    git(*identity, "commit", "--quiet", "--no-verify", "-m", message)
+    conflict_note = f"; conflicts in {', '.join(conflicts)}" if conflicts else ""
+    say(f"updated: template {old} -> {ref} on {decided.target}{conflict_note}")
+
+    existing = decided.existing
+    if existing and git("rev-parse", f"{existing.sha}^{{tree}}") == git("rev-parse", "HEAD^{tree}"):
+        say(f"unchanged: {decided.target} already holds this update; its merge request stays as it is")
+    else:
+        changelog = (Path(__file__).resolve().parent.parent / "CHANGELOG.md").read_text(encoding="utf-8")
+        proposal = Proposal(old, ref, template_changes(changelog, old, ref), run_checks(), conflicts,
+                            notes, decided.kept)  # fmt: skip
+        options = push_options(proposal, create=existing is None, default_branch=default_branch)
+        if not push_with_lease(remote, f"HEAD:refs/heads/{decided.target}", decided.target,
+                               existing.sha if existing else "", options):  # fmt: skip
+            say(f"left: {decided.target} changed while this job ran (someone pushed to it), so nothing was pushed")
+            return UP_TO_DATE
+        say(f"pushed: {decided.target}, merge request '{proposal.title}' -> {default_branch}")
+    for branch in decided.superseded:
+        if push_with_lease(remote, f":refs/heads/{branch.name}", branch.name, branch.sha):
+            say(f"superseded: deleted {branch.name} (only this job's commits were on it)")
+        else:
+            say(f"left: {branch.name} changed while this job ran (someone pushed to it), so it stays")
+    return UP_TO_DATE
+
+
+def main(argv: list[str]) -> int:
+    """Run the action named on the command line; return the exit status."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("action", choices=["drift", "update"])
+    parser.add_argument("--ref", required=True, help="the template release this script came from")
+    args = parser.parse_args(argv)
+    try:
+        return (drift if args.action == "drift" else update)(Path.cwd(), args.ref)
+    except SyncError as error:
+        say(f"error: {error}")
+        return FAILED
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,320 @@
+"""The decisions of the template-sync jobs, as plain functions: which branch the update job
+may touch, what its merge request says, what it masks, and how a project finds the newest
+release. Fast: no copier render, no pipeline (tests/test_template_update.py runs the jobs).
+
+``project_sync`` is sync/project_sync.py (the logic every project runs from the newest
+release); ``template_sync`` is the project's .gitlab/ci/template_sync.py that fetches it.
+"""
+
+from __future__ import annotations
+
+import project_sync as sync
+import pytest
+import template_sync as bootstrap
+from packaging.version import Version
+
+from tests.kit import commit_all, git
+
+JOB = sync.JOB_EMAIL
+TARGET = "template-update/v3.0.0"
+
+
+def job_commit(sha: str = "a" * 40) -> sync.Commit:
+    return sync.Commit(sha, sync.JOB_NAME, "Update template from v1.0.0 to v3.0.0", by_job=True)
+
+
+def person_commit(sha: str = "b" * 40) -> sync.Commit:
+    return sync.Commit(sha, "Jane Doe", "Resolve the conflict in uv.gitlab-ci.yml", by_job=False)
+
+
+def branch(name: str, *commits: sync.Commit) -> sync.Branch:
+    return sync.Branch(name, "c" * 40, commits)
+
+
+# ---------------------------------------------------------------- whose commit, whose branch
+
+
+def test_a_commit_is_the_jobs_only_with_its_identity_as_author_and_committer_and_its_trailer():
+    assert sync.is_job_commit(JOB, JOB, "v3.0.0", JOB)
+
+
+@pytest.mark.parametrize(
+    ("author", "committer", "trailer"),
+    [
+        pytest.param("jane@example.com", "jane@example.com", "", id="a person's commit"),
+        pytest.param(JOB, "jane@example.com", "v3.0.0", id="the job's commit amended or rebased by a person"),
+        pytest.param("jane@example.com", JOB, "v3.0.0", id="a person's commit under the job's committer"),
+        pytest.param(JOB, JOB, "", id="the job's identity without its trailer"),
+    ],
+)
+def test_any_other_commit_is_a_persons(author, committer, trailer):
+    assert not sync.is_job_commit(author, committer, trailer, JOB)
+
+
+def test_the_job_address_can_be_set_for_push_rules_that_need_a_verified_one():
+    assert sync.job_email({}) == JOB
+    assert sync.job_email({"TEMPLATE_UPDATE_EMAIL": "bot@example.com"}) == "bot@example.com"
+
+
+def test_a_branch_is_the_jobs_only_while_every_commit_since_the_default_branch_is():
+    assert branch(TARGET, job_commit(), job_commit("d" * 40)).owned
+    assert not branch(TARGET, job_commit(), person_commit()).owned
+    assert not branch(TARGET).owned  # nothing of the job's on it
+
+
+# ---------------------------------------------------------------- what the job may touch
+
+
+def test_a_new_version_gets_a_new_branch():
+    decided = sync.plan(TARGET, [])
+    assert decided.existing is None
+    assert not decided.blocked
+
+
+def test_the_jobs_own_branch_for_the_version_is_rebuilt():
+    own = branch(TARGET, job_commit())
+    decided = sync.plan(TARGET, [own])
+    assert decided.existing == own
+    assert not decided.blocked
+
+
+def test_a_branch_for_the_version_with_a_persons_commit_blocks_the_job():
+    assert sync.plan(TARGET, [branch(TARGET, job_commit(), person_commit())]).blocked
+
+
+def test_an_older_version_branch_of_the_job_is_superseded_and_one_with_a_persons_commit_is_kept():
+    own = branch("template-update/v2.0.0", job_commit())
+    team = branch("template-update/v2.1.0", job_commit(), person_commit())
+    decided = sync.plan(TARGET, [own, team])
+    assert decided.superseded == [own]
+    assert decided.kept == [team]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "template-update/notes",  # a person's branch under the same prefix
+        "template-update/v4.0.0",  # a newer version than the one proposed
+        "template-update-v2.0.0",
+        "main",
+    ],
+)
+def test_other_branches_are_never_touched_even_with_only_job_commits(name):
+    decided = sync.plan(TARGET, [branch(name, job_commit())])
+    assert (decided.existing, decided.superseded, decided.kept) == (None, [], [])
+
+
+def test_branch_names_are_the_version_with_a_v_whatever_the_tag():
+    assert sync.branch_for("v3.0.0") == sync.branch_for("3.0.0") == TARGET
+    assert sync.branch_version(TARGET) == Version("3.0.0")
+    assert sync.branch_version("template-update/notes") is None
+
+
+@pytest.mark.parametrize(
+    ("ref", "version"),
+    [("v1.2.0", "1.2.0"), ("1.2.0", "1.2.0"), ("v1.2.0-3-gabc1234", "1.2.0.post3"), ("main", None)],
+)
+def test_a_template_ref_stands_for_its_release(ref, version):
+    assert sync.release(ref) == (Version(version) if version else None)
+
+
+# ---------------------------------------------------------------- the lease, against a real remote
+
+
+@pytest.fixture
+def remote(tmp_path):
+    """A bare origin and a clone of it with one commit on main and the update branch."""
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", str(origin))
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    (clone / "README.md").write_text("one\n")
+    commit_all(clone, "one")
+    git(clone, "remote", "add", "origin", str(origin))
+    git(clone, "push", "-q", "origin", "HEAD:main", f"HEAD:refs/heads/{TARGET}")
+    return clone
+
+
+def test_a_push_with_the_lease_on_what_the_job_saw_lands(remote, monkeypatch):
+    monkeypatch.chdir(remote)
+    seen = git(remote, "rev-parse", "HEAD").strip()
+    (remote / "README.md").write_text("two\n")
+    commit_all(remote, "the job's refresh")
+    assert sync.push_with_lease("origin", f"HEAD:refs/heads/{TARGET}", TARGET, seen)
+    assert git(remote, "ls-remote", "origin", TARGET).split()[0] == git(remote, "rev-parse", "HEAD").strip()
+
+
+def test_a_push_that_landed_after_the_job_looked_is_never_overwritten(remote, tmp_path, monkeypatch):
+    seen = git(remote, "rev-parse", "HEAD").strip()
+    person = tmp_path / "person"
+    git(tmp_path, "clone", "-q", "--branch", TARGET, str(tmp_path / "origin.git"), str(person))
+    (person / "README.md").write_text("resolved by a person\n")
+    commit_all(person, "resolve by hand")
+    git(person, "push", "-q", "origin", TARGET)
+    landed = git(person, "rev-parse", "HEAD").strip()
+
+    monkeypatch.chdir(remote)
+    (remote / "README.md").write_text("two\n")
+    commit_all(remote, "the job's refresh")
+    assert not sync.push_with_lease("origin", f"HEAD:refs/heads/{TARGET}", TARGET, seen)
+    assert not sync.push_with_lease("origin", f":refs/heads/{TARGET}", TARGET, seen)  # nor deleted
+    assert git(remote, "ls-remote", "origin", TARGET).split()[0] == landed
+
+
+def test_a_new_branch_is_pushed_only_if_nobody_made_it_meanwhile(remote, monkeypatch):
+    monkeypatch.chdir(remote)
+    (remote / "README.md").write_text("two\n")
+    commit_all(remote, "the job's update")
+    assert sync.push_with_lease("origin", "HEAD:refs/heads/template-update/v4.0.0", "template-update/v4.0.0", "")
+    assert not sync.push_with_lease("origin", f"HEAD:refs/heads/{TARGET}", TARGET, "")  # it exists
+
+
+def test_conflicted_files_names_every_changed_or_new_file_with_a_marker_line(tmp_path, monkeypatch):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for name in (".answers.yml", "clean.txt", "src/module.py"):
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text("one\n")
+    commit_all(repo, "base")
+    marker = "<<<<<<< before updating\none\n=======\ntwo\n>>>>>>> after updating\n"
+    (repo / ".answers.yml").write_text(marker)  # changed, and first in order
+    (repo / "clean.txt").write_text("changed, no conflict\n")
+    (repo / "new.txt").write_text(marker)  # new
+    (repo / "src" / "module.py").write_text('PATTERN = "^<<<<<<< "  # names a marker, is none\n')
+    monkeypatch.chdir(repo)
+    assert sync.conflicted_files(repo) == [".answers.yml", "new.txt"]
+
+
+# ---------------------------------------------------------------- what the merge request says
+
+
+def proposal(**overrides) -> sync.Proposal:
+    passed = [(name, True, " ".join(cmd)) for name, cmd in sync.CHECKS]
+    fields = {"old": "v1.0.0", "new": "v3.0.0", "changes": ["- faster caches"], "checks": passed}
+    return sync.Proposal(**{**fields, "conflicts": [], "notes": [], **overrides})
+
+
+def test_a_clean_update_is_ready_to_merge():
+    clean = proposal()
+    assert clean.title == "Update template from v1.0.0 to v3.0.0"
+    assert "merge_request.draft" not in sync.push_options(clean, create=True, default_branch="main")
+
+
+def test_a_conflict_makes_a_draft_that_names_every_conflicted_file():
+    conflicted = proposal(conflicts=[".gitlab/ci/uv.gitlab-ci.yml", "Dockerfile"])
+    assert conflicted.title.startswith("Draft: ")
+    assert "merge_request.draft" in sync.push_options(conflicted, create=True, default_branch="main")
+    assert "- `.gitlab/ci/uv.gitlab-ci.yml`<br>- `Dockerfile`" in sync.description(conflicted)
+
+
+def test_a_conflict_in_pyproject_says_the_lock_is_pending_and_how_to_finish_it():
+    text = sync.description(proposal(conflicts=["pyproject.toml"]))
+    assert "`uv.lock` is pending" in text
+    assert "run `uv lock`" in text
+
+
+def test_a_failed_check_makes_a_draft_naming_it():
+    failed = proposal(checks=[("tests", False, "uv run --locked pytest")])
+    assert failed.needs_human
+    assert "- tests: FAILED (`uv run --locked pytest`)" in sync.description(failed)
+
+
+def test_kept_branches_are_named_with_each_persons_commit():
+    kept = branch("template-update/v2.0.0", job_commit(), person_commit("e" * 40))
+    text = sync.description(proposal(kept=[kept]))
+    assert "- `template-update/v2.0.0`: eeeeeeee Resolve the conflict in uv.gitlab-ci.yml (Jane Doe)" in text
+
+
+def test_the_description_is_one_line_with_the_notes_of_the_update():
+    text = sync.description(proposal(notes=["restored .gitlab/ci/release.gitlab-ci.yml: ..."]))
+    assert "\n" not in text
+    assert "Notes from the update:<br>- restored .gitlab/ci/release.gitlab-ci.yml" in text
+
+
+def test_only_a_new_branch_asks_gitlab_to_create_the_merge_request():
+    assert "merge_request.create" in sync.push_options(proposal(), create=True, default_branch="main")
+    refresh = sync.push_options(proposal(), create=False, default_branch="trunk")
+    assert "merge_request.create" not in refresh
+    assert "merge_request.target=trunk" in refresh
+
+
+def test_the_migrations_notes_are_collected_with_their_continuation_lines():
+    output = (
+        "Updating\nnote: uv_version: 0.13 -> 0.14\n  Why it moved.\n > Running task\nwarning: uv.lock was not updated\n"
+    )
+    assert sync.notes_in(output) == ["uv_version: 0.13 -> 0.14 Why it moved.", "uv.lock was not updated"]
+
+
+def test_the_changes_are_the_changelog_sections_after_the_old_version_up_to_the_new():
+    changelog = "# Changelog\n\n## v3.0.0\n\n- three\n\n## v2.0.0 (2026-01-01)\n\n- two\n\n## v1.0.0\n\n- one\n"
+    assert sync.template_changes(changelog, "v1.0.0", "v3.0.0") == [
+        "**v3.0.0**",
+        "- three",
+        "**v2.0.0 (2026-01-01)**",
+        "- two",
+    ]
+    assert sync.template_changes("# Changelog\n", "v1.0.0", "v3.0.0") == [
+        "- see the template's history from v1.0.0 to v3.0.0"
+    ]
+
+
+# ---------------------------------------------------------------- secrets and access
+
+
+def test_every_token_the_job_knows_is_masked_and_short_values_are_not():
+    environ = {"CI_JOB_TOKEN": "glcbt-1234", "TEMPLATE_UPDATE_TOKEN": "glpat-abcd", "TEMPLATE_REPOSITORY_URL": "ab"}
+    text = "push https://gitlab-ci-token:glcbt-1234@host with glpat-abcd about ab"
+    assert sync.redact(text, environ) == "push https://gitlab-ci-token:[MASKED]@host with [MASKED] about ab"
+    assert bootstrap.redact(text, environ) == sync.redact(text, environ)
+
+
+def test_pushes_go_through_a_project_access_token_when_one_is_set():
+    environ = {"TEMPLATE_UPDATE_TOKEN": "glpat-x", "CI_SERVER_HOST": "gitlab.example.com", "CI_PROJECT_PATH": "g/p"}
+    assert sync.push_url(environ) == "https://template-update:glpat-x@gitlab.example.com/g/p.git"
+    assert sync.push_url({"CI_SERVER_HOST": "gitlab.example.com"}) == "origin"
+
+
+def test_the_job_token_reads_a_template_on_the_same_gitlab_only():
+    environ = {"CI_JOB_TOKEN": "tok", "CI_SERVER_HOST": "gitlab.example.com"}
+    same = bootstrap.git_auth_environment("https://gitlab.example.com/platform/template.git", environ)
+    assert same["GIT_CONFIG_KEY_0"] == "url.https://gitlab-ci-token:tok@gitlab.example.com/.insteadOf"
+    assert same["GIT_CONFIG_VALUE_0"] == "https://gitlab.example.com/"
+    assert bootstrap.git_auth_environment("https://github.com/org/template.git", environ) == {}
+
+
+def test_a_template_url_variable_replaces_the_recorded_one():
+    environ = {"TEMPLATE_REPOSITORY_URL": "https://oauth2:tok@mirror.example.com/t.git"}
+    found = bootstrap.git_auth_environment("https://gitlab.example.com/t.git", environ)
+    assert found["GIT_CONFIG_KEY_0"] == "url.https://oauth2:tok@mirror.example.com/t.git.insteadOf"
+    assert found["GIT_CONFIG_VALUE_0"] == "https://gitlab.example.com/t.git"
+
+
+# ---------------------------------------------------------------- finding the newest release
+
+
+@pytest.mark.parametrize(
+    ("line", "location"),
+    [
+        (
+            "_src_path: https://gitlab.example.com/platform/template.git",
+            "https://gitlab.example.com/platform/template.git",
+        ),
+        ("_src_path: '/srv/it''s/template'", "/srv/it's/template"),
+        ('_src_path: "/srv/caf\\u00e9\\ttab"', "/srv/café\ttab"),
+    ],
+)
+def test_the_template_location_is_read_as_copier_wrote_it(line, location):
+    assert bootstrap.template_location(f"_commit: v1.0.0\n{line}\nproject_name: x\n") == location
+
+
+def test_a_project_without_a_recorded_template_says_so():
+    with pytest.raises(bootstrap.TemplateUnreadable, match="records no _src_path"):
+        bootstrap.template_location("project_name: x\n")
+
+
+def test_the_newest_release_is_the_highest_version_not_the_last_listed_or_a_pre_release():
+    listing = "\n".join(
+        f"{'0' * 40}\trefs/tags/{tag}" for tag in ("v1.10.0", "v1.9.0", "v2.0.0rc1", "latest", "1.2.0", "v1.10.0-x")
+    )
+    assert bootstrap.newest_release(listing) == "v1.10.0"
+    assert bootstrap.newest_release("") is None
