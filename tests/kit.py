@@ -205,7 +205,10 @@ def commit_all(repo: Path, message: str) -> Path:
 
 # Earlier releases of this template, by tag: the commit of this repository each was made from
 # (CHANGELOG.md). Tests update projects from them to the work tree.
-RELEASES = {"v0.1.0": "f94a1793fd0791a4c8d78a1fc566882f33b25a5e"}
+RELEASES = {
+    "v0.1.0": "f94a1793fd0791a4c8d78a1fc566882f33b25a5e",
+    "v0.2.0": "dc317db40efff845fc0f4c7cb59deb281e8f6a27",
+}
 
 
 def snapshot_template(dst: Path, release: str | None = None) -> Path:

@@ -19,6 +19,7 @@ import pytest
 from tests.kit import (
     BASELINE,
     DEFAULTS,
+    RELEASES,
     answers_of,
     check_green,
     check_schema,
@@ -221,6 +222,8 @@ def test_a_local_edit_to_a_template_owned_file_is_merged_and_reported_not_replac
 
 # ---------------------------------------------------------------- from the last release
 
+# The work tree, tagged as the next release after the last one in RELEASES.
+WORK_TREE = "v0.3.0"
 # What the v0.2.0 migration prints when it moves a project (copier also echoes the command).
 MOVED = "note: ci_share_cache_with_merge_requests: true -> false (the template's new default)"
 SHARING_NOTE = "  Merge-request pipelines no longer restore the caches of protected branches"
@@ -228,19 +231,20 @@ SHARING_NOTE = "  Merge-request pipelines no longer restore the caches of protec
 
 @pytest.fixture
 def released_template(tmp_path) -> Path:
-    """The template repository with the last release (v0.1.0) and the work tree as v0.2.0."""
+    """The template repository with its releases (v0.1.0, v0.2.0) and the work tree as v0.3.0."""
     repo = tmp_path / "template"
-    snapshot_template(repo, release="v0.1.0")
-    git(repo, "tag", "v0.1.0")
+    for release in RELEASES:
+        snapshot_template(repo, release=release)
+        git(repo, "tag", release)
     snapshot_template(repo)
-    git(repo, "tag", "v0.2.0")
+    git(repo, "tag", WORK_TREE)
     return repo
 
 
-def copy_release(repo: Path, tmp_path: Path, name: str, **answers: object) -> Path:
+def copy_release(repo: Path, tmp_path: Path, name: str, release: str = "v0.1.0", **answers: object) -> Path:
     project = tmp_path / name
-    copier_cli("copy", "--vcs-ref", "v0.1.0", repo, project, cwd=tmp_path, data={**BASELINE, **answers})
-    return commit_all(project, "copied from template v0.1.0")
+    copier_cli("copy", "--vcs-ref", release, repo, project, cwd=tmp_path, data={**BASELINE, **answers})
+    return commit_all(project, f"copied from template {release}")
 
 
 def test_update_from_the_last_release_brings_per_job_caches_and_the_safe_default(released_template, tmp_path):
@@ -250,7 +254,7 @@ def test_update_from_the_last_release_brings_per_job_caches_and_the_safe_default
     assert "uv-cache" in old_ci
     make_team_changes(kept_default)
 
-    output = copier_cli("update", "--vcs-ref", "v0.2.0", "--conflict", "rej", cwd=kept_default, data={})
+    output = copier_cli("update", "--vcs-ref", WORK_TREE, "--conflict", "rej", cwd=kept_default, data={})
     assert f"{MOVED}\n{SHARING_NOTE}" in output  # the team is told why, and how to opt in again
     assert answers_of(kept_default)["ci_share_cache_with_merge_requests"] is False
     ci = pipeline(kept_default)
@@ -270,26 +274,45 @@ def test_update_from_the_last_release_brings_per_job_caches_and_the_safe_default
     check_schema(kept_default)
 
 
+def test_update_from_v0_2_0_brings_the_sync_jobs_that_follow_the_newest_release(released_template, tmp_path):
+    project = copy_release(released_template, tmp_path, "from-v0.2.0", release="v0.2.0")
+    make_team_changes(project)
+    old_sync = (project / ".gitlab" / "ci" / "template_sync.py").read_text()
+
+    copier_cli("update", "--vcs-ref", WORK_TREE, "--conflict", "rej", cwd=project, data={})
+    sync_script = (project / ".gitlab" / "ci" / "template_sync.py").read_text()
+    assert sync_script != old_sync
+    assert "sync/project_sync.py" in sync_script  # it runs the newest release's logic now
+    assert (project / ".gitlab" / "ci" / "ruff.toml").is_file()
+    assert not list(project.rglob("*.rej"))
+    check_green(project)
+    check_schema(project)
+    commit_all(project, f"update to {WORK_TREE}")
+    current = drift(project)
+    assert current.returncode == 0, current.stdout + current.stderr
+    assert f"up to date: template {WORK_TREE}, template-owned files unchanged" in current.stdout
+
+
 def test_a_project_that_opts_in_to_sharing_again_is_never_moved_back(released_template, tmp_path):
     project = copy_release(released_template, tmp_path, "opts-in")
-    copier_cli("update", "--vcs-ref", "v0.2.0", cwd=project, data={})
-    commit_all(project, "update to v0.2.0")
+    copier_cli("update", "--vcs-ref", WORK_TREE, cwd=project, data={})
+    commit_all(project, f"update to {WORK_TREE}")
     # The team decides, knowing the risk, to share caches with merge requests again.
-    copier_cli("update", "--vcs-ref", "v0.2.0", cwd=project, data={"ci_share_cache_with_merge_requests": True})
+    copier_cli("update", "--vcs-ref", WORK_TREE, cwd=project, data={"ci_share_cache_with_merge_requests": True})
     commit_all(project, "share caches with merge requests")
     assert pipeline(project)[".uv"]["cache"]["unprotect"] is True
 
-    edit(released_template / "CHANGELOG.md", "# Changelog\n", "# Changelog\n\n## v0.3.0\n\n- Nothing for projects.\n")
-    git(released_template, "commit", "-q", "-am", "v0.3.0")
-    git(released_template, "tag", "v0.3.0")
-    output = copier_cli("update", "--vcs-ref", "v0.3.0", cwd=project, data={})
+    edit(released_template / "CHANGELOG.md", "# Changelog\n", "# Changelog\n\n## v9.0.0\n\n- Nothing for projects.\n")
+    git(released_template, "commit", "-q", "-am", "v9.0.0")
+    git(released_template, "tag", "v9.0.0")
+    output = copier_cli("update", "--vcs-ref", "v9.0.0", cwd=project, data={})
     assert MOVED not in output  # told nothing new
     assert answers_of(project)["ci_share_cache_with_merge_requests"] is True
 
 
 def test_a_project_that_chose_isolated_caches_is_told_nothing(released_template, tmp_path):
     project = copy_release(released_template, tmp_path, "isolated", ci_share_cache_with_merge_requests=False)
-    output = copier_cli("update", "--vcs-ref", "v0.2.0", cwd=project, data={})
+    output = copier_cli("update", "--vcs-ref", WORK_TREE, cwd=project, data={})
     assert MOVED not in output
     assert answers_of(project)["ci_share_cache_with_merge_requests"] is False
 
