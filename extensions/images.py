@@ -44,6 +44,20 @@ Version = tuple[int, ...]
 # uv_build is uv's stable build backend from 0.8.0: the oldest uv a project can use.
 MIN_UV: Version = (0, 8, 0)
 
+# The uv releases the template knows, minor -> its last patch release (from PyPI's release
+# history of uv, pypi.org/project/uv/#history, checked 2026-11-29; every patch from .0 up was
+# published, with its uv_build and its images). A version outside it is refused: uv would
+# only fail later, at `uv lock`, after the project was written.
+UV_RELEASES: dict[tuple[int, int], int] = {
+    (0, 8): 24,
+    (0, 9): 30,
+    (0, 10): 12,
+    (0, 11): 33,
+    (0, 12): 24,
+    (0, 13): 9,
+}
+NEWEST_UV: Version = (*max(UV_RELEASES), UV_RELEASES[max(UV_RELEASES)])
+
 _UV_VERSION_RE = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)(?:\.(0|[1-9]\d*))?$")
 
 
@@ -56,11 +70,11 @@ def _show(version: Version) -> str:
 
 
 def _uv_span(uv_version: str) -> tuple[Version, Version]:
-    """The releases an answer can mean: "0.9" floats over 0.9.0 .. 0.9.<last>."""
+    """The releases an answer can mean: "0.9" floats over 0.9.0 .. 0.9.30 (its last patch)."""
     version = _version(uv_version)
     if len(version) == 3:
         return version, version
-    return (*version, 0), (*version, 10**6)
+    return (*version, 0), (*version, UV_RELEASES.get(version, 0))
 
 
 def uv_version_error(uv_version: str) -> str:
@@ -70,10 +84,16 @@ def uv_version_error(uv_version: str) -> str:
             f"uv_version {uv_version!r} is not a uv version: use X.Y to follow patch releases "
             "or X.Y.Z to pin one, for example '0.13' or '0.13.9' (no 'v' prefix)."
         )
-    if _uv_span(uv_version)[1] < MIN_UV:
+    major, minor, *patch = _version(uv_version)
+    if (major, minor) < MIN_UV[:2]:
         return (
             f"uv_version {uv_version!r} is too old: this template needs uv {_show(MIN_UV)} or newer "
             "(uv_build, the build backend, is stable from there)."
+        )
+    if (major, minor) not in UV_RELEASES or (patch and patch[0] > UV_RELEASES[major, minor]):
+        return (
+            f"uv_version {uv_version!r} is not a uv release this template knows; the newest it knows is "
+            f"{_show(NEWEST_UV)} (a newer template release adds newer uv versions)."
         )
     return ""
 
@@ -181,6 +201,9 @@ _MIRROR_RE = re.compile(
     r"(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$"
 )
 _DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
+# An image reference's name must stay within 255 characters (the distribution registry's
+# limit): the prefix leaves room for "/library/python" and the tag.
+MAX_MIRROR = 200
 
 
 def resolve_flavour(python_version: str, os_flavour: str) -> str:
@@ -243,10 +266,11 @@ def registry_error(registry: str, mirror: str = "") -> str:
         return f"image_registry {registry!r} is unknown; choose one of: {', '.join(REGISTRIES)}."
     if registry != "mirror":
         return ""
-    if _MIRROR_RE.match(mirror):
+    if len(mirror) <= MAX_MIRROR and _MIRROR_RE.match(mirror):
         return ""
     return (
-        f"image_mirror {mirror!r} is not an image repository prefix: give a registry host and an "
+        f"image_mirror {mirror[:80]!r} is not an image repository prefix of at most {MAX_MIRROR} characters: "
+        "give a registry host and an "
         "optional path, without scheme or trailing slash, for example 'registry.example.com/dockerhub'."
     )
 

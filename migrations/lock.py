@@ -6,10 +6,12 @@ so it is made again from the merged pyproject.toml; with nothing new it changes 
 
     lock.py copy|update
 
-A lock that cannot be made is a warning, not an error: copier deletes a new project when a
-task fails, and a failed migration makes `copier update` exit 1 with half an update. So
-this always exits 0 and says, in a few lines, why uv.lock is missing or stale and the one
-command that finishes the job once the cause is fixed:
+A uv.lock that a copy finds in place (the template adopted in an existing repository) is the
+team's: it is checked, never rewritten. A lock that cannot be made is a warning, not an
+error: copier deletes a new project when a task fails, and a failed migration makes
+`copier update` exit 1 with half an update. So this always exits 0 and says, in a few
+lines, why uv.lock is missing or stale and the one command that finishes the job once the
+cause is fixed:
 - uv is not on PATH;
 - pyproject.toml holds conflict markers that `copier update --conflict inline` left (uv
   cannot read it until a person resolves them);
@@ -44,14 +46,27 @@ def lock(project: Path, uv: str) -> str:
     result = subprocess.run([uv, "lock", "--quiet"], cwd=project, capture_output=True, text=True, check=False)
     if result.returncode == 0:
         return ""
-    lines = (result.stderr or result.stdout).strip().splitlines()
+    lines = [line for line in (result.stderr or result.stdout).splitlines() if line.strip()]
     return "\n".join(f"  {line}" for line in lines[-LAST_LINES:]) or f"  uv lock exited with {result.returncode}"
+
+
+def keep_existing_lock(project: Path, uv: str | None) -> int:
+    """A copy into a folder that has a uv.lock: it is the team's, so it is never rewritten."""
+    if uv is not None and not subprocess.run([uv, "lock", "--check", "--quiet"], cwd=project, check=False).returncode:
+        return 0
+    sys.stderr.write(
+        "warning: uv.lock was kept as it was (it was there before the copy) and may no longer match "
+        f"pyproject.toml.\n  Review the new pyproject.toml, then run `uv lock` in {project}.\n"
+    )
+    return 0
 
 
 def main(argv: list[str]) -> int:
     operation = argv[0] if argv else "copy"
     project = Path.cwd()
     uv = shutil.which("uv")
+    if operation == "copy" and (project / "uv.lock").is_file():
+        return keep_existing_lock(project, uv)
     state = "created" if operation == "copy" else "updated"
     reason = why_not_locked(project, uv)
     if not reason and uv is not None:

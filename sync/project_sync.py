@@ -46,6 +46,10 @@ from pathlib import Path
 import yaml
 from packaging.version import InvalidVersion, Version
 
+# The rules the template applies at copy time, from this same release's extensions/.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "extensions"))
+from files import ENTRY_PIPELINE, template_pipeline_included
+
 ANSWERS_FILE = ".copier-answers.yml"
 MARKER = "Template-owned:"
 BRANCH_PREFIX = "template-update/v"
@@ -439,6 +443,13 @@ def drift(project: Path, ref: str) -> int:
     current = str(answers["_commit"])
     behind = (release(ref) or Version("0")) > (release(current) or Version("0"))
     modified = modified_files(project, answers)
+    team_pipeline = project / ".gitlab-ci.yml"
+    included = team_pipeline.is_file() and template_pipeline_included(team_pipeline.read_text(encoding="utf-8"))
+    if not included:
+        say(
+            f"not included: .gitlab-ci.yml does not include {ENTRY_PIPELINE}, so no template job runs "
+            f"in this project's pipelines. Add to it:  include: [{{local: {ENTRY_PIPELINE}}}]"
+        )
     if behind:
         say(
             f"behind: template {current} is in use, {ref} is out. Update with "
@@ -446,7 +457,7 @@ def drift(project: Path, ref: str) -> int:
         )
     for name in modified:
         say(f"modified: {name} differs from a fresh render of template {current}")
-    if not behind and not modified:
+    if not behind and not modified and included:
         say(f"up to date: template {current}, template-owned files unchanged")
         return UP_TO_DATE
     return BEHIND_OR_MODIFIED

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
+import identity
 import images
 import pytest
 
-from tests.kit import DISTRIBUTION, check_green, commit_all, copier_cli, git, interpreter, run, tool
+from tests.kit import (
+    BASELINE,
+    DISTRIBUTION,
+    answers_of,
+    check_green,
+    commit_all,
+    copier_cli,
+    git,
+    interpreter,
+    run,
+    tool,
+)
 
 
 @pytest.mark.parametrize(
@@ -44,3 +57,64 @@ def test_a_copy_without_uv_keeps_the_project_and_says_how_to_finish_it(template_
     assert f"run `uv lock` in {dst}." in output
     assert (dst / "pyproject.toml").is_file()
     assert not (dst / "uv.lock").exists()
+
+
+NAMES = {
+    "custom-package-name": {"package_name": "payments"},
+    "50-character-name": {"project_name": "Customer Relationship Management Integration Service"},
+    "90-character-name": {
+        "project_name": "Customer Relationship Management Integration Service for the Northern Region Billing Team"
+    },
+    "longest-names": {"distribution_name": "d" * identity.MAX_NAME, "package_name": "p" * identity.MAX_NAME},
+}
+
+
+@pytest.mark.parametrize("answers", NAMES.values(), ids=NAMES.keys())
+def test_every_accepted_name_gives_a_green_project(answers, render):
+    project = render(**answers)
+    check_green(project)
+    package = answers_of(project)["package_name"]
+    assert [path.name for path in (project / "src").iterdir()] == [package]
+
+
+def unreachable_index() -> dict[str, str]:
+    """An organisation index on a loopback port nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return {
+        "package_index_url": f"https://127.0.0.1:{port}/simple",
+        "package_index_mode": "replace",
+        "package_index_auth": "none",
+    }
+
+
+def without_interpreter(version: str) -> dict[str, str]:
+    """A PATH on which no Python ``version`` is found (uv never downloads one in the tests)."""
+    kept = [
+        folder for folder in os.environ["PATH"].split(os.pathsep) if not list(Path(folder).glob(f"python{version}*"))
+    ]
+    return {"PATH": os.pathsep.join(kept)}
+
+
+@pytest.mark.parametrize(
+    ("answers", "env", "cause"),
+    [
+        pytest.param({"python_version": "3.12"}, without_interpreter("3.12"), "3.12", id="no-interpreter"),
+        pytest.param(unreachable_index(), {}, "127.0.0.1", id="unreachable-index"),
+    ],
+)
+def test_a_copy_whose_lock_fails_keeps_the_project_and_says_why_in_a_few_lines(
+    answers, env, cause, template_repo, tmp_path
+):
+    dst = tmp_path / "project"
+    output = copier_cli("copy", template_repo, dst, cwd=tmp_path, data={**BASELINE, **answers}, env=env)
+    lines = output.splitlines()
+    start = lines.index(next(line for line in lines if line.startswith("warning: uv.lock was not created")))
+    end = lines.index(f"  The rest of the project is in place. Once that is fixed, run `uv lock` in {dst}.")
+    warning = lines[start : end + 1]
+    assert len(warning) <= 8, warning
+    assert cause in "\n".join(warning)
+    assert (dst / "pyproject.toml").is_file()
+    assert not (dst / "uv.lock").exists()
+    assert "import subprocess" not in output  # no task code dumped

@@ -17,7 +17,9 @@ PYTHONS = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13", "3.14"]
 FLAVOURS = [*images.OS_FLAVOUR_ANSWERS, "alpine3.23", "alpine3.22"]
 # One uv version of each class the history distinguishes.
 UV_VERSIONS = ["0.7.22", "0.7", "0.8.0", "0.8.10", "0.8.11", "0.8", "0.9.0", "0.9", "0.9.30"]
-UV_VERSIONS += ["0.10.0", "0.10", "0.12.5", "0.13", "0.13.9", "1.0"]
+UV_VERSIONS += ["0.10.0", "0.10", "0.12.5", "0.13", "0.13.9"]
+# And versions no release has: a patch beyond the minor's last, a minor or major not out.
+UV_VERSIONS += ["0.13.99", "0.99", "1.0"]
 
 
 def _v(text: str) -> tuple[int, ...]:
@@ -31,6 +33,9 @@ def exists(python: str, uv: str, flavour: str) -> bool:
     A floating X.Y answer exists when some X.Y.Z release had the tag.
     """
     low, high = (_v(uv), _v(uv)) if uv.count(".") == 2 else ((*_v(uv), 0), (*_v(uv), 999))
+    last_patch = images.UV_RELEASES.get(_v(uv)[:2])
+    if last_patch is None or low[2] > last_patch:
+        return False  # not a uv release: nothing was ever published for it
     if high < (0, 8, 0):
         return False  # older than uv_build's stable release
     if python == "3.14" and high < (0, 9, 0):
@@ -52,14 +57,14 @@ def exists(python: str, uv: str, flavour: str) -> bool:
     [
         ("0.13", "uv_build>=0.13.0,<0.14"),
         ("0.13.9", "uv_build>=0.13.9,<0.14"),
-        ("1.2", "uv_build>=1.2.0,<1.3"),
+        ("0.8", "uv_build>=0.8.0,<0.9"),
     ],
 )
 def test_uv_build_requirement_follows_the_uv_minor(version, requirement):
     assert images.uv_build_requirement(version) == requirement
 
 
-@pytest.mark.parametrize("version", ["0.13", "0.13.9", "1.0", "0.10.0"])
+@pytest.mark.parametrize("version", ["0.13", "0.13.9", "0.8", "0.10.0", "0.11.33"])
 def test_valid_uv_versions(version):
     assert images.uv_version_error(version) == ""
 
@@ -71,6 +76,14 @@ def test_invalid_uv_versions(version):
 
 def test_uv_older_than_the_stable_build_backend_is_refused():
     assert "uv_version '0.7.22' is too old" in images.uv_version_error("0.7.22")
+
+
+@pytest.mark.parametrize("version", ["0.13.99", "0.99", "1.0", "0.14"])
+def test_a_uv_version_that_was_never_released_is_refused_naming_the_newest_known(version):
+    assert (
+        f"uv_version {version!r} is not a uv release this template knows; the newest it knows is 0.13.9"
+        in images.uv_version_error(version)
+    )
 
 
 MATRIX = list(itertools.product(PYTHONS, UV_VERSIONS, FLAVOURS))

@@ -9,25 +9,23 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
+import re
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import trustme
 import yaml
-from passlib.apache import HtpasswdFile
 
+from tests.index_server import PASSWORD, SYSTEM_BUNDLE, USER, Index, publish, serving_index
 from tests.kit import (
     DISTRIBUTION,
     PACKAGE,
-    ROOT,
     answers_of,
     check_schema,
     commit_all,
     copier_cli,
+    gitlab_ci_local,
     keys_anywhere,
     pipeline,
     read_toml,
@@ -39,68 +37,13 @@ from tests.kit import (
     snapshot_template,
 )
 
-USER = "ci-reader"
-PASSWORD = "s3cret-Index-Pa55word"
-SYSTEM_BUNDLE = Path(os.environ.get("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt"))
-
-
-@dataclass
-class Index:
-    url: str  # the simple index
-    upload: str
-    packages: Path  # what the server holds
-    ca_bundle: Path  # the machine's CAs plus the index's: what an organisation's CA_BUNDLE holds
-
-    def env(self, *, ca: bool = True, credentials: bool = True, cache: Path | None = None) -> dict[str, str]:
-        """The environment a developer or CI job gives uv: the CA and the credentials, nothing in files."""
-        env = {"SSL_CERT_FILE": str(self.ca_bundle if ca else SYSTEM_BUNDLE)}
-        if credentials:
-            env |= {"UV_INDEX_INTERNAL_USERNAME": USER, "UV_INDEX_INTERNAL_PASSWORD": PASSWORD}
-        if cache:  # an empty cache and a new environment: every package comes from the index
-            env |= {"UV_CACHE_DIR": str(cache / "uv"), "UV_PROJECT_ENVIRONMENT": str(cache / "venv")}
-        return env
-
 
 @pytest.fixture(scope="module")
 def index(tmp_path_factory) -> Iterator[Index]:
     root = tmp_path_factory.mktemp("index")
-    packages = root / "packages"
-    packages.mkdir()
-    htpasswd = HtpasswdFile(str(root / "htpasswd"), new=True)
-    htpasswd.set_password(USER, PASSWORD)
-    htpasswd.save()
-    ca = trustme.CA()
-    ca.issue_cert("127.0.0.1", "localhost").private_key_and_cert_chain_pem.write_to_path(str(root / "server.pem"))
-    bundle = root / "ca-bundle.pem"
-    bundle.write_bytes(SYSTEM_BUNDLE.read_bytes() + b"\n" + ca.cert_pem.bytes())
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tests.index_server", str(packages), str(root / "htpasswd"), str(root / "server.pem")],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        port = int(server.stdout.readline())
-        found = Index(f"https://127.0.0.1:{port}/simple/", f"https://127.0.0.1:{port}/", packages, bundle)
-        publish_internal_package(found, root)
+    with serving_index(root / "server") as found:
+        publish(found, root, "payments-core", "0.1.0")
         yield found
-    finally:
-        server.kill()
-        server.wait()
-
-
-def publish_internal_package(index: Index, work: Path) -> None:
-    """Build ``payments-core`` and upload it, as the team that owns it would."""
-    run(["uv", "init", "--quiet", "--lib", "--name", "payments-core", "payments-core"], work)
-    lib = work / "payments-core"
-    (lib / "src" / "payments_core" / "__init__.py").write_text('def currency() -> str:\n    return "EUR"\n')
-    run(["uv", "build", "--quiet", "--out-dir", "dist"], lib)
-    run(
-        ["uv", "publish", "--quiet", "--publish-url", index.upload, "-u", USER, "-p", PASSWORD, "dist/*"],
-        lib,
-        {"SSL_CERT_FILE": str(index.ca_bundle)},
-    )
-    assert sorted(p.name for p in index.packages.iterdir())[0].startswith("payments_core-0.1.0")
 
 
 def organisation(index: Index, *packages: str) -> dict[str, object]:
@@ -171,11 +114,14 @@ def test_the_pipeline_installs_from_the_index_and_a_tag_publishes_the_package(
     assert "certificate" in without_ca.stdout.lower()
     logs = [without_ca.stdout, run_pipeline(project, *ci_variables(index)).stdout]
 
+    # Releases publish from protected tags only: any other tag lists no release job.
+    assert "release" not in run([gitlab_ci_local(), "--list", "--variable", "CI_COMMIT_TAG=v0.1.0"], project)
     mismatch = run_pipeline(
         project, *ci_variables(index), "--variable", "CI_COMMIT_TAG=v9.9.9", jobs=["release"], check=False
     )
     assert mismatch.returncode != 0
     assert "The tag v9.9.9 does not match the version 0.1.0 in pyproject.toml" in mismatch.stdout
+    assert "with 'uv version X.Y.Z'" in mismatch.stdout  # no command made of the tag's text
     logs.append(mismatch.stdout)
 
     released = run_pipeline(project, *ci_variables(index), "--variable", "CI_COMMIT_TAG=v0.1.0", jobs=["release"])
@@ -294,7 +240,7 @@ def test_without_an_index_releases_go_to_the_projects_registry_and_pyproject_nam
     project = render(template_repo, tmp_path / "p", tasks=False)
     assert "index" not in read_toml(project / "pyproject.toml")["tool"]["uv"]
     release = pipeline(project)["release"]
-    assert release["rules"] == [{"if": "$CI_COMMIT_TAG"}]
+    assert release["rules"] == [{"if": '$CI_COMMIT_TAG && $CI_COMMIT_REF_PROTECTED == "true"'}]
     assert release["variables"]["UV_PUBLISH_USERNAME"] == "gitlab-ci-token"
     assert release["artifacts"]["paths"] == ["dist/"]
     off = render(template_repo, tmp_path / "off", {"publish_package": False}, tasks=False)
@@ -334,3 +280,38 @@ def test_organisation_defaults_in_the_forks_copier_yml(index, tmp_path):
     assert (recorded["package_index_url"], recorded["ci_runner_tags"]) == (index.url, ["org-docker"])
     assert (project / "uv.lock").is_file()
     assert pipeline(project)[".uv"]["tags"] == ["org-docker"]
+
+
+@pytest.mark.slow
+def test_in_replace_mode_no_variable_routes_the_jobs_around_the_organisations_index(template_repo, tmp_path):
+    """The organisation's index mirrors PyPI and holds acme-utils 1.0; another index holds a
+    higher acme-utils. A CI/CD variable pointing uv at the other one fails every job first."""
+    with serving_index(tmp_path / "org", mirror=True) as org, serving_index(tmp_path / "other") as other:
+        publish(org, tmp_path, "acme-utils", "1.0.0")
+        publish(other, tmp_path / "other", "acme-utils", "99.0.0")
+        both_cas = tmp_path / "both-cas.pem"
+        both_cas.write_bytes(org.ca_bundle.read_bytes() + other.ca_bundle.read_bytes())
+        answers = {"package_index_url": org.url, "package_index_mode": "replace", "package_index_auth": "ci-variables"}
+        env = {**org.env(), "SSL_CERT_FILE": str(both_cas)}
+        project = render(template_repo, tmp_path / "replace", answers, env=env)
+        run(["uv", "add", "--quiet", "acme-utils"], project, env)
+        commit_all(project, "depends on acme-utils")
+        secrets = [
+            "--variable",
+            f"UV_INDEX_INTERNAL_USERNAME={USER}",
+            "--variable",
+            f"UV_INDEX_INTERNAL_PASSWORD={PASSWORD}",
+        ]
+        variables = [*secrets, "--variable", f"CA_BUNDLE={both_cas}"]
+        other.log.unlink(missing_ok=True)
+
+        for name in ("UV_DEFAULT_INDEX", "UV_INDEX_URL"):
+            routed = run_pipeline(project, *variables, "--variable", f"{name}={other.url}", check=False)
+            assert routed.returncode != 0
+            for job in ("lint", "test"):
+                message = f"{name} is set to another index than the organisation's ({org.url})"
+                assert re.search(rf"{job}\s+> {re.escape(message)}", routed.stdout), job
+        assert not other.log.exists()  # not one request reached the other index
+
+        run_pipeline(project, *variables)  # the same jobs pass with the organisation's index alone
+        assert "acme_utils-1.0.0" in org.log.read_text()

@@ -6,6 +6,7 @@ import filecmp
 import tomllib
 from pathlib import Path
 
+import identity
 import images
 import pytest
 
@@ -44,10 +45,8 @@ def project_files(project: Path) -> set[str]:
 
 
 def test_baseline_names_are_what_the_rules_derive():
-    import answers  # noqa: PLC0415 - extensions/answers.py, by its module name
-
-    assert answers.distribution_name(BASELINE["project_name"]) == DISTRIBUTION
-    assert answers.package_name(DISTRIBUTION) == PACKAGE
+    assert identity.default_distribution_name(BASELINE["project_name"]) == DISTRIBUTION
+    assert identity.default_package_name(DISTRIBUTION) == PACKAGE
 
 
 def test_default_render_has_the_expected_files_and_values(render):
@@ -155,6 +154,35 @@ def test_no_path_in_the_template_contains_a_double_quote():
         ({"uv_version": "0.13.x"}, "uv_version '0.13.x' is not a uv version"),
         ({"uv_version": "latest"}, "uv_version 'latest' is not a uv version"),
         ({"uv_version": "0.7"}, "uv_version '0.7' is too old"),
+        ({"uv_version": "0.99"}, "uv_version '0.99' is not a uv release this template knows; the newest"),
+        ({"uv_version": "0.13.99"}, "uv_version '0.13.99' is not a uv release this template knows"),
+        ({"distribution_name": "pytest"}, "is a package the project's own tools depend on"),
+        ({"distribution_name": "ruff"}, "is a package the project's own tools depend on"),
+        ({"package_name": "pytest"}, "package_name 'pytest' would shadow"),
+        ({"project_name": "x" * 5000}, "project_name is 5000 characters long; at most 100"),
+        ({"project_name": "Payments\u202eecivreS"}, "without control, bidi or zero-width characters"),
+        ({"description": "Pays\u202e out"}, "description must be text without control, bidi"),
+        ({"author_name": "Zoë\u200b"}, "'\\u200b'"),
+        ({"distribution_name": "d" * 65}, "at most 64 keep every generated line within the line length"),
+        (
+            {"image_registry": "mirror", "image_mirror": "registry.example.com/" + "a" * 5000},
+            "is not an image repository prefix of at most 200 characters",
+        ),
+        ({"package_index_url": "http://pypi.example.com/simple"}, "in cleartext; use https://"),
+        (
+            {"package_index_url": "https://gitlab.example.com/simple?private_token=glpat-secret"},
+            "a token there would be written into pyproject.toml",
+        ),
+        ({"package_index_url": "https://pypi.example.com/simple\u202e"}, "control, bidi or non-ASCII"),
+        (
+            {"package_index_url": "https://x.example.com/simple", "package_index_packages": ["core", "core"]},
+            "package_index_packages lists 'core' twice",
+        ),
+        (
+            {"package_index_url": "https://x.example.com/simple", "package_index_packages": ["payment-service"]},
+            "the project itself",
+        ),
+        ({"ci_runner_tags": ["docker", "docker"]}, "ci_runner_tags lists 'docker' twice"),
         ({"description": " \n "}, "description must not be empty"),
         (
             {"os_flavour": "bookworm-slim"},

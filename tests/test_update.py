@@ -9,6 +9,7 @@ job and a new dev dependency.
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -37,6 +38,7 @@ from tests.kit import (
     release_template,
     run,
     run_failing,
+    run_pipeline,
     snapshot_template,
 )
 
@@ -371,3 +373,46 @@ def test_turning_the_dockerfile_off_keeps_it_only_if_the_team_edited_it(edited, 
         assert not (project / "Dockerfile").exists()
         assert "note: removed Dockerfile: the template no longer ships it with these answers." in output
     check_schema(project)
+
+
+# ---------------------------------------------------------------- adopting, and where the template lives
+
+
+LEGACY_PIPELINE = "stages: [test]\n\nlegacy:\n  stage: test\n  script: [echo legacy]\n"
+
+
+def test_adopting_the_template_in_a_repository_with_its_own_pipeline_says_what_to_include(tagged_template, tmp_path):
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    (existing / ".gitlab-ci.yml").write_text(LEGACY_PIPELINE)
+    (existing / "README.md").write_text("# Existing service\n")
+    commit_all(existing, "an existing service")
+
+    output = copier_cli("copy", "--overwrite", "--vcs-ref", "v1.0.0", tagged_template, existing, cwd=tmp_path)
+    assert "0. Your .gitlab-ci.yml was kept, and it does not include the template's pipeline" in output
+    assert "     include:\n       - local: .gitlab/ci/template.gitlab-ci.yml\n" in output
+    assert (existing / ".gitlab-ci.yml").read_text() == LEGACY_PIPELINE  # the team's files are theirs
+    assert (existing / "README.md").read_text() == "# Existing service\n"
+    commit_all(existing, "adopt copier-uv-gitlab")
+
+    # The drift job says so until the lines are there (its file run as the pipeline, as the
+    # team's .gitlab-ci.yml does not load it yet).
+    shutil.rmtree(existing / ".gitlab-ci-local", ignore_errors=True)
+    report = run_pipeline(existing, "--file", ".gitlab/ci/template.gitlab-ci.yml", jobs=["template-drift"]).stdout
+    assert "not included: .gitlab-ci.yml does not include .gitlab/ci/template.gitlab-ci.yml" in report
+    with (existing / ".gitlab-ci.yml").open("a") as pipeline_file:
+        pipeline_file.write("\ninclude:\n  - local: .gitlab/ci/template.gitlab-ci.yml\n")
+    commit_all(existing, "include the template's pipeline")
+    assert "not included" not in drift(existing).stdout
+    assert {"lint", "test", "legacy"} <= set(pipeline(existing))
+
+
+def test_a_project_copied_from_a_relative_template_path_updates_later(tagged_template, tmp_path):
+    output = copier_cli("copy", "--vcs-ref", "v1.0.0", "template", "project", cwd=tmp_path)
+    assert f"from the project's folder: {tagged_template}" in output
+    project = commit_all(tmp_path / "project", "copied from ./template")
+    assert answers_of(project)["_src_path"] == str(tagged_template)
+
+    release_template(tagged_template, "v2.0.0", "retry flaky jobs")
+    copier_cli("update", "--conflict", "rej", cwd=project, data={})
+    assert answers_of(project)["_commit"] == "v2.0.0"
