@@ -195,7 +195,7 @@ def test_no_path_in_the_template_contains_a_double_quote():
         ({"image_registry": "mirror"}, "image_mirror '' is not an image repository prefix"),
         ({"image_registry": "mirror", "image_mirror": "https://hub.example.com"}, "'https://hub.example.com'"),
         ({"image_digests": {"uv": "sha256:abc"}}, "image_digests['uv'] = 'sha256:abc' is not a digest"),
-        ({"package_index_url": "https://ci:t0ken@gitlab.example.com/simple"}, "without credentials"),
+        ({"package_index_url": "https://ci:t0ken@gitlab.example.com/simple"}, "it holds credentials"),
         ({"package_index_url": "https://x.example.com/simple", "package_index_mode": "mirror"}, "'mirror' is not in"),
         ({"package_index_url": "https://x.example.com/simple", "package_index_packages": ["Bad Name"]}, "'Bad Name'"),
         ({"ci_runner_tags": "docker"}, "ci_runner_tags 'docker' must be a list"),
