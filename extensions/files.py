@@ -1,8 +1,8 @@
 """How answers land in the project's files: TOML strings, one-line metadata, the answers file
 Copier reads back on every update, and whether the team's pipeline loads the template's.
 
-Plain functions, unit-tested without Copier (tests/test_files.py); ``FilesExtension`` only
-registers them as Jinja globals. The template-drift job uses ``template_pipeline_included``
+Plain functions, unit-tested without Copier (tests/test_files.py); ``JINJA_GLOBALS`` lists
+what the templates call. The template-drift job uses ``template_pipeline_included``
 too (sync/project_sync.py imports this file from the same release).
 """
 
@@ -13,8 +13,6 @@ import unicodedata
 from pathlib import Path
 
 import yaml
-from jinja2 import Environment
-from jinja2.ext import Extension
 
 # The template's pipeline: the one file the team's .gitlab-ci.yml must include.
 ENTRY_PIPELINE = ".gitlab/ci/template.gitlab-ci.yml"
@@ -103,18 +101,12 @@ def pipeline_include_missing(project: str) -> bool:
     return not team_file.is_file() or not template_pipeline_included(team_file.read_text(encoding="utf-8"))
 
 
-class FilesExtension(Extension):
-    """Registers the functions copier.yml and the templates call as Jinja globals."""
-
-    def __init__(self, environment: Environment) -> None:
-        super().__init__(environment)
-        environment.globals.update(
-            {
-                "summary": summary,
-                "toml_string": toml_string,
-                "template_location": template_location,
-                "recorded_answers": recorded_answers,
-                "pipeline_include_missing": pipeline_include_missing,
-                "entry_pipeline": ENTRY_PIPELINE,
-            }
-        )
+# What copier.yml and the templates call, by name (extensions/registry.py registers it).
+JINJA_GLOBALS = {
+    "summary": summary,
+    "toml_string": toml_string,
+    "template_location": template_location,
+    "recorded_answers": recorded_answers,
+    "pipeline_include_missing": pipeline_include_missing,
+    "entry_pipeline": ENTRY_PIPELINE,
+}

@@ -4,7 +4,7 @@ Plain functions, unit-tested without Copier (tests/test_identity.py). Each ``*_e
 function returns an empty string for a valid answer, or a message that names the bad value
 and shows a valid one: copier.yml uses them as validators, so the rule exists only here.
 The ``default_*`` functions derive the default of one answer from another.
-``IdentityExtension`` at the bottom only registers them as Jinja globals.
+``JINJA_GLOBALS`` at the bottom lists what copier.yml and the templates call.
 
 Every free-text answer is refused when it holds a control, format (bidi override,
 zero-width) or line-separator character: they would reorder or hide what a reviewer reads in
@@ -19,9 +19,6 @@ import re
 import subprocess
 import sys
 import unicodedata
-
-from jinja2 import Environment
-from jinja2.ext import Extension
 
 # Distribution and package names: the longest name keeps every line the template generates
 # with it (imports, `version("...")`) within the project's line length of 100.
@@ -182,21 +179,15 @@ def git_config(key: str, fallback: str) -> str:
     return result.stdout.strip() or fallback
 
 
-class IdentityExtension(Extension):
-    """Registers the functions copier.yml and the templates call as Jinja globals."""
-
-    def __init__(self, environment: Environment) -> None:
-        super().__init__(environment)
-        environment.globals.update(
-            {
-                "project_name_error": project_name_error,
-                "author_name_error": author_name_error,
-                "description_error": description_error,
-                "default_distribution_name": default_distribution_name,
-                "distribution_name_error": distribution_name_error,
-                "default_package_name": default_package_name,
-                "package_name_error": package_name_error,
-                "email_error": email_error,
-                "git_config": git_config,
-            }
-        )
+# What copier.yml and the templates call, by name (extensions/registry.py registers it).
+JINJA_GLOBALS = {
+    "project_name_error": project_name_error,
+    "author_name_error": author_name_error,
+    "description_error": description_error,
+    "default_distribution_name": default_distribution_name,
+    "distribution_name_error": distribution_name_error,
+    "default_package_name": default_package_name,
+    "package_name_error": package_name_error,
+    "email_error": email_error,
+    "git_config": git_config,
+}

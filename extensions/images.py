@@ -11,7 +11,7 @@
   names, kept in copier.yml's hidden value ``images``; no template names an image by hand.
 
 Plain functions, unit-tested over the whole matrix in tests/test_images.py without
-Copier. ``ImagesExtension`` at the bottom only registers them as Jinja globals.
+Copier. ``JINJA_GLOBALS`` at the bottom lists what copier.yml and the templates call.
 
 Sources (checked 2026-11):
 - astral-sh/uv `.github/workflows/build-docker.yml` and
@@ -33,9 +33,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-from jinja2 import Environment
-from jinja2.ext import Extension
 
 # ---------------------------------------------------------------- uv versions
 
@@ -432,20 +429,14 @@ def image_refs(
     }
 
 
-class ImagesExtension(Extension):
-    """Registers the functions copier.yml and the templates call as Jinja globals."""
-
-    def __init__(self, environment: Environment) -> None:
-        super().__init__(environment)
-        environment.globals.update(
-            {
-                "uv_version_error": uv_version_error,
-                "uv_build_requirement": uv_build_requirement,
-                "registry_error": registry_error,
-                "digests_error": digests_error,
-                "python_choices": python_choices,
-                "os_flavour_choices": os_flavour_choices,
-                "registry_choices": registry_choices,
-                "image_refs": image_refs,
-            }
-        )
+# What copier.yml and the templates call, by name (extensions/registry.py registers it).
+JINJA_GLOBALS = {
+    "uv_version_error": uv_version_error,
+    "uv_build_requirement": uv_build_requirement,
+    "registry_error": registry_error,
+    "digests_error": digests_error,
+    "python_choices": python_choices,
+    "os_flavour_choices": os_flavour_choices,
+    "registry_choices": registry_choices,
+    "image_refs": image_refs,
+}

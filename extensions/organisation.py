@@ -2,24 +2,15 @@
 
 Plain functions, unit-tested without Copier (tests/test_organisation_rules.py), as in
 identity.py: ``*_error`` functions are copier.yml's validators, ``index_settings`` derives the
-index as the templates use it. ``OrganisationExtension`` only registers them as Jinja globals.
+index as the templates use it. ``JINJA_GLOBALS`` lists what copier.yml and the templates call.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-import sys
-from pathlib import Path
 from urllib.parse import urlsplit
 
-from jinja2 import Environment
-from jinja2.ext import Extension
-
-# Copier's extension loader imports each file of extensions/ on its own: make its siblings
-# importable, so a rule shared with identity.py exists once.
-if (_HERE := str(Path(__file__).resolve().parent)) not in sys.path:
-    sys.path.insert(0, _HERE)
 from identity import MAX_NAME, unsafe_characters
 
 # The organisation's package index is named "internal" in pyproject.toml, so uv reads its
@@ -159,16 +150,10 @@ def runner_tags_error(tags: object) -> str:
     return ""
 
 
-class OrganisationExtension(Extension):
-    """Registers the functions copier.yml and the templates call as Jinja globals."""
-
-    def __init__(self, environment: Environment) -> None:
-        super().__init__(environment)
-        environment.globals.update(
-            {
-                "index_url_error": index_url_error,
-                "index_settings": index_settings,
-                "package_names_error": package_names_error,
-                "runner_tags_error": runner_tags_error,
-            }
-        )
+# What copier.yml and the templates call, by name (extensions/registry.py registers it).
+JINJA_GLOBALS = {
+    "index_url_error": index_url_error,
+    "index_settings": index_settings,
+    "package_names_error": package_names_error,
+    "runner_tags_error": runner_tags_error,
+}

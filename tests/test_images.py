@@ -8,6 +8,7 @@ import re
 
 import images
 import pytest
+import registry
 import yaml
 from jinja2 import Environment
 
@@ -217,8 +218,7 @@ def copier_choices(question: str, **answers: str) -> dict[str, object]:
     """``question``'s choices as copier.yml states them, rendered as Copier renders them."""
     spec = yaml.safe_load((ROOT / "copier.yml").read_text())[question]["choices"]
     if isinstance(spec, str):  # derived from the table: render it with the extension's globals
-        environment = Environment()
-        images.ImagesExtension(environment)
+        environment = Environment(extensions=[registry.TemplateFunctions])
         spec = json.loads(environment.from_string(spec).render(**answers))
     pairs = (
         spec.items() if isinstance(spec, dict) else [item if isinstance(item, list) else (item, item) for item in spec]
