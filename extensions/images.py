@@ -124,21 +124,18 @@ class Flavour:
 # The Python versions a project can choose: copier.yml offers exactly these (python_choices).
 SUPPORTED_PYTHONS = ("3.10", "3.11", "3.12", "3.13", "3.14")
 
-_DEBIAN_PYTHONS = ("3.8", "3.9", "3.10", "3.11", "3.12", "3.13", "3.14")
-_MODERN_PYTHONS = ("3.9", "3.10", "3.11", "3.12", "3.13", "3.14")
-
+# Only the rows an answer can reach: uv also publishes python3.8 and python3.9 images (and
+# python3.9 on alpine3.22), which no project of this template can choose.
 FLAVOURS: dict[str, Flavour] = {
-    "trixie-slim": Flavour("trixie-slim", "slim-trixie", _MODERN_PYTHONS, since=(0, 8, 11)),
-    "trixie": Flavour("trixie", "trixie", _MODERN_PYTHONS, since=(0, 8, 11)),
+    "trixie-slim": Flavour("trixie-slim", "slim-trixie", SUPPORTED_PYTHONS, since=(0, 8, 11)),
+    "trixie": Flavour("trixie", "trixie", SUPPORTED_PYTHONS, since=(0, 8, 11)),
     # The official python:3.N-alpine moved to alpine3.24; uv builds on 3.23: pin both.
     # Conservative: the matrix above is known from 0.10.0 on.
-    "alpine3.23": Flavour("alpine3.23", "alpine3.23", ("3.10", "3.11", "3.12", "3.13", "3.14"), (0, 10, 0)),
-    "alpine3.22": Flavour("alpine3.22", "alpine3.22", ("3.9",), since=(0, 10, 0)),
-    "bookworm-slim": Flavour("bookworm-slim", "slim-bookworm", _DEBIAN_PYTHONS, MIN_UV, LAST_BOOKWORM_UV),
-    "bookworm": Flavour("bookworm", "bookworm", _DEBIAN_PYTHONS, MIN_UV, LAST_BOOKWORM_UV),
+    "alpine3.23": Flavour("alpine3.23", "alpine3.23", SUPPORTED_PYTHONS, since=(0, 10, 0)),
+    "bookworm-slim": Flavour("bookworm-slim", "slim-bookworm", SUPPORTED_PYTHONS, MIN_UV, LAST_BOOKWORM_UV),
+    "bookworm": Flavour("bookworm", "bookworm", SUPPORTED_PYTHONS, MIN_UV, LAST_BOOKWORM_UV),
 }
-# "alpine" means the Alpine release uv builds that Python on.
-ALPINE_FOR_PYTHON = {"3.9": "alpine3.22"}
+# "alpine" means the Alpine release uv builds the supported Pythons on.
 ALPINE_DEFAULT = "alpine3.23"
 
 # The os_flavour answers, in the order copier.yml offers them, with the label it shows.
@@ -152,7 +149,6 @@ OS_FLAVOUR_ANSWERS: dict[str, str] = {
 
 # Tags outside a flavour's own window, per Python (conservative: first uv we vouch for).
 PYTHON_WINDOWS: dict[str, tuple[Version, Version | None]] = {
-    "3.8": (MIN_UV, LAST_BOOKWORM_UV),
     "3.14": ((0, 9, 0), None),
 }
 
@@ -203,11 +199,9 @@ _DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 MAX_MIRROR = 200
 
 
-def resolve_flavour(python_version: str, os_flavour: str) -> str:
+def resolve_flavour(os_flavour: str) -> str:
     """The concrete flavour of an answer: ``alpine`` becomes the release uv builds on."""
-    if os_flavour == "alpine":
-        return ALPINE_FOR_PYTHON.get(python_version, ALPINE_DEFAULT)
-    return os_flavour
+    return ALPINE_DEFAULT if os_flavour == "alpine" else os_flavour
 
 
 def _problems(python_version: str, uv_version: str, flavour_name: str) -> list[str]:
@@ -233,9 +227,7 @@ def valid_flavours(python_version: str, uv_version: str) -> list[str]:
     if uv_version_error(uv_version):
         return []
     return [
-        answer
-        for answer in OS_FLAVOUR_ANSWERS
-        if not _problems(python_version, uv_version, resolve_flavour(python_version, answer))
+        answer for answer in OS_FLAVOUR_ANSWERS if not _problems(python_version, uv_version, resolve_flavour(answer))
     ]
 
 
@@ -243,7 +235,7 @@ def image_error(python_version: str, uv_version: str, os_flavour: str) -> str:
     """Why no uv image exists for this Python, uv version and OS flavour, or ``""``."""
     if error := uv_version_error(uv_version):
         return error
-    flavour_name = resolve_flavour(python_version, os_flavour)
+    flavour_name = resolve_flavour(os_flavour)
     if flavour_name not in FLAVOURS:
         known = ", ".join(dict.fromkeys([*OS_FLAVOUR_ANSWERS, *FLAVOURS]))
         return f"os_flavour {os_flavour!r} is unknown; choose one of: {known}."
@@ -313,13 +305,10 @@ def flavour_table() -> str:
     """The README's table of OS flavours: what each answer means and which uv versions have it."""
     rows = ["| `os_flavour` | uv's image / the official Python image | uv versions |", "| --- | --- | --- |"]
     for answer, label in OS_FLAVOUR_ANSWERS.items():
-        names = sorted({resolve_flavour(python, answer) for python in SUPPORTED_PYTHONS})
-        flavours = [FLAVOURS[name] for name in names]
-        since = _show(min(f.since for f in flavours))
-        untils = {f.until for f in flavours}
-        until = _show(untils.pop()) if None not in untils else ""
-        tags = ", ".join(f"`python3.N-{f.uv_suffix}` / `python:3.N-{f.python_suffix}`" for f in flavours)
-        rows.append(f"| `{answer}`: {label} | {tags} | {since} to {until or 'today'} |")
+        flavour = FLAVOURS[resolve_flavour(answer)]
+        tags = f"`python3.N-{flavour.uv_suffix}` / `python:3.N-{flavour.python_suffix}`"
+        until = _show(flavour.until) if flavour.until else "today"
+        rows.append(f"| `{answer}`: {label} | {tags} | {_show(flavour.since)} to {until} |")
     return "\n".join(rows)
 
 
@@ -342,54 +331,13 @@ def _raise_if(*errors: str) -> None:
 
 
 def _ci_ref(uv_repository: str, python_version: str, uv_version: str, os_flavour: str) -> str:
-    flavour = FLAVOURS[resolve_flavour(python_version, os_flavour)]
+    flavour = FLAVOURS[resolve_flavour(os_flavour)]
     return f"{uv_repository}:{uv_version}-python{python_version}-{flavour.uv_suffix}"
 
 
 def _python_ref(python_repository: str, python_version: str, os_flavour: str) -> str:
-    flavour = FLAVOURS[resolve_flavour(python_version, os_flavour)]
+    flavour = FLAVOURS[resolve_flavour(os_flavour)]
     return f"{python_repository}:{python_version}-{flavour.python_suffix}"
-
-
-def ci_image(
-    python_version: str,
-    uv_version: str,
-    os_flavour: str,
-    registry: str = "public",
-    mirror: str = "",
-    digests: dict[str, str] | None = None,
-) -> str:
-    """uv's image with Python, for CI jobs: ``ghcr.io/astral-sh/uv:0.13-python3.13-trixie-slim``."""
-    _raise_if(image_error(python_version, uv_version, os_flavour), registry_error(registry, mirror))
-    uv_repository, _ = _repositories(registry, mirror)
-    return _pin(_ci_ref(uv_repository, python_version, uv_version, os_flavour), "ci", digests)
-
-
-def uv_image(uv_version: str, registry: str = "public", mirror: str = "", digests: dict[str, str] | None = None) -> str:
-    """The distroless uv image (only /uv and /uvx), for ``COPY --from``."""
-    _raise_if(uv_version_error(uv_version), registry_error(registry, mirror))
-    uv_repository, _ = _repositories(registry, mirror)
-    return _pin(f"{uv_repository}:{uv_version}", "uv", digests)
-
-
-def python_image(
-    python_version: str,
-    os_flavour: str,
-    registry: str = "public",
-    mirror: str = "",
-    digests: dict[str, str] | None = None,
-) -> str:
-    """The official Python image the Dockerfile builds and runs on (both stages).
-
-    It is the upstream image of the CI image, so CI and the container share an OS
-    and the Python path (/usr/local/bin/python3) that the copied venv points at.
-    """
-    flavour = FLAVOURS.get(resolve_flavour(python_version, os_flavour))
-    if flavour is None or python_version not in flavour.pythons:
-        raise ValueError(f"No official Python {python_version} image for os_flavour {os_flavour!r}.")
-    _raise_if(registry_error(registry, mirror))
-    _, python_repository = _repositories(registry, mirror)
-    return _pin(_python_ref(python_repository, python_version, os_flavour), "python", digests)
 
 
 def image_refs(

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import copier
+import images
 import pytest
 import yaml
 from plumbum import local
@@ -299,6 +300,19 @@ def copier_cli(
 def answers_of(project: Path) -> dict[str, Any]:
     """The answers a project was rendered with, as Copier recorded them."""
     return read_yaml(project / ".copier-answers.yml")
+
+
+def images_of(project: Path) -> dict[str, Any]:
+    """Every image reference the extension derives from a project's recorded answers."""
+    recorded = answers_of(project)
+    return images.image_refs(
+        recorded["python_version"],
+        recorded["uv_version"],
+        recorded["os_flavour"],
+        recorded["image_registry"],
+        recorded.get("image_mirror", ""),
+        recorded["image_digests"],
+    )
 
 
 # ---------------------------------------------------------------- a green project

@@ -14,10 +14,9 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-import images
 import pytest
 
-from tests.kit import DISTRIBUTION, PACKAGE, ROOT, answers_of, read_toml, require_tool, run, tool
+from tests.kit import DISTRIBUTION, PACKAGE, ROOT, answers_of, images_of, read_toml, require_tool, run, tool
 
 # Debian trixie's python3, which the local base image below has.
 TRIXIE_PYTHON = "3.13"
@@ -58,11 +57,9 @@ def test_dockerfile_takes_its_images_from_the_extension_and_passes_hadolint(answ
     project = render(tasks=False, **answers)
     run([tool("hadolint"), "Dockerfile"], project)
 
-    recorded = answers_of(project)
-    registry = (recorded["image_registry"], recorded.get("image_mirror", ""), recorded["image_digests"])
     args = dockerfile_args(project)
-    assert args["UV_IMAGE"] == images.uv_image(recorded["uv_version"], *registry)
-    assert args["PYTHON_IMAGE"] == images.python_image(recorded["python_version"], recorded["os_flavour"], *registry)
+    refs = images_of(project)
+    assert (args["UV_IMAGE"], args["PYTHON_IMAGE"]) == (refs["uv"], refs["python"])
     # Build and runtime stages on the same Python image; uv copied from the distroless one.
     assert from_lines(project) == [
         "FROM ${UV_IMAGE} AS uv",
@@ -75,7 +72,7 @@ def test_dockerfile_takes_its_images_from_the_extension_and_passes_hadolint(answ
     assert "uv sync --locked --no-dev --no-editable" in text
     assert "USER 10001:10001" in text
     assert f'ENTRYPOINT ["{DISTRIBUTION}"]' in text
-    if recorded["image_registry"] == "dependency-proxy":
+    if answers_of(project)["image_registry"] == "dependency-proxy":
         assert "ARG CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX\n" in text
     ignored = (project / ".dockerignore").read_text().splitlines()
     assert {".venv/", ".uv-cache/", ".git/", ".gitlab-ci-local/", ".pytest_cache/", "coverage.xml"} <= set(ignored)

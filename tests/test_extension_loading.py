@@ -16,7 +16,7 @@ import images
 
 from tests.kit import DEFAULTS, commit_all, copier_cli, git, read_yaml, snapshot_template
 
-EXPECTED_CI_IMAGE = images.ci_image(DEFAULTS["python_version"], DEFAULTS["uv_version"], DEFAULTS["os_flavour"])
+EXPECTED_CI_IMAGE = images.image_refs(DEFAULTS["python_version"], DEFAULTS["uv_version"], DEFAULTS["os_flavour"])["ci"]
 
 
 def ci_image_of(project: Path) -> str:

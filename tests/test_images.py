@@ -14,8 +14,8 @@ from jinja2 import Environment
 
 from tests.kit import ROOT
 
-PYTHONS = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13", "3.14"]
-FLAVOURS = [*images.OS_FLAVOUR_ANSWERS, "alpine3.23", "alpine3.22"]
+PYTHONS = images.SUPPORTED_PYTHONS
+FLAVOURS = [*images.OS_FLAVOUR_ANSWERS, "alpine3.23"]
 # One uv version of each class the history distinguishes.
 UV_VERSIONS = ["0.7.22", "0.7", "0.8.0", "0.8.10", "0.8.11", "0.8", "0.9.0", "0.9", "0.9.30"]
 UV_VERSIONS += ["0.10.0", "0.10", "0.12.5", "0.13", "0.13.9"]
@@ -41,16 +41,11 @@ def exists(python: str, uv: str, flavour: str) -> bool:
         return False  # older than uv_build's stable release
     if python == "3.14" and high < (0, 9, 0):
         return False  # conservative start of python3.14 tags
-    if python == "3.8" and low > (0, 9, 30):
-        return False  # python3.8-* removed in 0.10.0
     if flavour in {"bookworm", "bookworm-slim"}:
         return low <= (0, 9, 30)
     if flavour in {"trixie", "trixie-slim"}:
-        return python != "3.8" and high >= (0, 8, 11)
-    alpine = {"3.8": None, "3.9": "alpine3.22"}.get(python, "alpine3.23")
-    if flavour not in {"alpine", alpine}:
-        return False
-    return alpine is not None and high >= (0, 10, 0)
+        return high >= (0, 8, 11)
+    return flavour in {"alpine", "alpine3.23"} and high >= (0, 10, 0)
 
 
 @pytest.mark.parametrize(
@@ -95,14 +90,11 @@ def test_matrix_agrees_with_the_specification(python, uv, flavour):
     error = images.image_error(python, uv, flavour)
     if exists(python, uv, flavour):
         assert error == ""
-        ci = images.ci_image(python, uv, flavour)
-        assert re.fullmatch(rf"ghcr\.io/astral-sh/uv:{re.escape(uv)}-python{python}-[a-z0-9.-]+", ci)
-        python_ref = images.python_image(python, flavour)
-        assert python_ref.startswith(f"docker.io/library/python:{python}-")
+        refs = images.image_refs(python, uv, flavour)
+        assert re.fullmatch(rf"ghcr\.io/astral-sh/uv:{re.escape(uv)}-python{python}-[a-z0-9.-]+", refs["ci"])
+        assert refs["python"].startswith(f"docker.io/library/python:{python}-")
     else:
         assert error
-        with pytest.raises(ValueError, match=re.escape(error)):
-            images.ci_image(python, uv, flavour)
         with pytest.raises(ValueError, match=re.escape(error)):
             images.image_refs(python, uv, flavour)
 
@@ -113,14 +105,13 @@ def test_matrix_agrees_with_the_specification(python, uv, flavour):
         ("3.13", "0.13", "trixie-slim", "0.13-python3.13-trixie-slim", "3.13-slim-trixie"),
         ("3.12", "0.13.9", "trixie", "0.13.9-python3.12-trixie", "3.12-trixie"),
         ("3.11", "0.13", "alpine", "0.13-python3.11-alpine3.23", "3.11-alpine3.23"),
-        ("3.9", "0.13", "alpine", "0.13-python3.9-alpine3.22", "3.9-alpine3.22"),
         ("3.10", "0.9", "bookworm-slim", "0.9-python3.10-bookworm-slim", "3.10-slim-bookworm"),
-        ("3.8", "0.9.30", "bookworm", "0.9.30-python3.8-bookworm", "3.8-bookworm"),
+        ("3.12", "0.9.30", "bookworm", "0.9.30-python3.12-bookworm", "3.12-bookworm"),
     ],
 )
 def test_uv_and_official_images_name_the_same_os_their_own_way(python, uv, flavour, ci, base):
-    assert images.ci_image(python, uv, flavour) == f"ghcr.io/astral-sh/uv:{ci}"
-    assert images.python_image(python, flavour) == f"docker.io/library/python:{base}"
+    refs = images.image_refs(python, uv, flavour)
+    assert (refs["ci"], refs["python"]) == (f"ghcr.io/astral-sh/uv:{ci}", f"docker.io/library/python:{base}")
 
 
 @pytest.mark.parametrize(
@@ -128,8 +119,6 @@ def test_uv_and_official_images_name_the_same_os_their_own_way(python, uv, flavo
     [
         ("3.13", "0.13", "bookworm-slim", "uv 0.13 is newer than 0.9.30, the last with that image"),
         ("3.13", "0.10", "bookworm", "uv 0.10 is newer than 0.9.30"),
-        ("3.9", "0.13", "alpine3.23", "uv publishes no alpine3.23 image for Python 3.9"),
-        ("3.8", "0.13", "trixie-slim", "uv publishes no trixie-slim image for Python 3.8"),
         ("3.13", "0.8.10", "trixie-slim", "uv 0.8.10 is older than 0.8.11, the first with that image"),
         ("3.14", "0.8", "bookworm", "uv 0.8 is older than 0.9.0"),
         ("3.13", "0.7", "trixie", "uv_version '0.7' is too old"),
@@ -167,10 +156,8 @@ def test_refusal_lists_what_is_valid_instead():
     ],
 )
 def test_registries(registry, mirror, uv_ref, python_ref):
-    assert images.uv_image("0.13", registry, mirror) == uv_ref
-    assert images.python_image("3.13", "trixie-slim", registry, mirror) == python_ref
-    ci = images.ci_image("3.13", "0.13", "trixie-slim", registry, mirror)
-    assert ci == f"{uv_ref}-python3.13-trixie-slim"
+    refs = images.image_refs("3.13", "0.13", "trixie-slim", registry, mirror)
+    assert (refs["uv"], refs["python"], refs["ci"]) == (uv_ref, python_ref, f"{uv_ref}-python3.13-trixie-slim")
 
 
 @pytest.mark.parametrize(
@@ -187,18 +174,19 @@ def test_registries(registry, mirror, uv_ref, python_ref):
 def test_bad_registries_are_refused(registry, mirror, message):
     assert message in images.registry_error(registry, mirror)
     with pytest.raises(ValueError, match=re.escape(message)):
-        images.uv_image("0.13", registry, mirror)
+        images.image_refs("3.13", "0.13", "trixie-slim", registry, mirror)
 
 
 DIGEST = "sha256:" + "ab" * 32
 
 
-def test_digests_pin_each_role():
+def test_digests_pin_each_role_they_name():
     digests = {"ci": DIGEST, "uv": DIGEST}
     assert images.digests_error(digests) == ""
-    assert images.ci_image("3.13", "0.13", "trixie", digests=digests).endswith(f"trixie@{DIGEST}")
-    assert images.uv_image("0.13", digests=digests) == f"ghcr.io/astral-sh/uv:0.13@{DIGEST}"
-    assert "@" not in images.python_image("3.13", "trixie", digests=digests)
+    refs = images.image_refs("3.13", "0.13", "trixie", digests=digests)
+    assert refs["ci"].endswith(f"trixie@{DIGEST}")
+    assert refs["uv"] == f"ghcr.io/astral-sh/uv:0.13@{DIGEST}"
+    assert "@" not in refs["python"]
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from tests.kit import (
     check_schema,
     commit_all,
     edit,
+    images_of,
     keys_anywhere,
     listed_jobs,
     pipeline,
@@ -62,15 +63,7 @@ def test_every_pipeline_validates_and_runs_one_image_with_locked_installs(answer
     recorded = answers_of(project)
 
     # One image, from the extension, through one variable.
-    expected_image = images.ci_image(
-        recorded["python_version"],
-        recorded["uv_version"],
-        recorded["os_flavour"],
-        recorded["image_registry"],
-        recorded.get("image_mirror", ""),
-        recorded["image_digests"],
-    )
-    assert ci["variables"]["UV_CI_IMAGE"] == expected_image
+    assert ci["variables"]["UV_CI_IMAGE"] == images_of(project)["ci"]
     assert ci["variables"]["UV_PYTHON"] == recorded["python_version"]
     assert ci["variables"]["UV_PYTHON_DOWNLOADS"] == "never"
     assert ci["variables"]["UV_CACHE_DIR"] == ".uv-cache"

@@ -159,7 +159,7 @@ def test_update_to_v2_keeps_the_team_work_and_the_drift_check_follows(tagged_tem
     assert ci[".uv"]["cache"]["key"]["files"] == ["uv.lock", ".python-version"]
     assert ci["package"]["script"] == ["uv build --no-sources"]
     template_ci = read_yaml(project / ".gitlab" / "ci" / "template.gitlab-ci.yml")
-    expected_image = images.ci_image(answers["python_version"], NEW_UV, answers["os_flavour"])
+    expected_image = images.image_refs(answers["python_version"], NEW_UV, answers["os_flavour"])["ci"]
     assert template_ci["variables"]["UV_CI_IMAGE"] == expected_image
     pyproject = read_toml(project / "pyproject.toml")
     assert "pytest-timeout>=2.3" in pyproject["dependency-groups"]["test"]
