@@ -64,11 +64,12 @@ from packaging import tags
 from packaging.utils import parse_wheel_filename
 
 from tests.kit import (
+    BASELINE,
     DISTRIBUTION,
     ROOT,
     commit_all,
+    copier_cli,
     gitlab_ci_local,
-    render,
     run,
     run_pipeline,
     snapshot_template,
@@ -312,7 +313,8 @@ def numbers(run_: PipelineRun, variant: Variant, archives: dict[str, Archive], p
 
 
 def prepare_project(template: Path, work: Path, deps: list[str], variant: Variant) -> Path:
-    project = render(template, work / "project", variant.answers)
+    project = work / "project"
+    copier_cli("copy", template, project, cwd=work, data={**BASELINE, **variant.answers})
     run(["uv", "add", "--quiet", *deps], project)
     if variant.pipeline:
         shutil.copy(HERE / "pipelines" / variant.pipeline, project / ".gitlab-ci.yml")

@@ -22,28 +22,30 @@ def template_repo(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def render(template_repo, tmp_path_factory) -> Callable[..., Path]:
-    """``kit.render`` of the committed template into a new folder: ``render(tasks=..., **answers)``."""
+def render(copie, template_repo) -> Callable[..., Path]:
+    """Render with pytest-copie: ``render(template=..., env=..., **answers)`` returns the project.
 
-    def _render(*, tasks: bool = True, **answers: Any) -> Path:
-        dst = tmp_path_factory.mktemp("render") / kit.DISTRIBUTION
-        return kit.render(template_repo, dst, answers, tasks=tasks)
+    The committed template unless ``template`` is given; a render that raised fails the test
+    with Copier's own error (``kit.render_with``).
+    """
+
+    def _render(*, template: Path | None = None, env: dict[str, str] | None = None, **answers: Any) -> Path:
+        return kit.render_with(copie, template or template_repo, answers, env)
 
     return _render
 
 
 @pytest.fixture
-def refusal(template_repo, tmp_path) -> Callable[..., str]:
+def refusal(copie, template_repo) -> Callable[..., str]:
     """Render with answers that must be refused; return Copier's message.
 
     Also checks that the refusal happened before anything was written.
     """
 
     def _refusal(**answers: Any) -> str:
-        dst = tmp_path / "refused"
-        with pytest.raises(Exception) as refused:  # noqa: PT011 - copier raises several types
-            kit.render(template_repo, dst, answers)
-        assert not dst.exists(), f"files were written: {list(dst.rglob('*'))}"
+        with pytest.raises(ValueError, match=r"^(Validation error for question|Invalid choice for)") as refused:
+            kit.render_with(copie, template_repo, answers)
+        assert not [path for path in Path(copie.test_dir).rglob("*") if path.is_file()], "files were written"
         return str(refused.value)
 
     return _refusal

@@ -1,5 +1,6 @@
-"""What the tests and the benchmark share: the one way to render the template, the one way
-to run a command or copier's command line, the pipeline helpers, and the test environment.
+"""What the tests and the benchmark share: the one way to render the template (through
+pytest-copie, or copier's command line for a given tag), the one way to run a command, the
+pipeline helpers, and the test environment.
 
 Import it as ``tests.kit``: pytest's ``pythonpath`` setting makes the repository root
 importable, and the benchmark runs as ``python -m benchmarks.pipeline_cache`` from the root.
@@ -17,7 +18,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import copier
 import images
 import pytest
 import yaml
@@ -240,7 +240,7 @@ def snapshot_template(dst: Path, release: str | None = None) -> Path:
 def release_template(repo: Path, version: str, change: str) -> None:
     """Tag a new template version that changes the uv jobs and pyproject.toml, with a changelog entry."""
     uv_ci = repo / "template" / ".gitlab" / "ci" / "uv.gitlab-ci.yml.jinja"
-    edit(uv_ci, "  interruptible: true\n", f"  interruptible: true\n  # {change}\n")
+    add_to_uv_jobs(uv_ci, f"# {change}")
     edit(repo / "template" / "pyproject.toml.jinja", 'test = ["pytest>=9",', f'test = ["pytest>=9", # {change}\n    ')
     changelog = repo / "CHANGELOG.md"
     text = changelog.read_text()
@@ -253,34 +253,26 @@ def release_template(repo: Path, version: str, change: str) -> None:
 # ---------------------------------------------------------------- rendering
 
 
-def render(
-    template: Path,
-    dst: Path,
-    answers: Mapping[str, Any] | None = None,
-    *,
-    tasks: bool = True,
-    vcs_ref: str = "HEAD",
-    env: Mapping[str, str] | None = None,
-) -> Path:
-    """Copy ``template`` into ``dst`` with the baseline answers plus ``answers``; return ``dst``.
+# For renders only read, never run: uv answers the copy-time lock from its cache or fails at
+# once (a made-up index URL would otherwise cost seconds of retries), and the copy goes on.
+OFFLINE = {"UV_OFFLINE": "1"}
 
-    Copier's API, as ``copier copy --trust --defaults`` runs it: a refused answer or a
-    failing task raises. ``tasks=False`` skips the copy-time ``uv lock`` (no ``uv.lock``),
-    for a Python this machine lacks or a test that only reads the rendered files. ``env``
-    adds to the environment of the tasks (a private index's credentials, say).
+
+def render_with(
+    copie: Any, template: Path, answers: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
+) -> Path:
+    """Render ``template`` through pytest-copie's ``copie`` (or ``copie_session``) with the
+    baseline answers plus ``answers``; return the project.
+
+    pytest-copie keeps a render's exception in its result: it is raised here, so a refused
+    answer or a broken template fails the test with Copier's own error. ``env`` adds to the
+    environment of Copier's tasks (a private index's credentials, say).
     """
     with local.env(**(env or {})):
-        copier.run_copy(
-            str(template),
-            dst,
-            data={**BASELINE, **(answers or {})},
-            defaults=True,
-            unsafe=True,
-            skip_tasks=not tasks,
-            vcs_ref=vcs_ref,
-            quiet=True,
-        )
-    return dst
+        result = copie.copy(extra_answers={**BASELINE, **(answers or {})}, template_dir=template)
+    if result.exception is not None:
+        raise result.exception
+    return Path(result.project_dir)
 
 
 def copier_cli(
@@ -344,7 +336,6 @@ def pipeline_files(project: Path) -> list[Path]:
 def check_schema(project: Path) -> None:
     """Validate every pipeline file against GitLab's CI schema (check-jsonschema's copy)."""
     files = pipeline_files(project)
-    assert len(files) >= 3
     run(
         [tool("check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci", "--data-transform", "gitlab-ci", *files],
         project,
@@ -400,6 +391,34 @@ def run_pipeline(
         msg = f"pipeline failed ({proc.returncode})\n{proc.stdout}"
         raise CommandFailed(msg)
     return proc
+
+
+def ancestors(ci: Mapping[str, Any], job: str) -> list[str]:
+    """``job`` and every job it extends, nearest first, as GitLab resolves ``extends``."""
+    parents = ci[job].get("extends", [])
+    found = [job]
+    for parent in [parents] if isinstance(parents, str) else parents:
+        found += [name for name in ancestors(ci, parent) if name not in found]
+    return found
+
+
+def job_setting(ci: Mapping[str, Any], job: str, key: str) -> Any:
+    """``key`` of ``job`` as GitLab resolves it: the job's own, else the nearest it extends."""
+    return next((ci[name][key] for name in ancestors(ci, job) if key in ci[name]), None)
+
+
+def template_jobs(ci: Mapping[str, Any]) -> list[str]:
+    """The jobs a pipeline runs (not the hidden ones that start with a dot)."""
+    return [name for name, job in ci.items() if isinstance(job, dict) and "script" in job and not name.startswith(".")]
+
+
+# The first line of the .uv jobs' own settings: tests that change those jobs add a line after it.
+UV_JOBS_FIRST_LINE = "  extends: .template-job\n"
+
+
+def add_to_uv_jobs(path: Path, line: str) -> None:
+    """Add ``line`` to the settings of the .uv jobs in ``path`` (a project's or the template's file)."""
+    edit(path, UV_JOBS_FIRST_LINE, f"{UV_JOBS_FIRST_LINE}  {line}\n")
 
 
 def keys_anywhere(node: object) -> set[str]:

@@ -22,9 +22,10 @@ import images
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from pytest_copie.plugin import Copie
 
-from tests.index_server import Index, publish, serving_index
-from tests.kit import BASELINE, check_green, check_schema, interpreter, render
+from tests.kit import check_green, check_schema, interpreter, render_with
+from tests.local_index import Index, publish, serving_index
 
 settings.register_profile(
     "ci",
@@ -115,25 +116,25 @@ def mirror(tmp_path_factory) -> Iterator[Index]:
         yield index
 
 
-def check_invariant(answers: dict[str, object], template: Path, dst: Path, env: dict[str, str]) -> None:
+def check_invariant(copie: Copie, template: Path, answers: dict[str, object], env: dict[str, str]) -> None:
     """Refused before a file is written, or rendered green (lock, format, lint, tests, schema)."""
+    written_before = {path for path in Path(copie.test_dir).rglob("*") if path.is_file()}
     refused: ValueError | None = None
     try:
-        render(template, dst, answers, env=env)
+        project = render_with(copie, template, answers, env)
     except ValueError as error:
         refused = error
     if refused is not None:
         assert str(refused).startswith(REFUSALS), refused  # a refusal, not a template that broke
-        assert not dst.exists()
+        assert {path for path in Path(copie.test_dir).rglob("*") if path.is_file()} == written_before
         event(f"refused: {str(refused).split(':')[0]}")
         return
     event("accepted")
-    assert (dst / "uv.lock").is_file(), "accepted, but the copy could not lock"
-    check_green(dst, env)
-    check_schema(dst)
+    assert (project / "uv.lock").is_file(), "accepted, but the copy could not lock"
+    check_green(project, env)
+    check_schema(project)
 
 
 @given(data=st.data())
-def test_every_answer_is_refused_before_writing_or_gives_a_green_project(data, mirror, template_repo, tmp_path_factory):
-    answers = {**BASELINE, **data.draw(answer_sets(mirror), label="answers")}
-    check_invariant(answers, template_repo, tmp_path_factory.mktemp("space") / "p", mirror.env())
+def test_every_answer_is_refused_before_writing_or_gives_a_green_project(data, mirror, template_repo, copie_session):
+    check_invariant(copie_session, template_repo, data.draw(answer_sets(mirror), label="answers"), mirror.env())

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.kit import DISTRIBUTION, PACKAGE, ROOT, answers_of, images_of, read_toml, require_tool, run, tool
+from tests.kit import DISTRIBUTION, OFFLINE, PACKAGE, ROOT, answers_of, images_of, read_toml, require_tool, run, tool
 
 # Debian trixie's python3, which the local base image below has.
 TRIXIE_PYTHON = "3.13"
@@ -54,7 +54,7 @@ DOCKER_ANSWERS = {
 
 @pytest.mark.parametrize("answers", DOCKER_ANSWERS.values(), ids=DOCKER_ANSWERS.keys())
 def test_dockerfile_takes_its_images_from_the_extension_and_passes_hadolint(answers, render):
-    project = render(tasks=False, **answers)
+    project = render(env=OFFLINE, **answers)
     run([tool("hadolint"), "Dockerfile"], project)
 
     args = dockerfile_args(project)
@@ -93,7 +93,7 @@ def test_no_image_is_named_by_hand_in_the_template():
 
 
 def test_without_dockerfile_there_is_no_image_build(render):
-    project = render(tasks=False, dockerfile=False)
+    project = render(env=OFFLINE, dockerfile=False)
     assert not (project / "Dockerfile").exists()
     assert not (project / ".dockerignore").exists()
     assert not (project / ".gitlab" / "ci" / "docker.gitlab-ci.yml").exists()

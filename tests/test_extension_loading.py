@@ -14,7 +14,7 @@ from pathlib import Path
 
 import images
 
-from tests.kit import DEFAULTS, commit_all, copier_cli, git, read_yaml, snapshot_template
+from tests.kit import DEFAULTS, add_to_uv_jobs, commit_all, copier_cli, git, read_yaml, snapshot_template
 
 EXPECTED_CI_IMAGE = images.image_refs(DEFAULTS["python_version"], DEFAULTS["uv_version"], DEFAULTS["os_flavour"])["ci"]
 
@@ -42,7 +42,7 @@ def test_copy_from_a_git_tag_and_update_to_a_newer_tag(tmp_path):
 
     # v1.1.0 changes a template-owned file; the update must render it through the extension.
     uv_ci = repo / "template" / ".gitlab" / "ci" / "uv.gitlab-ci.yml.jinja"
-    uv_ci.write_text(uv_ci.read_text().replace("interruptible: true", "interruptible: true\n  retry: 1"))
+    add_to_uv_jobs(uv_ci, "retry: 1")
     git(repo, "commit", "-q", "-am", "retry flaky jobs once")
     git(repo, "tag", "v1.1.0")
 

@@ -13,6 +13,7 @@ import pytest
 from tests.kit import (
     BASELINE,
     DISTRIBUTION,
+    OFFLINE,
     answers_of,
     check_green,
     commit_all,
@@ -32,7 +33,7 @@ def test_generated_project_passes_its_own_checks(version, render):
     if interpreter(version) is None:
         # Nothing can install or run a project for a Python this machine lacks:
         # lint and format-check its sources with ruff targeting that version instead.
-        project = render(python_version=version, tasks=False)
+        project = render(python_version=version, env=OFFLINE)
         run([tool("ruff"), "check", "--no-cache", "."], project)
         run([tool("ruff"), "format", "--check", "--no-cache", "."], project)
         return

@@ -17,10 +17,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.index_server import PASSWORD, SYSTEM_BUNDLE, USER, Index, publish, serving_index
 from tests.kit import (
     DISTRIBUTION,
+    OFFLINE,
     PACKAGE,
+    ancestors,
     answers_of,
     check_schema,
     commit_all,
@@ -30,12 +31,14 @@ from tests.kit import (
     pipeline,
     read_toml,
     read_yaml,
-    render,
+    render_with,
     run,
     run_failing,
     run_pipeline,
     snapshot_template,
+    template_jobs,
 )
+from tests.local_index import PASSWORD, SYSTEM_BUNDLE, USER, Index, publish, serving_index
 
 
 @pytest.fixture(scope="module")
@@ -56,10 +59,10 @@ def organisation(index: Index, *packages: str) -> dict[str, object]:
 
 
 @pytest.fixture(scope="module")
-def internal_project(index, template_repo, tmp_path_factory) -> Path:
+def internal_project(index, template_repo, copie_session) -> Path:
     """A generated project that depends on the internal package, committed."""
     answers = organisation(index, "payments-core")
-    project = render(template_repo, tmp_path_factory.mktemp("org") / DISTRIBUTION, answers, env=index.env())
+    project = render_with(copie_session, template_repo, answers, index.env())
     run(["uv", "add", "--quiet", "payments-core"], project, index.env())
     tests = project / "tests" / "test_internal.py"
     tests.write_text("from payments_core import currency\n\n\ndef test_currency():\n    assert currency() == 'EUR'\n")
@@ -102,9 +105,7 @@ def ci_variables(index: Index) -> list[str]:
 
 
 @pytest.mark.slow
-def test_the_pipeline_installs_from_the_index_and_a_tag_publishes_the_package(
-    index, internal_project, template_repo, tmp_path
-):
+def test_the_pipeline_installs_from_the_index_and_a_tag_publishes_the_package(index, internal_project, render):
     project = internal_project
     # The jobs start with the machine's CAs only (SSL_CERT_FILE): CA_BUNDLE is what lets them in.
     job_env_ca = os.environ["SSL_CERT_FILE"]
@@ -132,13 +133,8 @@ def test_the_pipeline_installs_from_the_index_and_a_tag_publishes_the_package(
     assert sorted(p.name for p in artifacts.iterdir() if p.name.startswith(PACKAGE)) == published
 
     # Another team's project installs it from the index.
-    consumer = render(
-        template_repo,
-        tmp_path / "ledger",
-        # payments-core, which it needs too, comes from the index that holds it (asked first).
-        {**organisation(index, DISTRIBUTION), "project_name": "Ledger"},
-        env=index.env(),
-    )
+    # payments-core, which it needs too, comes from the index that holds it (asked first).
+    consumer = render(env=index.env(), **organisation(index, DISTRIBUTION), project_name="Ledger")
     run(["uv", "add", "--quiet", DISTRIBUTION], consumer, index.env())
     output = run(["uv", "run", "--locked", DISTRIBUTION, "Ada"], consumer, index.env())
     assert "Hello, Ada!" in output.splitlines()
@@ -152,19 +148,16 @@ def test_the_pipeline_installs_from_the_index_and_a_tag_publishes_the_package(
     assert all(PASSWORD not in log for log in logs)
 
 
-def test_runner_tags_are_on_every_template_job_and_nowhere_without_them(template_repo, tmp_path):
+def test_runner_tags_are_on_every_template_job_and_nowhere_without_them(render):
     for tags in (["org-docker", "linux"], []):
-        project = render(template_repo, tmp_path / f"tags-{len(tags)}", {"ci_runner_tags": tags}, tasks=False)
+        project = render(env=OFFLINE, ci_runner_tags=tags)
         check_schema(project)
         ci = pipeline(project)
-        jobs = {name: job for name, job in ci.items() if isinstance(job, dict) and "script" in job}
-        assert {"lint", "test", "docker-image", "template-drift", "template-update", "release"} <= set(jobs)
-        for name, job in jobs.items():
-            chain = [job] + [
-                ci[parent]
-                for parent in ([job["extends"]] if isinstance(job.get("extends"), str) else job.get("extends", []))
-            ]
-            found = next((link["tags"] for link in chain if "tags" in link), [])
+        assert {"lint", "test", "docker-image", "template-drift", "template-update", "release"} <= set(
+            template_jobs(ci)
+        )
+        for name in template_jobs(ci):
+            found = next((ci[link]["tags"] for link in ancestors(ci, name) if "tags" in ci[link]), [])
             assert found == tags, name
         in_files = {"tags" in keys_anywhere(read_yaml(path)) for path in (project / ".gitlab" / "ci").glob("*.yml")}
         assert (True in in_files) is bool(tags)
@@ -214,9 +207,9 @@ def test_organisation_defaults_from_a_data_file(index, template_repo, tmp_path):
 
 
 @pytest.mark.parametrize("auth", ["gitlab-job-token", "ci-variables", "none"])
-def test_ci_authenticates_to_the_index_as_answered_and_writes_no_credential(auth, template_repo, tmp_path):
+def test_ci_authenticates_to_the_index_as_answered_and_writes_no_credential(auth, render):
     url = "https://gitlab.example.com/api/v4/groups/42/-/packages/pypi/simple"
-    project = render(template_repo, tmp_path / "p", {"package_index_url": url, "package_index_auth": auth}, tasks=False)
+    project = render(env=OFFLINE, package_index_url=url, package_index_auth=auth)
     ci = pipeline(project)
     variables = ci["variables"]
     release = ci["release"]["variables"]
@@ -236,23 +229,23 @@ def test_ci_authenticates_to_the_index_as_answered_and_writes_no_credential(auth
     assert "CA_BUNDLE" in readme
 
 
-def test_without_an_index_releases_go_to_the_projects_registry_and_pyproject_names_no_index(template_repo, tmp_path):
-    project = render(template_repo, tmp_path / "p", tasks=False)
+def test_without_an_index_releases_go_to_the_projects_registry_and_pyproject_names_no_index(render):
+    project = render(env=OFFLINE)
     assert "index" not in read_toml(project / "pyproject.toml")["tool"]["uv"]
     release = pipeline(project)["release"]
     assert release["rules"] == [{"if": '$CI_COMMIT_TAG && $CI_COMMIT_REF_PROTECTED == "true"'}]
     assert release["variables"]["UV_PUBLISH_USERNAME"] == "gitlab-ci-token"
     assert release["artifacts"]["paths"] == ["dist/"]
-    off = render(template_repo, tmp_path / "off", {"publish_package": False}, tasks=False)
+    off = render(env=OFFLINE, publish_package=False)
     assert "release" not in pipeline(off)
     assert not (off / ".gitlab" / "ci" / "release.gitlab-ci.yml").exists()
 
 
-def test_the_image_build_gets_the_index_credentials_as_a_secret_that_survives_any_password(template_repo, tmp_path):
+def test_the_image_build_gets_the_index_credentials_as_a_secret_that_survives_any_password(render, tmp_path):
     """The docker job writes the credentials to the uv_env secret file, which the Dockerfile
     sources: a hostile password must arrive as typed, and run nothing."""
     answers = {"package_index_url": "https://x.example.com/simple", "package_index_auth": "ci-variables"}
-    project = render(template_repo, tmp_path / "p", answers, tasks=False)
+    project = render(env=OFFLINE, **answers)
     script = pipeline(project)["docker-image"]["script"][0]
     writer = script[script.index('uv_env="$(mktemp)"') : script.index('secrets="$secrets --secret id=uv_env')]
     hostile = 'p\'a $(touch pwned) "q" ;`id` \\ ✓'
@@ -264,7 +257,7 @@ def test_the_image_build_gets_the_index_credentials_as_a_secret_that_survives_an
     assert hostile not in (project / ".gitlab" / "ci" / "docker.gitlab-ci.yml").read_text()
 
 
-def test_organisation_defaults_in_the_forks_copier_yml(index, tmp_path):
+def test_organisation_defaults_in_the_forks_copier_yml(index, render, tmp_path):
     fork = snapshot_template(tmp_path / "fork")
     config = fork / "copier.yml"
     text = config.read_text()
@@ -275,15 +268,15 @@ def test_organisation_defaults_in_the_forks_copier_yml(index, tmp_path):
         text = text[:old] + f"\n  default: {default}" + text[end:]
     config.write_text(text)
     commit_all(fork, "our organisation's defaults")
-    project = render(fork, tmp_path / "payments", {"package_index_auth": "ci-variables"}, env=index.env())
+    project = render(template=fork, env=index.env(), package_index_auth="ci-variables")
     recorded = answers_of(project)
     assert (recorded["package_index_url"], recorded["ci_runner_tags"]) == (index.url, ["org-docker"])
     assert (project / "uv.lock").is_file()
-    assert pipeline(project)[".uv"]["tags"] == ["org-docker"]
+    assert pipeline(project)[".template-job"]["tags"] == ["org-docker"]
 
 
 @pytest.mark.slow
-def test_in_replace_mode_no_variable_routes_the_jobs_around_the_organisations_index(template_repo, tmp_path):
+def test_in_replace_mode_no_variable_routes_the_jobs_around_the_organisations_index(render, tmp_path):
     """The organisation's index mirrors PyPI and holds acme-utils 1.0; another index holds a
     higher acme-utils. A CI/CD variable pointing uv at the other one fails every job first."""
     with serving_index(tmp_path / "org", mirror=True) as org, serving_index(tmp_path / "other") as other:
@@ -293,7 +286,7 @@ def test_in_replace_mode_no_variable_routes_the_jobs_around_the_organisations_in
         both_cas.write_bytes(org.ca_bundle.read_bytes() + other.ca_bundle.read_bytes())
         answers = {"package_index_url": org.url, "package_index_mode": "replace", "package_index_auth": "ci-variables"}
         env = {**org.env(), "SSL_CERT_FILE": str(both_cas)}
-        project = render(template_repo, tmp_path / "replace", answers, env=env)
+        project = render(env=env, **answers)
         run(["uv", "add", "--quiet", "acme-utils"], project, env)
         commit_all(project, "depends on acme-utils")
         secrets = [

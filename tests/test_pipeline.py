@@ -7,11 +7,14 @@ rendered answers and the image functions, never retyped.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import images
 import pytest
 
 from tests.kit import (
+    OFFLINE,
+    ancestors,
     answers_of,
     cache_dirs,
     cached_packages,
@@ -19,6 +22,7 @@ from tests.kit import (
     commit_all,
     edit,
     images_of,
+    job_setting,
     keys_anywhere,
     listed_jobs,
     pipeline,
@@ -26,6 +30,7 @@ from tests.kit import (
     read_yaml,
     run_failing,
     run_pipeline,
+    template_jobs,
 )
 
 ANSWER_SETS = {
@@ -55,34 +60,52 @@ ANSWER_SETS = {
 }
 
 
-@pytest.mark.parametrize("answers", ANSWER_SETS.values(), ids=ANSWER_SETS.keys())
-def test_every_pipeline_validates_and_runs_one_image_with_locked_installs(answers, render):
-    project = render(tasks=False, **answers)
-    check_schema(project)
-    ci = pipeline(project)
-    recorded = answers_of(project)
+@pytest.fixture(params=ANSWER_SETS.values(), ids=ANSWER_SETS.keys())
+def rendered(request, render) -> Path:
+    """A project for each answer set that shapes the pipeline (read only)."""
+    return render(env=OFFLINE, **request.param)
 
-    # One image, from the extension, through one variable.
-    assert ci["variables"]["UV_CI_IMAGE"] == images_of(project)["ci"]
-    assert ci["variables"]["UV_PYTHON"] == recorded["python_version"]
-    assert ci["variables"]["UV_PYTHON_DOWNLOADS"] == "never"
-    assert ci["variables"]["UV_CACHE_DIR"] == ".uv-cache"
-    assert ci[".uv"]["image"] == "$UV_CI_IMAGE"
 
-    for name in ("lint", "test"):
-        job_script = ci[name]["script"]
-        syncs = [line for line in job_script if line.startswith("uv sync")]
-        assert syncs, name
-        assert all("--locked" in line for line in syncs), name
-        assert all("|| uv sync" not in line and "--frozen" not in line for line in job_script)
-    assert ci[".uv"]["interruptible"] is True
-    assert ci[".uv"]["needs"] == []
-    rules = ci["workflow"]["rules"]
+def test_every_pipeline_validates_against_gitlabs_schema(rendered):
+    check_schema(rendered)
+
+
+def test_every_template_job_extends_the_shared_base(rendered):
+    ci = pipeline(rendered)
+    assert {job: ".template-job" in ancestors(ci, job) for job in template_jobs(ci)} == dict.fromkeys(
+        template_jobs(ci), True
+    )
+
+
+def test_every_uv_job_runs_the_one_image_the_extension_derives(rendered):
+    ci = pipeline(rendered)
+    assert ci["variables"]["UV_CI_IMAGE"] == images_of(rendered)["ci"]
+    uv_jobs = [job for job in template_jobs(ci) if job != "docker-image"]
+    assert {job: job_setting(ci, job, "image") for job in uv_jobs} == dict.fromkeys(uv_jobs, "$UV_CI_IMAGE")
+
+
+def test_every_install_is_locked(rendered):
+    ci = pipeline(rendered)
+    lines = [line for job in ("lint", "test") for line in ci[job]["script"]]
+    syncs = [line for line in lines if line.startswith("uv sync")]
+    assert len(syncs) == 2
+    assert all("--locked" in line for line in syncs)
+    assert not [line for line in lines if "|| uv sync" in line or "--frozen" in line]
+
+
+def test_uv_uses_the_images_python_and_keeps_its_cache_in_the_project(rendered):
+    variables = pipeline(rendered)["variables"]
+    assert variables["UV_PYTHON"] == answers_of(rendered)["python_version"]
+    assert (variables["UV_PYTHON_DOWNLOADS"], variables["UV_CACHE_DIR"]) == ("never", ".uv-cache")
+
+
+def test_a_branch_with_a_merge_request_runs_one_pipeline(rendered):
+    rules = pipeline(rendered)["workflow"]["rules"]
     assert {"if": "$CI_COMMIT_BRANCH && $CI_OPEN_MERGE_REQUESTS", "when": "never"} in rules
 
 
 def test_jobs_install_only_their_group_and_report_to_gitlab(render):
-    ci = pipeline(render(tasks=False))
+    ci = pipeline(render(env=OFFLINE))
     assert "--only-group lint" in ci["lint"]["script"][0]
     assert "--group test" in ci["test"]["script"][0]
     assert ci["lint"]["artifacts"]["reports"]["codequality"] == "gl-code-quality-report.json"
@@ -97,7 +120,7 @@ CACHED_JOBS = {"lint": "lint", "test": "test"}  # job -> its UV_CACHE_NAME
 
 @pytest.mark.parametrize("strategy", ["keep-wheels", "prune"])
 def test_each_job_has_its_own_cache_named_after_everything_that_makes_it_incompatible(strategy, render):
-    project = render(tasks=False, uv_cache_strategy=strategy)
+    project = render(env=OFFLINE, uv_cache_strategy=strategy)
     recorded = answers_of(project)
     ci = pipeline(project)
     assert "uv-cache" not in ci  # each job writes its own cache: no prepare job
@@ -118,7 +141,7 @@ def test_each_job_has_its_own_cache_named_after_everything_that_makes_it_incompa
 
 
 def test_cache_archives_use_fastzip_at_the_default_level(render):
-    ci = pipeline(render(tasks=False))
+    ci = pipeline(render(env=OFFLINE))
     assert ci[".uv"]["variables"]["FF_USE_FASTZIP"] == "true"
     # Restores outnumber uploads: a faster, bigger archive would cost every warm job.
     assert "CACHE_COMPRESSION_LEVEL" not in str(ci)
@@ -148,7 +171,7 @@ CACHE_ANSWERS = [
 def test_by_default_no_unprotected_pipeline_can_write_a_cache_protected_refs_restore(answers, render):
     """GitLab keeps caches of protected and unprotected refs apart unless a cache says
     `unprotect: true` (docs.gitlab.com/ci/yaml/#cacheunprotect): none may say it by default."""
-    project = render(tasks=False, **answers)
+    project = render(env=OFFLINE, **answers)
     assert answers_of(project)["ci_share_cache_with_merge_requests"] is False
     for path in pipeline_files(project):
         assert "unprotect" not in keys_anywhere(read_yaml(path)), path
@@ -162,7 +185,7 @@ def test_by_default_no_unprotected_pipeline_can_write_a_cache_protected_refs_res
 
 @pytest.mark.parametrize("strategy", ["keep-wheels", "prune"])
 def test_sharing_is_an_opt_in_that_writes_only_from_protected_refs(strategy, render):
-    ci = pipeline(render(tasks=False, ci_share_cache_with_merge_requests=True, uv_cache_strategy=strategy))
+    ci = pipeline(render(env=OFFLINE, ci_share_cache_with_merge_requests=True, uv_cache_strategy=strategy))
     for name, cache in all_caches(ci):
         assert cache["unprotect"] is True, name
         assert "protected-" not in cache["key"]["prefix"], name  # one key for both sides
@@ -174,7 +197,7 @@ def test_sharing_is_an_opt_in_that_writes_only_from_protected_refs(strategy, ren
 
 @pytest.mark.parametrize("matrix", [True, False])
 def test_python_matrix_tests_every_newer_python_on_its_own_image(matrix, render):
-    project = render(tasks=False, python_version="3.11", ci_python_matrix=matrix)
+    project = render(env=OFFLINE, python_version="3.11", ci_python_matrix=matrix)
     ci = pipeline(project)
     if not matrix:
         assert ".python-matrix" not in ci
@@ -191,21 +214,14 @@ def test_python_matrix_tests_every_newer_python_on_its_own_image(matrix, render)
     assert sum(f"test: [{version}" in line for line in listed.splitlines() for version in expected) == len(expected)
 
 
-def test_team_pipeline_only_includes_the_template_entry_point(render):
-    project = render(tasks=False)
-    team = read_yaml(project / ".gitlab-ci.yml")
+def test_the_team_pipeline_includes_the_template_entry_point_alone(render):
+    team = read_yaml(render(env=OFFLINE) / ".gitlab-ci.yml")
     assert team == {"include": [{"local": ".gitlab/ci/template.gitlab-ci.yml"}]}
-    team_file, *template_files = pipeline_files(project)
-    assert team_file.read_text().startswith("# Team-owned pipeline:")
-    assert {p.name for p in template_files} == {
-        "template.gitlab-ci.yml",
-        "uv.gitlab-ci.yml",
-        "docker.gitlab-ci.yml",
-        "template-sync.gitlab-ci.yml",
-        "release.gitlab-ci.yml",
-    }
-    for path in template_files:
-        assert path.read_text().startswith("# Template-owned:")
+
+
+def test_the_entry_point_includes_every_other_template_pipeline_file(render):
+    project = render(env=OFFLINE)
+    _, *template_files = pipeline_files(project)
     included = read_yaml(project / ".gitlab" / "ci" / "template.gitlab-ci.yml")["include"]
     assert sorted(entry["local"] for entry in included) == sorted(
         f".gitlab/ci/{p.name}" for p in template_files if p.name != "template.gitlab-ci.yml"
@@ -213,7 +229,7 @@ def test_team_pipeline_only_includes_the_template_entry_point(render):
 
 
 def test_drift_job_warns_on_schedules_and_the_default_branch(render):
-    job = pipeline(render(tasks=False))["template-drift"]
+    job = pipeline(render(env=OFFLINE))["template-drift"]
     assert job["allow_failure"] is True
     assert job["rules"] == [
         {"if": '$CI_PIPELINE_SOURCE == "schedule"'},
@@ -223,7 +239,7 @@ def test_drift_job_warns_on_schedules_and_the_default_branch(render):
 
 
 def test_image_job_tags_and_pushes_only_outside_merge_requests(render):
-    job = pipeline(render(tasks=False))["docker-image"]
+    job = pipeline(render(env=OFFLINE))["docker-image"]
     assert job["image"] == "$BUILDER_IMAGE"
     assert job["variables"]["BUILDER_IMAGE"] == images.BUILDER_IMAGE
     assert {"STORAGE_DRIVER": "vfs", "BUILDAH_ISOLATION": "chroot"}.items() <= job["variables"].items()
@@ -231,9 +247,8 @@ def test_image_job_tags_and_pushes_only_outside_merge_requests(render):
     script = job["script"][0]
     for tag in ("$CI_COMMIT_SHA", "$CI_COMMIT_TAG", "$CI_COMMIT_REF_SLUG", "latest"):
         assert tag in script
-    # The one CA_BUNDLE File variable (its former name BUILD_CA_BUNDLE still works).
-    assert 'ca_bundle="${CA_BUNDLE:-${BUILD_CA_BUNDLE:-}}"' in script
-    assert "--secret id=ca_bundle,src=$ca_bundle" in script
+    # The one CA_BUNDLE File variable every template job uses.
+    assert "--secret id=ca_bundle,src=$CA_BUNDLE" in script
 
 
 def cache_key_prefix(project, job: str, *, protected: bool = True) -> str:

@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import filecmp
+import json
 import tomllib
 from pathlib import Path
 
 import identity
 import images
 import pytest
+import yaml
 
 from tests.kit import (
     BASELINE,
     DEFAULTS,
     DISTRIBUTION,
+    OFFLINE,
     PACKAGE,
     ROOT,
     answers_of,
     copier_cli,
     interpreter,
     read_toml,
+    render_with,
     run,
 )
 
@@ -49,53 +53,74 @@ def test_baseline_names_are_what_the_rules_derive():
     assert identity.default_package_name(DISTRIBUTION) == PACKAGE
 
 
-def test_default_render_has_the_expected_files_and_values(render):
-    project = render()
-    assert project_files(project) >= EXPECTED_FILES
-    assert not list(project.rglob("*.jinja"))
-    python, uv = DEFAULTS["python_version"], DEFAULTS["uv_version"]
+@pytest.fixture(scope="module")
+def default_project(copie_session, template_repo) -> Path:
+    """One default render that the tests below only read."""
+    return render_with(copie_session, template_repo)
 
-    pyproject = read_toml(project / "pyproject.toml")
-    meta = pyproject["project"]
+
+def test_a_default_render_has_the_project_files_and_no_template_suffix(default_project):
+    assert project_files(default_project) >= EXPECTED_FILES
+    assert not list(default_project.rglob("*.jinja"))
+
+
+def test_the_package_metadata_is_the_answers(default_project):
+    meta = read_toml(default_project / "pyproject.toml")["project"]
     assert meta["name"] == DISTRIBUTION
     assert meta["description"] == BASELINE["description"]
     assert meta["authors"] == [{"name": BASELINE["author_name"], "email": BASELINE["author_email"]}]
-    assert meta["requires-python"] == f">={python}"
     assert meta["scripts"] == {DISTRIBUTION: f"{PACKAGE}.cli:main"}
-    assert pyproject["build-system"] == {
-        "requires": [images.uv_build_requirement(uv)],
-        "build-backend": "uv_build",
-    }
+
+
+def test_the_python_version_is_the_same_everywhere_it_is_named(default_project):
+    python = DEFAULTS["python_version"]
+    pyproject = read_toml(default_project / "pyproject.toml")
+    assert pyproject["project"]["requires-python"] == f">={python}"
+    assert pyproject["tool"]["ruff"]["target-version"] == "py" + python.replace(".", "")
+    assert (default_project / ".python-version").read_text() == f"{python}\n"
+    assert read_toml(default_project / "uv.lock")["requires-python"] == f">={python}"
+
+
+def test_the_build_backend_and_uv_follow_the_uv_answer(default_project):
+    pyproject = read_toml(default_project / "pyproject.toml")
+    uv = DEFAULTS["uv_version"]
+    assert pyproject["build-system"] == {"requires": [images.uv_build_requirement(uv)], "build-backend": "uv_build"}
     assert pyproject["tool"]["uv"]["required-version"] == f">={uv}"
-    groups = pyproject["dependency-groups"]
+    assert pyproject["tool"]["uv"]["build-backend"] == {"module-name": PACKAGE}
+
+
+def test_ci_installs_only_the_group_a_job_needs_and_dev_gets_both(default_project):
+    groups = read_toml(default_project / "pyproject.toml")["dependency-groups"]
     assert [req.split(">")[0] for req in groups["lint"]] == ["ruff"]
     assert {req.split(">")[0] for req in groups["test"]} == {"pytest", "pytest-cov"}
     assert groups["dev"] == [{"include-group": "lint"}, {"include-group": "test"}]
-    assert pyproject["tool"]["ruff"]["target-version"] == "py" + python.replace(".", "")
-    assert len(pyproject["tool"]["ruff"]["lint"]["select"]) > 10  # more than the defaults
-    pytest_opts = pyproject["tool"]["pytest"]["ini_options"]
-    assert pytest_opts["testpaths"] == ["tests"]
-    assert {"--import-mode=importlib", "--strict-markers"} <= set(pytest_opts["addopts"])
-    assert pyproject["tool"]["coverage"]["run"]["source"] == [PACKAGE]
 
-    assert (project / ".python-version").read_text() == f"{python}\n"
-    lock = read_toml(project / "uv.lock")
-    assert lock["requires-python"] == f">={python}"
-    assert {p["name"] for p in lock["package"]} >= {DISTRIBUTION, "pytest", "ruff"}
 
-    recorded = answers_of(project)
+def test_ruff_and_pytest_are_strict(default_project):
+    tools = read_toml(default_project / "pyproject.toml")["tool"]
+    assert {"D", "S", "B", "PL", "RUF", "PT"} <= set(tools["ruff"]["lint"]["select"])
+    assert {"--import-mode=importlib", "--strict-markers", "--strict-config"} <= set(
+        tools["pytest"]["ini_options"]["addopts"]
+    )
+    assert tools["pytest"]["ini_options"]["filterwarnings"] == ["error"]
+    assert tools["coverage"]["report"]["fail_under"] == 90
+
+
+def test_the_answers_file_records_every_default_and_says_not_to_edit_it(default_project):
+    recorded = answers_of(default_project)
     assert {key: recorded[key] for key in DEFAULTS} == DEFAULTS
-    assert recorded["package_name"] == PACKAGE
-    header = (project / ".copier-answers.yml").read_text().splitlines()[0]
-    assert header.startswith("# ")
-    assert "edit" in (project / ".copier-answers.yml").read_text().split("_commit")[0].lower()
+    header = (default_project / ".copier-answers.yml").read_text().split("_commit")[0]
+    assert "Do not edit it by hand" in header
 
-    gitignore = (project / ".gitignore").read_text().splitlines()
+
+def test_local_state_is_ignored_by_git(default_project):
+    gitignore = (default_project / ".gitignore").read_text().splitlines()
     assert {"/.venv/", "/.uv-cache/", "/.gitlab-ci-local/"} <= set(gitignore)
 
-    readme = (project / "README.md").read_text()
-    for command in ("uv sync", "uv run pytest", "uv run ruff check"):
-        assert command in readme
+
+def test_the_readme_gives_the_daily_commands(default_project):
+    readme = (default_project / "README.md").read_text()
+    assert [command for command in ("uv sync", "uv run pytest", "uv run ruff check") if command not in readme] == []
 
 
 @pytest.mark.parametrize("version", images.SUPPORTED_PYTHONS)
@@ -106,7 +131,7 @@ def test_every_python_version_derives_the_same_version_everywhere(version, rende
         assert lock["requires-python"] == f">={version}"
     else:
         # No interpreter here, so no copy-time lock (it needs one): checked statically.
-        project = render(python_version=version, tasks=False)
+        project = render(python_version=version, env=OFFLINE)
         assert not (project / "uv.lock").exists()
     pyproject = read_toml(project / "pyproject.toml")
     assert (project / ".python-version").read_text().strip() == version
@@ -238,3 +263,43 @@ def test_after_the_copy_the_owner_is_told_the_next_three_steps(template_repo, tm
     assert "Pipeline schedules" in steps
     assert 'README.md, section "CI variables"' in steps
     assert "## CI variables" in (tmp_path / DISTRIBUTION / "README.md").read_text()
+
+
+def readme_questions() -> dict[str, str]:
+    """The README's question table: each question's default column, in the table's order."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = text[text.index("| question | meaning | default |") :].split("\n\n")[0].splitlines()[2:]
+    return {row.split(" | ")[0].strip("| `"): row.rsplit(" | ", 1)[1].rstrip(" |") for row in table}
+
+
+def shown(default: object) -> str:
+    """A literal default as the README writes it: `true`, `3.13`, `""`, `[]`."""
+    if isinstance(default, bool):
+        text = str(default).lower()
+    elif isinstance(default, str):
+        text = default or '""'
+    else:
+        text = json.dumps(default)
+    return f"`{text}`"
+
+
+def questions() -> dict[str, dict]:
+    """copier.yml's questions, in order: what it asks (its hidden, derived values left out)."""
+    config = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
+    return {
+        name: spec
+        for name, spec in config.items()
+        if not name.startswith("_") and isinstance(spec, dict) and spec.get("when") is not False
+    }
+
+
+def test_the_readme_lists_every_question_in_copiers_order():
+    assert list(readme_questions()) == list(questions())
+
+
+def test_the_readmes_defaults_are_copiers():
+    literal = {name: spec["default"] for name, spec in questions().items() if "{{" not in str(spec["default"])}
+    documented = readme_questions()
+    assert {name: documented[name].split(" ")[0] for name in literal} == {
+        name: shown(default) for name, default in literal.items()
+    }

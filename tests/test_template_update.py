@@ -22,7 +22,8 @@ from project_sync import JOB_EMAIL
 
 from tests.kit import (
     BASELINE,
-    DISTRIBUTION,
+    OFFLINE,
+    add_to_uv_jobs,
     check_green,
     check_schema,
     commit_all,
@@ -32,7 +33,6 @@ from tests.kit import (
     listed_jobs,
     pipeline,
     release_template,
-    render,
     run,
     run_pipeline,
     snapshot_template,
@@ -173,8 +173,8 @@ def options(push: dict) -> dict[str, str]:
     return dict(option.partition("=")[::2] for option in push["options"])
 
 
-def test_the_job_validates_and_runs_only_on_schedules_and_by_hand(template, tmp_path):
-    project = commit_all(render(template, tmp_path / DISTRIBUTION, tasks=False), "generated")
+def test_the_job_validates_and_runs_only_on_schedules_and_by_hand(template, render):
+    project = commit_all(render(template=template, env=OFFLINE), "generated")
     check_schema(project)
     job = pipeline(project)["template-update"]
     assert all("$CI_PIPELINE_SOURCE ==" in rule["if"] for rule in job["rules"])
@@ -338,7 +338,7 @@ def test_a_push_that_lands_while_the_job_runs_is_refused_by_the_lease(template, 
 @pytest.mark.slow
 def test_a_conflict_or_a_failing_check_makes_a_draft_that_names_it(template, tmp_path, shared_uv_cache):
     def clashing_edit(project: Path) -> None:
-        edit(project / ".gitlab" / "ci" / "uv.gitlab-ci.yml", "  interruptible: true\n", "  interruptible: false\n")
+        add_to_uv_jobs(project / ".gitlab" / "ci" / "uv.gitlab-ci.yml", "retry: 2")
 
     project, origin = project_on_origin(template, tmp_path, "clash", clashing_edit)
     run_update_job(project, shared_uv_cache)

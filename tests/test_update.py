@@ -21,6 +21,7 @@ from tests.kit import (
     BASELINE,
     DEFAULTS,
     RELEASES,
+    add_to_uv_jobs,
     answers_of,
     check_green,
     check_schema,
@@ -194,7 +195,7 @@ def test_update_to_v2_keeps_the_team_work_and_the_drift_check_follows(tagged_tem
     assert git(project, "status", "--porcelain") == ""
 
     # A hand edit to a template-owned file is drift.
-    edit(project / ".gitlab" / "ci" / "uv.gitlab-ci.yml", "interruptible: true", "interruptible: false")
+    add_to_uv_jobs(project / ".gitlab" / "ci" / "uv.gitlab-ci.yml", "retry: 1")
     modified = drift(project)
     assert modified.returncode == 2, modified.stdout + modified.stderr
     assert modified.stdout.splitlines()[1:] == [
@@ -206,7 +207,7 @@ def test_a_local_edit_to_a_template_owned_file_is_merged_and_reported_not_replac
     """What the ownership docs promise: Copier merges template-owned files like any other."""
     project = copy_v1(tagged_template, tmp_path)
     uv_ci = project / ".gitlab" / "ci" / "uv.gitlab-ci.yml"
-    edit(uv_ci, "  interruptible: true\n", "  interruptible: true\n  retry: 2\n")
+    add_to_uv_jobs(uv_ci, "retry: 2")
     commit_all(project, "retry template jobs")
 
     release_v2(tagged_template)

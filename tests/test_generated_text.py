@@ -1,0 +1,102 @@
+"""What a team reads every day: one ownership line per template-owned file, few and short
+comments in the pipeline, and no word about an option the project does not use."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.kit import OFFLINE, pipeline_files, render_with
+
+OWNERSHIP = 'Template-owned: copier-uv-gitlab keeps this file (README.md, "Who owns which file").'
+
+
+def comment_runs(path: Path) -> list[list[str]]:
+    """The runs of consecutive whole-line comments in a YAML or Dockerfile."""
+    runs: list[list[str]] = []
+    previous_was_comment = False
+    for line in path.read_text().splitlines():
+        is_comment = line.lstrip().startswith("#")
+        if is_comment:
+            if previous_was_comment:
+                runs[-1].append(line)
+            else:
+                runs.append([line])
+        previous_was_comment = is_comment
+    return runs
+
+
+def test_every_template_owned_file_says_so_in_one_line_that_points_to_the_readme(render):
+    project = render(env=OFFLINE)
+    owned = [path for path in project.rglob("*") if path.is_file() and "Template-owned" in path.read_text()[:300]]
+    assert {path.relative_to(project).as_posix() for path in owned} >= {
+        ".gitlab/ci/template.gitlab-ci.yml",
+        ".gitlab/ci/template_sync.py",
+        "Dockerfile",
+        ".dockerignore",
+    }
+    for path in owned:
+        lines = path.read_text().splitlines()[:2]
+        assert any(line.lstrip('#" ').strip() == OWNERSHIP for line in lines), path
+    assert "\n## Who owns which file\n" in (project / "README.md").read_text()
+
+
+def test_pipeline_comments_are_at_most_a_fifth_of_its_lines(render):
+    files = pipeline_files(render(env=OFFLINE))
+    lines = [line for path in files for line in path.read_text().splitlines()]
+    comments = [line for line in lines if line.lstrip().startswith("#")]
+    assert len(comments) * 5 <= len(lines), (len(comments), len(lines))
+
+
+def test_no_comment_in_the_pipeline_or_the_dockerfile_runs_over_three_lines(render):
+    project = render(env=OFFLINE)
+    for path in [*pipeline_files(project), project / "Dockerfile"]:
+        assert [run for run in comment_runs(path) if len(run) > 3] == [], path
+
+
+# What a file must not mention when the answer on the left says the feature is not there.
+UNUSED: dict[tuple[str, object], list[str]] = {
+    ("dockerfile", False): ["Dockerfile", "docker-image", "buildah", "BUILD_UV_ENV", ".dockerignore"],
+    ("publish_package", False): ["`release`", "release job", "uv publish", "UV_PUBLISH", "Protected tags"],
+    ("ci_python_matrix", False): ["matrix"],
+    ("ci_share_cache_with_merge_requests", False): ["unprotect"],
+    ("ci_share_cache_with_merge_requests", True): ["never share a cache"],
+    ("uv_cache_strategy", "keep-wheels"): ["prune"],
+    ("uv_cache_strategy", "prune"): ["keeps every wheel"],
+    ("index", "none"): ["UV_INDEX_INTERNAL", "organisation's index", "index credentials"],
+    ("index", "beside"): ["UV_DEFAULT_INDEX"],
+}
+INDEXES = {
+    "none": {},
+    "beside": {"package_index_url": "https://pypi.example.com/simple", "package_index_mode": "beside"},
+    "replace": {"package_index_url": "https://pypi.example.com/simple", "package_index_mode": "replace"},
+}
+FEATURES = {
+    "dockerfile": [True, False],
+    "publish_package": [True, False],
+    "ci_python_matrix": [True, False],
+    "ci_share_cache_with_merge_requests": [True, False],
+    "uv_cache_strategy": ["keep-wheels", "prune"],
+    "index": list(INDEXES),
+}
+COMBINATIONS = [dict(zip(FEATURES, values, strict=True)) for values in itertools.product(*FEATURES.values())]
+NOT_READ = {".copier-answers.yml", "uv.lock"}  # Copier's record of every answer; the lock
+
+
+@pytest.mark.parametrize(
+    "features", COMBINATIONS, ids=["-".join(f"{key}={value}" for key, value in c.items()) for c in COMBINATIONS]
+)
+def test_no_file_mentions_an_option_the_project_does_not_use(features, copie_session, template_repo):
+    answers = {key: value for key, value in features.items() if key != "index"}
+    project = render_with(copie_session, template_repo, {**answers, **INDEXES[features["index"]]}, OFFLINE)
+    forbidden = [word for (key, value), words in UNUSED.items() if features[key] == value for word in words]
+    pattern = re.compile("|".join(map(re.escape, forbidden)))
+    mentions = {
+        path.relative_to(project).as_posix(): sorted(set(pattern.findall(path.read_text(errors="replace"))))
+        for path in project.rglob("*")
+        if path.is_file() and path.name not in NOT_READ
+    }
+    assert {name: found for name, found in mentions.items() if found} == {}
