@@ -468,10 +468,61 @@ def leave(branch: Branch, why: str) -> None:
     say(f"left: {branch.name} {why}; commits by others: {commits}")
 
 
+def decide(ref: str, remote: str, default_branch: str, email: str) -> Plan:
+    """Which update branches the job may touch for ``ref``; log the ones it leaves to the team."""
+    decided = plan(branch_for(ref), read_branches(remote, default_branch, email))
+    for branch in decided.kept:
+        leave(branch, "is superseded but holds your team's commits, so it stays (named in the new merge request)")
+    if decided.blocked:
+        leave(decided.existing, "already proposes this version and holds your team's commits, so it stays as it is")
+    return decided
+
+
+def commit_update(project: Path, old: str, ref: str, branch: str, email: str) -> tuple[list[str], list[str]]:
+    """Run `copier update` to ``ref`` and commit the result on ``branch`` as the job, with its
+    trailer; return the update's notes and the files left with conflict markers."""
+    notes = notes_in(copier("update", "--trust", "--defaults", "--conflict", "inline", "--vcs-ref", ref))
+    for note in notes:
+        say(f"note: {note}")
+    conflicts = conflicted_files(project)
+    git("switch", "--quiet", "-C", branch)
+    git("add", "--all")
+    identity = ["-c", f"user.name={JOB_NAME}", "-c", f"user.email={email}"]
+    git(*identity, "commit", "--quiet", "--no-verify", "-m", f"Update template from {old} to {ref}\n\n{TRAILER}: {ref}")
+    conflict_note = f"; conflicts in {', '.join(conflicts)}" if conflicts else ""
+    say(f"updated: template {old} -> {ref} on {branch}{conflict_note}")
+    return notes, conflicts
+
+
+def same_tree(commit: str) -> bool:
+    """Whether ``commit`` holds exactly what HEAD holds."""
+    return git("rev-parse", f"{commit}^{{tree}}") == git("rev-parse", "HEAD^{tree}")
+
+
+def publish(decided: Plan, proposal: Proposal, remote: str, default_branch: str) -> bool:
+    """Push the update branch with the lease on what the job saw; False if a person pushed meanwhile."""
+    existing = decided.existing
+    options = push_options(proposal, create=existing is None, default_branch=default_branch)
+    seen = existing.sha if existing else ""
+    if not push_with_lease(remote, f"HEAD:refs/heads/{decided.target}", decided.target, seen, options):
+        say(f"left: {decided.target} changed while this job ran (someone pushed to it), so nothing was pushed")
+        return False
+    say(f"pushed: {decided.target}, merge request '{proposal.title}' -> {default_branch}")
+    return True
+
+
+def delete_superseded(decided: Plan, remote: str) -> None:
+    """Delete the job's own older branches, each only if it is still at the commit the job saw."""
+    for branch in decided.superseded:
+        if push_with_lease(remote, f":refs/heads/{branch.name}", branch.name, branch.sha):
+            say(f"superseded: deleted {branch.name} (only this job's commits were on it)")
+        else:
+            say(f"left: {branch.name} changed while this job ran (someone pushed to it), so it stays")
+
+
 def update(project: Path, ref: str) -> int:
     """Propose the release ``ref`` as a merge request; return the exit status."""
-    answers = read_answers(project)
-    old = str(answers["_commit"])
+    old = str(read_answers(project)["_commit"])
     if (release(ref) or Version("0")) <= (release(old) or Version("0")):
         say(f"up to date: template {old}; nothing to propose")
         return UP_TO_DATE
@@ -480,43 +531,19 @@ def update(project: Path, ref: str) -> int:
     environ = dict(os.environ)
     default_branch = environ.get("CI_DEFAULT_BRANCH", "main")
     remote, email = push_url(environ), job_email(environ)
-    decided = plan(branch_for(ref), read_branches(remote, default_branch, email))
-    for branch in decided.kept:
-        leave(branch, "is superseded but holds your team's commits, so it stays (named in the new merge request)")
+    decided = decide(ref, remote, default_branch, email)
     if decided.blocked:
-        leave(decided.existing, "already proposes this version and holds your team's commits, so it stays as it is")
         return UP_TO_DATE
-
-    notes = notes_in(copier("update", "--trust", "--defaults", "--conflict", "inline", "--vcs-ref", ref))
-    for note in notes:
-        say(f"note: {note}")
-    conflicts = conflicted_files(project)
-    git("switch", "--quiet", "-C", decided.target)
-    git("add", "--all")
-    message = f"Update template from {old} to {ref}\n\n{TRAILER}: {ref}"
-    identity = ["-c", f"user.name={JOB_NAME}", "-c", f"user.email={email}"]
-    git(*identity, "commit", "--quiet", "--no-verify", "-m", message)
-    conflict_note = f"; conflicts in {', '.join(conflicts)}" if conflicts else ""
-    say(f"updated: template {old} -> {ref} on {decided.target}{conflict_note}")
-
-    existing = decided.existing
-    if existing and git("rev-parse", f"{existing.sha}^{{tree}}") == git("rev-parse", "HEAD^{tree}"):
+    notes, conflicts = commit_update(project, old, ref, decided.target, email)
+    if decided.existing and same_tree(decided.existing.sha):
         say(f"unchanged: {decided.target} already holds this update; its merge request stays as it is")
     else:
         changelog = (Path(__file__).resolve().parent.parent / "CHANGELOG.md").read_text(encoding="utf-8")
-        proposal = Proposal(old, ref, template_changes(changelog, old, ref), run_checks(), conflicts,
-                            notes, decided.kept)  # fmt: skip
-        options = push_options(proposal, create=existing is None, default_branch=default_branch)
-        if not push_with_lease(remote, f"HEAD:refs/heads/{decided.target}", decided.target,
-                               existing.sha if existing else "", options):  # fmt: skip
-            say(f"left: {decided.target} changed while this job ran (someone pushed to it), so nothing was pushed")
+        changes = template_changes(changelog, old, ref)
+        proposal = Proposal(old, ref, changes, run_checks(), conflicts, notes, decided.kept)
+        if not publish(decided, proposal, remote, default_branch):
             return UP_TO_DATE
-        say(f"pushed: {decided.target}, merge request '{proposal.title}' -> {default_branch}")
-    for branch in decided.superseded:
-        if push_with_lease(remote, f":refs/heads/{branch.name}", branch.name, branch.sha):
-            say(f"superseded: deleted {branch.name} (only this job's commits were on it)")
-        else:
-            say(f"left: {branch.name} changed while this job ran (someone pushed to it), so it stays")
+    delete_superseded(decided, remote)
     return UP_TO_DATE
 
 

@@ -49,7 +49,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
+    def do_POST(self) -> None:
         if self.path != "/v1/querybatch":
             self.answer(404, {"message": "not found"})
             return
@@ -61,7 +61,7 @@ class Handler(BaseHTTPRequestHandler):
             results.append({"vulns": [{"id": r["id"], "modified": r["modified"]} for r in found]} if found else {})
         self.answer(200, {"results": results})
 
-    def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+    def do_GET(self) -> None:
         wanted = self.path.removeprefix("/v1/vulns/")
         record = next((r for r in self.records() if r["id"] == wanted), None)
         self.answer(200, record) if record else self.answer(404, {"message": "not found"})

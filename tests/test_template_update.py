@@ -407,11 +407,8 @@ def test_a_project_on_the_newest_version_pushes_nothing(template, tmp_path, shar
 def test_a_fix_to_the_jobs_reaches_a_project_at_its_next_run_before_any_merge(template, tmp_path, shared_uv_cache):
     project, origin = project_on_origin(template, tmp_path, "behind")  # still on v1.0.0
     script = template / "sync" / "project_sync.py"
-    edit(
-        script,
-        "    answers = read_answers(project)\n    old = ",
-        '    say("v3 update logic")\n    answers = read_answers(project)\n    old = ',
-    )
+    first_line = '    old = str(read_answers(project)["_commit"])\n'
+    edit(script, first_line, f'    say("v3 update logic")\n{first_line}')
     release_template(template, "v3.0.0", "better update job")
     job = run_update_job(project, shared_uv_cache)
     assert "newest release v3.0.0: running its sync/project_sync.py" in job.stdout
