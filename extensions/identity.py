@@ -28,27 +28,41 @@ MAX_DESCRIPTION = 2000
 MAX_EMAIL = 254  # RFC 5321's limit for a forward path
 
 # The distributions the generated project's own tools bring into uv.lock (its dependency
-# groups, for every Python it supports): a project with one of these names would depend on
-# itself, which uv refuses. tests/test_identity.py compares this with a rendered lock.
+# groups, with either type checker, for every Python it supports): a project with one of
+# these names would depend on itself, which uv refuses. tests/test_identity.py compares
+# this with rendered locks.
 TOOL_DISTRIBUTIONS = frozenset(
     {
+        "ast-serialize",
         "colorama",
         "coverage",
         "exceptiongroup",
         "iniconfig",
+        "librt",
+        "mypy",
+        "mypy-extensions",
         "packaging",
+        "pathspec",
         "pluggy",
+        "pre-commit-hooks",
         "pygments",
         "pytest",
         "pytest-cov",
+        "ruamel-yaml",
         "ruff",
         "tomli",
+        "ty",
         "typing-extensions",
     }
 )
 # Import names a package of the project must not take: the tools' own (pytest also installs
 # `_pytest` and the `py` shim), the standard library's, and the test layout's.
-_TOOL_IMPORTS = frozenset(name.replace("-", "_") for name in TOOL_DISTRIBUTIONS) | {"_pytest", "py"}
+_TOOL_IMPORTS = frozenset(name.replace("-", "_") for name in TOOL_DISTRIBUTIONS) | {
+    "_pytest",
+    "py",
+    "ruamel",
+    "pre_commit_hooks",
+}
 _RESERVED_PACKAGES = frozenset(sys.stdlib_module_names) | {"src", "tests", "test"}
 
 _DISTRIBUTION_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")

@@ -95,6 +95,12 @@ def uv_version_error(uv_version: str) -> str:
     return ""
 
 
+def newest_uv() -> str:
+    """The newest uv release the table knows: it runs the audit and writes the SBOM (preview
+    features that older releases lack), whatever uv builds the project."""
+    return _show(NEWEST_UV)
+
+
 def uv_build_requirement(uv_version: str) -> str:
     """The ``uv_build`` range for ``build-system.requires``: same minor as uv.
 
@@ -381,6 +387,7 @@ def image_refs(
 JINJA_GLOBALS = {
     "uv_version_error": uv_version_error,
     "uv_build_requirement": uv_build_requirement,
+    "newest_uv": newest_uv,
     "registry_error": registry_error,
     "digests_error": digests_error,
     "python_choices": python_choices,

@@ -47,19 +47,19 @@ def _url_problem(url: str) -> str:
     parts = urlsplit(url)
     if "@" in parts.netloc:
         return (
-            f"it holds credentials: uv reads them from {INDEX_USERNAME_VARIABLE} and "
-            f"{INDEX_PASSWORD_VARIABLE}, never from a URL that lands in pyproject.toml"
+            "it holds credentials, which would be written into the project's files; the jobs read "
+            f"them from masked CI/CD variables (for the index: {INDEX_USERNAME_VARIABLE}, {INDEX_PASSWORD_VARIABLE})"
         )
     if "?" in url or "#" in url:
         return (
-            "it has a query string or fragment: a token there would be written into pyproject.toml "
-            "and README.md and sent with every request; uv reads credentials from the environment"
+            "it has a query string or fragment: a token there would be written into the project's "
+            "files and sent with every request; the jobs read credentials from the environment"
         )
     host = parts.hostname or ""
     if parts.scheme == "http" and not _is_loopback(host):
         return (
-            "it is http://: every job would send the index credentials (the job token) in "
-            "cleartext; use https:// (http:// is only for an index on loopback)"
+            "it is http://: every job would send its credentials (the job token) in cleartext; "
+            "use https:// (http:// is only for a service on loopback)"
         )
     if parts.scheme not in {"https", "http"}:
         return "it is not an https:// URL"
@@ -74,6 +74,15 @@ def index_url_error(url: str) -> str:
         return ""
     if problem := _url_problem(url):
         return f"package_index_url {url[:120]!r} is refused: {problem}. For example {_EXAMPLE_URL!r}."
+    return ""
+
+
+def service_url_error(url: str) -> str:
+    """Why ``url`` cannot be the vulnerability service the audit job asks, or ``""`` (empty: OSV)."""
+    if not url:
+        return ""
+    if problem := _url_problem(url):
+        return f"vulnerability_service_url {url[:120]!r} is refused: {problem}. For example 'https://osv.example.com'."
     return ""
 
 
@@ -153,6 +162,7 @@ def runner_tags_error(tags: object) -> str:
 # What copier.yml and the templates call, by name (extensions/registry.py registers it).
 JINJA_GLOBALS = {
     "index_url_error": index_url_error,
+    "service_url_error": service_url_error,
     "index_settings": index_settings,
     "package_names_error": package_names_error,
     "runner_tags_error": runner_tags_error,

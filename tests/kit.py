@@ -317,11 +317,13 @@ GREEN_CHECKS = (
     ("uv", "run", "--locked", "pytest"),
     ("uv", "lock", "--check"),
 )
+TYPE_CHECKS = {"mypy": ("uv", "run", "--locked", "mypy"), "ty": ("uv", "run", "--locked", "ty", "check")}
 
 
 def check_green(project: Path, env: Mapping[str, str] | None = None) -> None:
-    """Run every check of ``project``; the first that fails raises ``CommandFailed``."""
-    for command in GREEN_CHECKS:
+    """Run every check of ``project`` (its type checker's too); the first that fails raises ``CommandFailed``."""
+    type_check = TYPE_CHECKS.get(answers_of(project).get("type_checker", "none"))
+    for command in (*GREEN_CHECKS, *([type_check] if type_check else [])):
         run(command, project, env)
 
 

@@ -196,7 +196,7 @@ def test_no_path_in_the_template_contains_a_double_quote():
         ({"package_index_url": "http://pypi.example.com/simple"}, "in cleartext; use https://"),
         (
             {"package_index_url": "https://gitlab.example.com/simple?private_token=glpat-secret"},
-            "a token there would be written into pyproject.toml",
+            "a token there would be written into the project's files",
         ),
         ({"package_index_url": "https://pypi.example.com/simple\u202e"}, "control, bidi or non-ASCII"),
         (
