@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from pytest_copie.plugin import Copie
 
 from tests.kit import check_green, check_schema, interpreter, render_with
-from tests.local_index import Index, publish, serving_index
+from tests.servers import Index, publish, serving_index
 
 settings.register_profile(
     "ci",

@@ -68,6 +68,9 @@ UNUSED: dict[tuple[str, object], list[str]] = {
     ("uv_cache_strategy", "prune"): ["keeps every wheel"],
     ("index", "none"): ["UV_INDEX_INTERNAL", "organisation's index", "index credentials"],
     ("index", "beside"): ["UV_DEFAULT_INDEX"],
+    ("type_checker", "none"): ["mypy", "ty check", "tool.ty", "type checker"],
+    ("type_checker", "mypy"): ["ty check", "tool.ty"],
+    ("type_checker", "ty"): ["mypy"],
 }
 INDEXES = {
     "none": {},
@@ -81,6 +84,7 @@ FEATURES = {
     "ci_share_cache_with_merge_requests": [True, False],
     "uv_cache_strategy": ["keep-wheels", "prune"],
     "index": list(INDEXES),
+    "type_checker": ["mypy", "ty", "none"],
 }
 COMBINATIONS = [dict(zip(FEATURES, values, strict=True)) for values in itertools.product(*FEATURES.values())]
 NOT_READ = {".copier-answers.yml", "uv.lock"}  # Copier's record of every answer; the lock

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
 
 from tests.kit import (
     DISTRIBUTION,
@@ -38,7 +40,7 @@ from tests.kit import (
     snapshot_template,
     template_jobs,
 )
-from tests.local_index import PASSWORD, SYSTEM_BUNDLE, USER, Index, publish, serving_index
+from tests.servers import PASSWORD, SYSTEM_BUNDLE, USER, Index, publish, serving_index
 
 
 @pytest.fixture(scope="module")
@@ -146,6 +148,27 @@ def test_the_pipeline_installs_from_the_index_and_a_tag_publishes_the_package(in
         ]
         assert leaked == []
     assert all(PASSWORD not in log for log in logs)
+
+
+@pytest.mark.slow
+def test_a_release_keeps_a_valid_sbom_of_the_locked_runtime_set_beside_the_wheel(index, internal_project):
+    project = internal_project
+    run_pipeline(project, *ci_variables(index), "--variable", "CI_COMMIT_TAG=v0.1.0", jobs=["release"])
+    sbom = (project / ".gitlab-ci-local" / "artifacts" / "release" / "dist" / "sbom.cdx.json").read_text()
+    assert JsonStrictValidator(SchemaVersion.V1_5).validate_str(sbom) is None  # CycloneDX 1.5, strictly
+    components = {(c["name"], c["version"]) for c in json.loads(sbom)["components"]}
+    runtime = run(
+        ["uv", "export", "--frozen", "--no-default-groups", "--no-emit-project", "--no-hashes", "--no-header"], project
+    )
+    locked = {tuple(line.split(" ")[0].split("==")) for line in runtime.splitlines() if "==" in line}
+    assert locked == {("payments-core", "0.1.0")}
+    assert locked <= components
+    dev_only = (
+        {package["name"] for package in read_toml(project / "uv.lock")["package"]}
+        - {name for name, _ in locked}
+        - {DISTRIBUTION}
+    )
+    assert not {name for name, _ in components} & dev_only
 
 
 def test_runner_tags_are_on_every_template_job_and_nowhere_without_them(render):

@@ -89,11 +89,12 @@ def test_the_build_backend_and_uv_follow_the_uv_answer(default_project):
     assert pyproject["tool"]["uv"]["build-backend"] == {"module-name": PACKAGE}
 
 
-def test_ci_installs_only_the_group_a_job_needs_and_dev_gets_both(default_project):
+def test_ci_installs_only_the_groups_a_job_needs_and_dev_gets_them_all(default_project):
     groups = read_toml(default_project / "pyproject.toml")["dependency-groups"]
     assert [req.split(">")[0] for req in groups["lint"]] == ["ruff"]
     assert {req.split(">")[0] for req in groups["test"]} == {"pytest", "pytest-cov"}
-    assert groups["dev"] == [{"include-group": "lint"}, {"include-group": "test"}]
+    assert groups["types"] == ["mypy>=2.4"]  # the default type checker
+    assert [group["include-group"] for group in groups["dev"]] == ["lint", "test", "types", "hooks"]
 
 
 def test_ruff_and_pytest_are_strict(default_project):

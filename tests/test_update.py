@@ -282,11 +282,16 @@ def test_update_from_v0_2_0_brings_the_sync_jobs_that_follow_the_newest_release(
     make_team_changes(project)
     old_sync = (project / ".gitlab" / "ci" / "template_sync.py").read_text()
 
-    copier_cli("update", "--vcs-ref", WORK_TREE, "--conflict", "rej", cwd=project, data={})
+    output = copier_cli("update", "--vcs-ref", WORK_TREE, "--conflict", "rej", cwd=project, data={})
+    # Its own code was never type-checked: it keeps none, and is told how to opt in.
+    assert "note: type_checker: none (kept as before this question existed)" in output
+    assert answers_of(project)["type_checker"] == "none"
     sync_script = (project / ".gitlab" / "ci" / "template_sync.py").read_text()
     assert sync_script != old_sync
     assert "sync/project_sync.py" in sync_script  # it runs the newest release's logic now
     assert (project / ".gitlab" / "ci" / "ruff.toml").is_file()
+    assert (project / ".pre-commit-config.yaml").is_file()  # the hooks arrive
+    assert {"audit", "test"} <= set(pipeline(project))
     assert not list(project.rglob("*.rej"))
     check_green(project)
     check_schema(project)
@@ -294,6 +299,18 @@ def test_update_from_v0_2_0_brings_the_sync_jobs_that_follow_the_newest_release(
     current = drift(project)
     assert current.returncode == 0, current.stdout + current.stderr
     assert f"up to date: template {WORK_TREE}, template-owned files unchanged" in current.stdout
+
+
+def test_a_teams_own_hooks_file_is_kept_by_the_update_that_brings_the_templates_and_it_says_so(
+    released_template, tmp_path
+):
+    project = copy_release(released_template, tmp_path, "own-hooks", release="v0.2.0")
+    own = "repos:\n  - repo: https://github.com/psf/black\n    rev: 25.1.0\n    hooks:\n      - id: black\n"
+    (project / ".pre-commit-config.yaml").write_text(own)
+    commit_all(project, "our own hooks")
+    output = copier_cli("update", "--vcs-ref", WORK_TREE, "--conflict", "rej", cwd=project, data={})
+    assert (project / ".pre-commit-config.yaml").read_text() == own
+    assert "note: kept your own .pre-commit-config.yaml: the template's hooks run ruff format" in output
 
 
 def test_a_project_that_opts_in_to_sharing_again_is_never_moved_back(released_template, tmp_path):

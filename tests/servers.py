@@ -1,12 +1,15 @@
-"""A real package index for the tests: started on a free loopback port, filled as a team would.
+"""The real servers the tests need, each started on a free loopback port and stopped after.
 
-The server itself is tests/index_server.py, run in its own process; this module starts it
-(``serving_index``), publishes packages to it (``publish``), and says how uv reaches it
-(``Index.env``: the CA and the credentials, from the environment only).
+- a package index (tests/index_server.py, in its own process): ``serving_index`` starts it,
+  ``publish`` fills it as a team would, ``Index.env`` says how uv reaches it (the CA and the
+  credentials, from the environment only);
+- a vulnerability service speaking OSV's API (tests/osv_server.py): ``serving_osv`` starts
+  it with the advisories a test gives, which the test may change while it runs.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -86,3 +89,30 @@ def publish(index: Index, work: Path, name: str, version: str) -> None:
         {"SSL_CERT_FILE": str(index.ca_bundle)},
     )
     assert any(p.name.startswith(f"{name.replace('-', '_')}-{version}") for p in index.packages.iterdir())
+
+
+@dataclass
+class Osv:
+    url: str
+    advisories: Path  # what the service answers with, read on every request
+    server: subprocess.Popen
+
+    def stop(self) -> None:
+        self.server.kill()
+        self.server.wait()
+
+
+@contextmanager
+def serving_osv(root: Path, advisories: list[dict]) -> Iterator[Osv]:
+    """The OSV service on a free loopback port, answering with ``advisories`` (OSV records)."""
+    root.mkdir(parents=True, exist_ok=True)
+    records = root / "advisories.json"
+    records.write_text(json.dumps(advisories), encoding="utf-8")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.osv_server", str(records)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        yield Osv(f"http://127.0.0.1:{int(server.stdout.readline())}", records, server)
+    finally:
+        server.kill()
+        server.wait()

@@ -1,0 +1,232 @@
+"""What a security team asks of every generated project, run for real: the dependency audit
+against a vulnerability service on loopback (tests/osv_server.py), the type checker, and the
+git hooks (prek, the hooks' runner, from this repository's dev group). The SBOM of a release
+is checked with the release itself, in tests/test_organisation.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.kit import (
+    OFFLINE,
+    check_green,
+    check_schema,
+    commit_all,
+    git,
+    gitlab_ci_local,
+    pipeline,
+    read_toml,
+    run,
+    run_failing,
+    run_pipeline,
+    tool,
+)
+from tests.servers import Osv, serving_osv
+
+ADVISORY = {
+    "id": "PYSEC-2099-1",
+    "modified": "2026-11-01T00:00:00Z",
+    "summary": "idna decodes a crafted label for ever",
+    "affected": [
+        {
+            "package": {"name": "idna", "ecosystem": "PyPI"},
+            "versions": ["3.10"],
+            "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "3.11"}]}],
+        }
+    ],
+    "references": [{"type": "ADVISORY", "url": "https://osv.example.com/PYSEC-2099-1"}],
+}
+
+
+@pytest.fixture
+def osv(tmp_path) -> Iterator[Osv]:
+    with serving_osv(tmp_path / "osv", [ADVISORY]) as service:
+        yield service
+
+
+@pytest.fixture
+def audited(render, osv) -> Path:
+    """A project asking the loopback service, with idna 3.10 (which the advisory affects) locked."""
+    project = render(vulnerability_service_url=osv.url)
+    run(["uv", "add", "--quiet", "idna==3.10"], project)
+    return commit_all(project, "depends on idna 3.10")
+
+
+def run_job(project: Path, job: str, *args: str) -> tuple[bool, str]:
+    """Run ``job`` in a fresh checkout; return whether it passed, and its log."""
+    shutil.rmtree(project / ".gitlab-ci-local" / "builds", ignore_errors=True)
+    proc = run_pipeline(project, *args, jobs=[job], check=False)
+    return proc.returncode == 0, proc.stdout
+
+
+def place(finding: dict) -> tuple[str, int]:
+    """A Code Quality finding's file and line (GitLab takes ``lines`` or ``positions``).
+
+    ty writes paths relative to ``CI_PROJECT_DIR``: GitLab's is the checkout, gitlab-ci-local's
+    is ``/builds/...`` while its job runs elsewhere, so the path is read from the job's folder.
+    """
+    location = finding["location"]
+    line = location["lines"]["begin"] if "lines" in location else location["positions"]["begin"]["line"]
+    return location["path"].rpartition(".gitlab-ci-local/builds/test/")[2], line
+
+
+def report(project: Path, job: str, name: str) -> list[dict]:
+    """A Code Quality report the job wrote in its checkout."""
+    return json.loads((project / ".gitlab-ci-local" / "builds" / job / name).read_text())
+
+
+# ---------------------------------------------------------------- dependency audit
+
+
+def test_the_audit_fails_naming_the_package_the_advisory_and_the_fix(audited):
+    passed, log = run_job(audited, "audit")
+    assert not passed
+    assert re.search(r"audit\s+> uv\.lock:\d+: idna 3\.10: PYSEC-2099-1 \(.+\); fixed in: 3\.11\.", log), log
+
+
+def test_the_audit_report_lists_the_advisory_with_a_stable_fingerprint(audited):
+    run_job(audited, "audit")
+    first = report(audited, "audit", "gl-code-quality-audit.json")
+    run_job(audited, "audit")
+    (entry,) = report(audited, "audit", "gl-code-quality-audit.json")
+    assert first == [entry]
+    assert entry["check_name"] == "uv-audit"
+    assert entry["location"]["path"] == "uv.lock"
+    key = "\x1f".join(["uv-audit", "uv.lock", "idna", "PYSEC-2099-1"])
+    assert entry["fingerprint"] == hashlib.sha256(key.encode()).hexdigest()
+
+
+def test_an_ignore_in_pyproject_with_its_reason_passes_the_audit(audited):
+    with (audited / "pyproject.toml").open("a") as pyproject:
+        pyproject.write(
+            '\n[tool.uv.audit]\nignore = [\n    "PYSEC-2099-1",  # only reachable through a codec we never call\n]\n'
+        )
+    commit_all(audited, "ignore PYSEC-2099-1, with the reason")
+    passed, log = run_job(audited, "audit")
+    assert passed, log
+
+
+def test_an_upgrade_past_the_fix_passes_the_audit(audited):
+    run(["uv", "add", "--quiet", "idna==3.11"], audited)
+    commit_all(audited, "idna 3.11 fixes PYSEC-2099-1")
+    passed, log = run_job(audited, "audit")
+    assert passed, log
+    assert report(audited, "audit", "gl-code-quality-audit.json") == []
+
+
+def test_an_unreachable_service_fails_the_audit_naming_it(audited, osv):
+    osv.stop()
+    passed, log = run_job(audited, "audit")
+    assert not passed
+    assert f"uv audit could not query {osv.url}" in log
+
+
+def test_the_audit_runs_on_schedules_the_default_branch_and_merge_requests_that_change_the_lock(audited, tmp_path):
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", str(origin))
+    git(audited, "remote", "add", "origin", str(origin))
+    git(audited, "push", "-q", "origin", "main")
+    git(audited, "fetch", "-q", "origin")
+
+    def listed(*variables: str) -> bool:
+        args = [arg for variable in variables for arg in ("--variable", variable)]
+        return bool(re.search(r"^audit\s", run([gitlab_ci_local(), "--list", *args], audited), re.MULTILINE))
+
+    assert listed("CI_PIPELINE_SOURCE=schedule")
+    assert listed()  # a push to main
+    git(audited, "switch", "-q", "-c", "feature")
+    assert not listed()  # a push to another branch
+    (audited / "src" / "payment_service" / "extra.py").write_text('"""More code."""\n')
+    commit_all(audited, "code only")
+    assert not listed("CI_PIPELINE_SOURCE=merge_request_event")
+    run(["uv", "add", "--quiet", "idna==3.11"], audited)
+    commit_all(audited, "a new lock")
+    assert listed("CI_PIPELINE_SOURCE=merge_request_event")
+
+
+# ---------------------------------------------------------------- type checking
+
+TYPE_ERROR_TEST = """def test_a_number_is_a_number() -> None:
+    count: int = "three"
+    assert count
+"""
+
+
+@pytest.mark.parametrize("checker", ["mypy", "ty"])
+def test_a_fresh_project_passes_its_type_checker(checker, render):
+    check_green(render(type_checker=checker))
+
+
+@pytest.mark.parametrize("checker", ["mypy", "ty"])
+def test_a_type_error_fails_the_test_job_and_reaches_the_code_quality_report(checker, render):
+    project = render(type_checker=checker)
+    (project / "tests" / "test_types.py").write_text(TYPE_ERROR_TEST)
+    commit_all(project, "a type error the tests do not see")
+    passed, log = run_job(project, "test")
+    assert not passed, log
+    assert "1 failed" not in log  # pytest passed: the type checker failed the job
+    places = [place(finding) for finding in report(project, "test", "gl-code-quality-types.json")]
+    assert places == [("tests/test_types.py", 2)]
+
+
+def test_no_type_checker_leaves_no_trace(render):
+    project = render(type_checker="none")
+    pyproject = read_toml(project / "pyproject.toml")
+    assert "types" not in pyproject["dependency-groups"]
+    assert not {"mypy", "ty"} & set(pyproject["tool"])
+    assert not {"mypy", "ty"} & {package["name"] for package in read_toml(project / "uv.lock")["package"]}
+    test_job = pipeline(project)["test"]
+    assert not [line for line in test_job["script"] if "mypy" in line or "ty check" in line]
+    assert "codequality" not in test_job["artifacts"]["reports"]
+
+
+@pytest.mark.parametrize("checker", ["mypy", "ty", "none"])
+@pytest.mark.parametrize("service", ["", "https://osv.example.com"])
+def test_every_combination_of_the_security_answers_gives_a_valid_pipeline(checker, service, render):
+    check_schema(render(env=OFFLINE, type_checker=checker, vulnerability_service_url=service))
+
+
+# ---------------------------------------------------------------- git hooks
+
+
+@pytest.fixture
+def hooked(render) -> Path:
+    """A fresh project in its own git repository, as a developer clones it."""
+    project = render()
+    return commit_all(project, "generated")
+
+
+def hooks(project: Path, *args: str) -> list[str]:
+    return [str(tool("prek")), "run", *args]
+
+
+def test_the_hooks_pass_on_a_fresh_project(hooked):
+    run(hooks(hooked, "--all-files"), hooked)
+
+
+def test_the_hooks_refuse_a_staged_conflict_marker(hooked):
+    (hooked / "notes.txt").write_text("<<<<<<< ours\none\n=======\ntwo\n>>>>>>> theirs\n")
+    git(hooked, "add", "notes.txt")
+    assert re.search(r"no conflict markers\.+Failed", run_failing(hooks(hooked), hooked))
+
+
+def test_the_hooks_refuse_a_private_key(hooked):
+    (hooked / "deploy_key").write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE=\n")
+    git(hooked, "add", "deploy_key")
+    assert re.search(r"no private keys\.+Failed", run_failing(hooks(hooked), hooked))
+
+
+def test_the_hooks_run_the_tools_uv_lock_holds(hooked):
+    run(["uv", "add", "--quiet", "--group", "lint", "ruff==0.17.0"], hooked)
+    commit_all(hooked, "hold ruff at 0.17.0")
+    run(["uv", "pip", "install", "--quiet", "ruff==0.17.6"], hooked)  # a drifted environment
+    run(hooks(hooked, "--all-files"), hooked)
+    assert run([hooked / ".venv" / "bin" / "ruff", "--version"], hooked).strip() == "ruff 0.17.0"
