@@ -18,12 +18,17 @@ install, ready (= restore + install) and packages fetched from the index; per pi
 downloaded and extracted, bytes archived and uploaded.
 
 What GitLab does with a cache is measured the way a runner does it, not the way the emulator
-does (gitlab-ci-local copies folders): each cache a job restores is zipped as the runner zips
-it (deflate, symlinks kept as links, at the default level 6 and at level 3 as
-``CACHE_COMPRESSION_LEVEL: fast`` would; single-threaded as plain zip, on every core as
-fastzip for the variants that set ``FF_USE_FASTZIP``), and its extraction is timed.
-restore = zipped bytes / ``--cache-mbps`` + extraction. A cache is uploaded when a job that
-saves it changed it.
+does (gitlab-ci-local copies folders): each cache a job restores is archived in every format
+the runner offers (benchmarks/cache_archives.py: zip with deflate at the default and the
+``fast`` level, zipzstd, tarzstd; plain zip single-threaded for variants without
+``FF_USE_FASTZIP``), and its extraction is timed. restore = archive bytes / ``--cache-mbps`` +
+extraction. A cache is uploaded when a job that saves it changed it. Each job's physical
+floor is the fewest bytes any format sends at that bandwidth plus the time to write its
+files (a plain copy of the cache on the same disk): the ratio of a warm job's ready time to
+it says how much of the wait is left to win.
+
+The template's own jobs are measured too: the audit job (against a loopback OSV service),
+and the type checker in the test job against a job of its own (README, "Performance").
 
 Then, for each dependency set, the index bandwidth above which ``prune`` (download wheels
 again) beats ``keep-wheels`` (restore them), as a function of the cache storage's
@@ -45,24 +50,25 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import platform
 import re
 import shutil
-import stat
 import statistics
 import tempfile
 import time
 import tomllib
 import urllib.request
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from packaging import tags
 from packaging.utils import parse_wheel_filename
 
+from benchmarks import cache_archives as ca
+from extensions import images
 from tests.kit import (
     BASELINE,
     DISTRIBUTION,
@@ -75,6 +81,7 @@ from tests.kit import (
     snapshot_template,
     use_test_environment,
 )
+from tests.servers import serving_osv
 
 HERE = Path(__file__).resolve().parent
 DEPENDENCY_SETS = {
@@ -82,10 +89,24 @@ DEPENDENCY_SETS = {
     "big": ["numpy", "scipy", "pandas", "scikit-learn", "pyarrow"],
 }
 PROJECT_PYTHON = (3, 13)
-# Deflate levels: the runner's default, and what CACHE_COMPRESSION_LEVEL=fast would give.
-LEVELS = {"default": 6, "fast": 3}
 THREADS = os.cpu_count() or 1  # fastzip archives and extracts with every core
 EXTRACT_RUNS = 3  # extraction is timed this often per archive; the median counts
+# A type checker in a job of its own: the template's test job without it, and a types job.
+OWN_TYPES_JOB = """
+test:
+  script:
+    - uv sync --locked --no-default-groups --group test
+    - uv run --no-sync pytest --junitxml=junit.xml --cov-report=term --cov-report=xml:coverage.xml
+
+types:
+  extends: .uv
+  stage: test
+  variables:
+    UV_CACHE_NAME: types
+  script:
+    - uv sync --locked --no-default-groups --group test --group types
+    - uv run --no-sync mypy
+"""
 
 
 @dataclass(frozen=True)
@@ -94,18 +115,37 @@ class Variant:
     answers: dict = field(default_factory=dict)  # template variants: answers
     pipeline: str = ""  # other variants: a file of benchmarks/pipelines/
     jobs: tuple[str, ...] = ("lint", "test")
-    fastzip: bool = False  # sets FF_USE_FASTZIP: archives and extracts in parallel
+    archive: str = ca.PLAIN_ZIP.name  # the format its caches travel in (the template's: its setting)
+    team_jobs: str = ""  # YAML added to the project's .gitlab-ci.yml
 
 
+TEMPLATE_FORMAT = "zipzstd"  # CACHE_COMPRESSION_FORMAT in template/.gitlab/ci/uv.gitlab-ci.yml.jinja
+# The caching comparison runs the same work everywhere: no type checker in the template's test job.
+NO_TYPES = {"type_checker": "none"}
 VARIANTS = [
-    Variant("template keep-wheels", fastzip=True),
-    Variant("template prune", {"uv_cache_strategy": "prune"}, fastzip=True),
+    Variant("template keep-wheels", NO_TYPES, jobs=("lint", "test", "audit"), archive=TEMPLATE_FORMAT),
+    Variant("template prune", {**NO_TYPES, "uv_cache_strategy": "prune"}, archive=TEMPLATE_FORMAT),
     Variant("article", pipeline="article.gitlab-ci.yml", jobs=("uv-cache", "lint", "test")),
     Variant("uv guide", pipeline="uv-guide.gitlab-ci.yml"),
     Variant("pip + venv", pipeline="pip-venv.gitlab-ci.yml"),
     Variant("floor: ready venv", pipeline="ready-venv.gitlab-ci.yml"),
 ]
-SHARED = Variant("template keep-wheels, shared with MRs", {"ci_share_cache_with_merge_requests": True}, fastzip=True)
+# Where the type checker costs least: in the test job (the template's choice) or in its own.
+TYPES_VARIANTS = [
+    Variant("types in the test job", {"type_checker": "mypy"}, archive=TEMPLATE_FORMAT),
+    Variant(
+        "types in their own job",
+        {"type_checker": "mypy"},
+        jobs=("lint", "test", "types"),
+        archive=TEMPLATE_FORMAT,
+        team_jobs=OWN_TYPES_JOB,
+    ),
+]
+SHARED = Variant(
+    "template keep-wheels, shared with MRs",
+    {**NO_TYPES, "ci_share_cache_with_merge_requests": True},
+    archive=TEMPLATE_FORMAT,
+)
 
 # gitlab-ci-local's lines: "test     > Installed 23 packages in 491ms", "lint imported cache '0_k' in 3 s",
 # "lint cache created in '.gitlab-ci-local/cache/0_k' in 42 ms", and the pip variant's own line.
@@ -114,6 +154,8 @@ PIP_STEP = re.compile(r"^(\S+)\s+> install took (\d+)ms, fetched (\d+)$", re.MUL
 RESTORED = re.compile(r"^(\S+)\s+imported cache '\d+_([^']+)'", re.MULTILINE)
 SAVED = re.compile(r"^(\S+)\s+cache created in '[^']*/\d+_([^']+)'", re.MULTILINE)
 INSTALLED = re.compile(r"^(\S+)\s+>\s+\+ ([A-Za-z0-9._-]+)==", re.MULTILINE)
+# uvx fetching a tool (the audit job's pinned uv): "audit > Downloaded uv", timed by no line.
+DOWNLOADED = re.compile(r"^(\S+)\s+>\s+Downloaded ([A-Za-z0-9._-]+)$", re.MULTILINE)
 
 
 # ---------------------------------------------------------------- measuring one cache
@@ -121,66 +163,38 @@ INSTALLED = re.compile(r"^(\S+)\s+>\s+\+ ([A-Za-z0-9._-]+)==", re.MULTILINE)
 
 @dataclass
 class Archive:
-    """One stored cache, zipped as a runner zips it: by deflate level, plain and fastzip."""
+    """One stored cache in every format the runner offers: bytes, seconds to write and to
+    extract; and the floor's part: the seconds a plain copy of its files takes."""
 
     files_bytes: int
-    zip_bytes: dict[str, int]
-    zip_s: dict[str, float]
+    bytes: dict[str, int]
+    write_s: dict[str, float]
     extract_s: dict[str, float]
-
-
-def cache_entries(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_symlink() or p.is_file())
-
-
-def zip_entries(folder: Path, entries: list[Path], archive: Path, level: int) -> int:
-    """Zip ``entries`` of ``folder`` as GitLab Runner does (deflate, symlinks kept as links)."""
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as out:
-        for path in entries:
-            name = path.relative_to(folder).as_posix()
-            if path.is_symlink():
-                info = zipfile.ZipInfo(name)
-                info.external_attr = (stat.S_IFLNK | 0o777) << 16
-                out.writestr(info, str(path.readlink()))
-            else:
-                out.write(path, name)
-    return archive.stat().st_size
-
-
-def extract(archive: Path, target: Path) -> None:
-    with zipfile.ZipFile(archive) as zipped:
-        zipped.extractall(target)
+    copy_s: float
 
 
 def measure_archive(folder: Path, work: Path) -> Archive:
-    """Zip and unzip ``folder`` single-threaded (plain zip) and on every core (fastzip).
-
-    fastzip is modelled as the same deflate split over ``THREADS`` archives built and
-    extracted at once (zlib releases the GIL): the same bytes, the wall time of all cores.
-    """
-    entries = cache_entries(folder)
-    result = Archive(sum(p.stat().st_size for p in entries if not p.is_symlink()), {}, {}, {})
-    for label, level in LEVELS.items():
-        for mode, shards in (("", 1), ("fastzip ", THREADS)):
-            parts = [entries[i::shards] for i in range(shards)]
-            archives = [work / f"{label}-{i}.zip" for i in range(shards)]
-            start = time.perf_counter()
-            with ThreadPoolExecutor(shards) as pool:
-                sizes = list(pool.map(zip_entries, [folder] * shards, parts, archives, [level] * shards))
-            result.zip_s[mode + label] = time.perf_counter() - start
-            result.zip_bytes[mode + label] = sum(sizes)
-            timings = []
-            for _ in range(EXTRACT_RUNS):
-                targets = [work / f"extracted-{i}" for i in range(shards)]
-                start = time.perf_counter()
-                with ThreadPoolExecutor(shards) as pool:
-                    list(pool.map(extract, archives, targets))
-                timings.append(time.perf_counter() - start)
-                for target in targets:
-                    shutil.rmtree(target, ignore_errors=True)
-            result.extract_s[mode + label] = statistics.median(timings)
-            for archive in archives:
-                archive.unlink(missing_ok=True)
+    """Archive and extract ``folder`` in every format (the median of ``EXTRACT_RUNS``
+    extractions), and time a plain copy of it on the same disk."""
+    files = ca.entries(folder)
+    result = Archive(sum(p.stat().st_size for p in files if not p.is_symlink()), {}, {}, {}, 0.0)
+    for fmt in (*ca.FORMATS, ca.PLAIN_ZIP):
+        archive = work / "cache.archive"
+        result.write_s[fmt.name] = ca.write(folder, archive, fmt, THREADS)
+        result.bytes[fmt.name] = archive.stat().st_size
+        timings = []
+        for _ in range(EXTRACT_RUNS):
+            timings.append(ca.extract(archive, work / "extracted", fmt, THREADS))
+            shutil.rmtree(work / "extracted")
+        result.extract_s[fmt.name] = statistics.median(timings)
+        archive.unlink()
+    copies = []
+    for _ in range(EXTRACT_RUNS):
+        start = time.perf_counter()
+        shutil.copytree(folder, work / "copied", symlinks=True)
+        copies.append(time.perf_counter() - start)
+        shutil.rmtree(work / "copied")
+    result.copy_s = statistics.median(copies)
     return result
 
 
@@ -201,6 +215,7 @@ class JobRun:
     install_s: float = 0.0
     fetched: int = 0
     installed: list[str] = field(default_factory=list)
+    tools: list[str] = field(default_factory=list)  # tools uvx downloaded
     restored: list[str] = field(default_factory=list)
     saved: list[str] = field(default_factory=list)
 
@@ -229,6 +244,8 @@ def run_once(project: Path, variant: Variant, *, protected: bool = True) -> Pipe
         jobs[job].fetched += int(fetched)
     for job, name in INSTALLED.findall(output):
         jobs[job].installed.append(name)
+    for job, name in DOWNLOADED.findall(output):
+        jobs[job].tools.append(name)
     for job, key in RESTORED.findall(output):
         jobs[job].restored.append(key)
     for job, key in SAVED.findall(output):
@@ -264,6 +281,8 @@ class VariantResult:
     stored_mb: float = 0.0
     zipped_mb: float = 0.0
     archives: dict[str, Archive] = field(default_factory=dict)
+    by_format: dict[str, list[PipelineNumbers]] = field(default_factory=dict)  # warm runs, per format
+    floors: dict[str, float] = field(default_factory=dict)  # per job
 
 
 @dataclass
@@ -274,6 +293,7 @@ class Prices:
     index_mbps: float  # package index, stated
     local_mbps: float  # package index from this machine, measured
     wheels: dict[str, int]  # bytes of the wheel this Python fetches, by package
+    tool_wheels: dict[str, int] = field(default_factory=dict)  # tools uvx fetches (the audit's uv)
 
     def fetched_bytes(self, job: JobRun) -> float:
         """Bytes of wheels ``job`` fetched: the registry packages it installed, scaled by how
@@ -284,29 +304,38 @@ class Prices:
         return share * sum(self.wheels[n] for n in names)
 
     def install_s(self, job: JobRun) -> float:
-        """The job's install with its downloads at the stated index bandwidth."""
+        """The job's install with its downloads at the stated index bandwidth (uvx's tool
+        downloads, which uv does not time, priced whole)."""
         fetched = self.fetched_bytes(job)
         work = max(0.0, job.install_s - fetched / (self.local_mbps * 1e6))
-        return work + fetched / (self.index_mbps * 1e6)
+        tools = sum(self.tool_wheels.get(name, 0) for name in job.tools)
+        return work + (fetched + tools) / (self.index_mbps * 1e6)
 
 
-def archive_label(variant: Variant) -> str:
-    return "fastzip default" if variant.fastzip else "default"
+def restore_s(archive: Archive, fmt: str, prices: Prices) -> float:
+    """A restore: the archive's bytes at the cache bandwidth, then its extraction."""
+    return archive.bytes[fmt] / (prices.cache_mbps * 1e6) + archive.extract_s[fmt]
 
 
-def numbers(run_: PipelineRun, variant: Variant, archives: dict[str, Archive], prices: Prices) -> PipelineNumbers:
-    label = archive_label(variant)
+def floor_s(archive: Archive, prices: Prices) -> float:
+    """The physical floor of a restore: the fewest bytes any format sends, then a plain copy."""
+    return min(archive.bytes.values()) / (prices.cache_mbps * 1e6) + archive.copy_s
+
+
+def numbers(
+    run_: PipelineRun, variant: Variant, archives: dict[str, Archive], prices: Prices, fmt: str = ""
+) -> PipelineNumbers:
+    fmt = fmt or variant.archive
     jobs, downloaded, uploaded, archive_s = {}, 0, 0, 0.0
     for name, job in run_.jobs.items():
         restore = 0.0
         for key in job.restored:
-            archive = archives[key]
-            downloaded += archive.zip_bytes[label]
-            restore += archive.zip_bytes[label] / (prices.cache_mbps * 1e6) + archive.extract_s[label]
+            downloaded += archives[key].bytes[fmt]
+            restore += restore_s(archives[key], fmt, prices)
         for key in job.saved:
             if key in run_.changed:
-                uploaded += archives[key].zip_bytes[label]
-                archive_s += archives[key].zip_s[label]
+                uploaded += archives[key].bytes[fmt]
+                archive_s += archives[key].write_s[fmt]
         install = prices.install_s(job)
         jobs[name] = JobNumbers(restore, install, restore + install, job.fetched)
     return PipelineNumbers(jobs, downloaded / 1e6, uploaded / 1e6, archive_s)
@@ -316,6 +345,9 @@ def prepare_project(template: Path, work: Path, deps: list[str], variant: Varian
     project = work / "project"
     copier_cli("copy", template, project, cwd=work, data={**BASELINE, **variant.answers})
     run(["uv", "add", "--quiet", *deps], project)
+    if variant.team_jobs:
+        with (project / ".gitlab-ci.yml").open("a") as team_file:
+            team_file.write(variant.team_jobs)
     if variant.pipeline:
         shutil.copy(HERE / "pipelines" / variant.pipeline, project / ".gitlab-ci.yml")
         run(
@@ -347,7 +379,12 @@ def measure_variant(
     result.warm = [numbers(r, variant, archives, prices) for r in runs]
     result.archives = archives
     result.stored_mb = sum(a.files_bytes for a in archives.values()) / 1e6
-    result.zipped_mb = sum(a.zip_bytes[archive_label(variant)] for a in archives.values()) / 1e6
+    result.zipped_mb = sum(a.bytes[variant.archive] for a in archives.values()) / 1e6
+    if variant.archive != ca.PLAIN_ZIP.name:  # the template: every format the runner offers
+        result.by_format = {f.name: [numbers(r, variant, archives, prices, f.name) for r in runs] for f in ca.FORMATS}
+    result.floors = {
+        job: sum(floor_s(archives[key], prices) for key in runs[-1].jobs[job].restored) for job in variant.jobs
+    }
     return result
 
 
@@ -394,11 +431,11 @@ def crossover(keep: VariantResult, prune: VariantResult, fetched_bytes: float, p
     where W_p is prune's install without its downloads (measured install minus F at this
     machine's index speed) and F the wheel bytes it fetches.
     """
-    label = "fastzip default"
+    label = TEMPLATE_FORMAT
 
     def ready_without_index(result: VariantResult, mbps: float) -> float:
         archive = next(a for k, a in result.archives.items() if k.startswith("test-"))
-        restore = archive.zip_bytes[label] / (mbps * 1e6) + archive.extract_s[label]
+        restore = archive.bytes[label] / (mbps * 1e6) + archive.extract_s[label]
         return restore + median_job(result, "test", "install_s")
 
     rows = []
@@ -436,7 +473,8 @@ def merge_request_cost(
 
 
 def table(results: list[VariantResult]) -> str:
-    jobs = sorted({job for r in results for job in r.warm[0].jobs}, key=["uv-cache", "lint", "test"].index)
+    order = ["uv-cache", "lint", "test", "audit", "types"]
+    jobs = sorted({job for r in results for job in r.warm[0].jobs}, key=order.index)
     head = "| variant | " + " | ".join(f"{job} ready s (restore + install)" for job in jobs)
     head += " | fetched, warm | down / up MB per warm pipeline | stored MB (zipped) |"
     lines = [head, "|" + " --- |" * (len(jobs) + 4)]
@@ -459,6 +497,54 @@ def table(results: list[VariantResult]) -> str:
     return "\n".join(lines)
 
 
+def format_rows(result: VariantResult) -> list[dict]:
+    """Per format and job of a template variant: archive MB, extraction, warm ready, floor, ratio."""
+    rows = []
+    for fmt, runs in result.by_format.items():
+        for job in ("lint", "test"):
+            keys = [k for k in result.archives if k.startswith(f"{job}-")]
+            ready = statistics.median(run_.jobs[job].ready_s for run_ in runs)
+            rows.append(
+                {
+                    "format": fmt,
+                    "job": job,
+                    "archive_mb": sum(result.archives[k].bytes[fmt] for k in keys) / 1e6,
+                    "extract_s": sum(result.archives[k].extract_s[fmt] for k in keys),
+                    "ready_s": ready,
+                    "floor_s": result.floors[job],
+                    "ratio": ready / result.floors[job],
+                }
+            )
+    return rows
+
+
+def format_table(rows: list[dict]) -> str:
+    lines = [
+        "| format | job | archive MB | extract s | warm ready s | floor s | ready / floor |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    lines += [
+        f"| {r['format']} | {r['job']} | {r['archive_mb']:.1f} | {r['extract_s']:.2f} | {r['ready_s']:.2f} | "
+        f"{r['floor_s']:.2f} | {r['ratio']:.2f} |"
+        for r in rows
+    ]
+    return "\n".join(lines)
+
+
+def types_placement(in_test: VariantResult, own_job: VariantResult, without: VariantResult) -> dict[str, float]:
+    """What the type checker adds to a pipeline's ready time, warm and cold: in the test job
+    (its test job against one without a checker) or in a job of its own (that job's ready)."""
+    out = {}
+    for label, pick in (("warm", lambda r, job: median_job(r, job, "ready_s")), ("cold", cold_ready)):
+        out[f"in_test_{label}"] = pick(in_test, "test") - pick(without, "test")
+        out[f"own_job_{label}"] = pick(own_job, "types")
+    return out
+
+
+def cold_ready(result: VariantResult, job: str) -> float:
+    return result.cold.jobs[job].ready_s
+
+
 def verdict(results: list[VariantResult]) -> list[str]:
     """Per job: the template's best strategy against every other variant, and keep-wheels against the floor."""
     ours = [r for r in results if r.name.startswith("template")]
@@ -466,7 +552,7 @@ def verdict(results: list[VariantResult]) -> list[str]:
     keep = ours[0]
     floor = next(r for r in results if r.name.startswith("floor"))
     lines = []
-    for job in keep.warm[0].jobs:
+    for job in ("lint", "test"):  # the jobs every variant runs
         best = min(ours, key=lambda r: median_job(r, job, "ready_s"))
         mine = median_job(best, job, "ready_s")
         rival = min((r for r in others if job in r.warm[0].jobs), key=lambda r: median_job(r, job, "ready_s"))
@@ -480,40 +566,44 @@ def verdict(results: list[VariantResult]) -> list[str]:
     return lines
 
 
-def chart(report: dict, path: Path) -> None:
+def _variants_panel(ax, data: dict, set_name: str, prices: str) -> None:
+    rows = data["variants"]
+    for offset, job in ((-0.2, "lint"), (0.2, "test")):
+        restore = [row["warm_median"].get(job, {}).get("restore_s", 0) for row in rows]
+        install = [row["warm_median"].get(job, {}).get("install_s", 0) for row in rows]
+        xs = [i + offset for i in range(len(rows))]
+        shade = ("#4c72b0", "#dd8452") if job == "test" else ("#8fb0d8", "#f0b48a")
+        ax.bar(xs, restore, 0.38, color=shade[0], label=f"{job}: restore")
+        ax.bar(xs, install, 0.38, bottom=restore, color=shade[1], label=f"{job}: install")
+    ax.set_xticks(range(len(rows)), [row["name"] for row in rows], rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel(f"warm ready s per job ({prices})")
+    ax.set_title(f"{set_name} set: {', '.join(data['deps'])}", fontsize=9)
+    ax.legend(fontsize=7)
+
+
+def _formats_panel(ax, data: dict, set_name: str, prices: str) -> None:
+    rows = data["formats"]
+    formats = list(dict.fromkeys(row["format"] for row in rows))
+    for offset, job, color in ((-0.2, "lint", "#8fb0d8"), (0.2, "test", "#4c72b0")):
+        mine = {row["format"]: row for row in rows if row["job"] == job}
+        xs = [i + offset for i in range(len(formats))]
+        ax.bar(xs, [mine[f]["ready_s"] for f in formats], 0.38, color=color, label=f"{job}: warm ready")
+        floors = [mine[f]["floor_s"] for f in formats]
+        label = "physical floor" if job == "lint" else ""
+        ax.hlines(floors, [x - 0.19 for x in xs], [x + 0.19 for x in xs], colors="black", linewidth=2, label=label)
+        for x, f in zip(xs, formats, strict=True):
+            ax.annotate(f"{mine[f]['ratio']:.2f}x", (x, mine[f]["ready_s"]), ha="center", va="bottom", fontsize=7)
+    ax.set_xticks(range(len(formats)), formats, fontsize=8)
+    ax.set_ylabel(f"warm ready s, template keep-wheels ({prices})")
+    ax.set_title(f"{set_name} set: cache archive formats, ready / floor above each bar", fontsize=9)
+    ax.legend(fontsize=7)
+
+
+def _crossover_panel(ax, report: dict) -> None:
     import matplotlib as mpl  # noqa: PLC0415 - only the benchmark draws
-    import matplotlib.ticker  # noqa: PLC0415
 
-    mpl.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    sets = list(report["sets"])
-    fig, axes = plt.subplots(1, len(sets) + 1, figsize=(6 * (len(sets) + 1), 5.5))
-    for ax, set_name in zip(axes, sets, strict=False):
-        rows = report["sets"][set_name]["variants"]
-        names = [row["name"] for row in rows]
-        for offset, job in ((-0.2, "lint"), (0.2, "test")):
-            restore = [row["warm_median"].get(job, {}).get("restore_s", 0) for row in rows]
-            install = [row["warm_median"].get(job, {}).get("install_s", 0) for row in rows]
-            xs = [i + offset for i in range(len(rows))]
-            ax.bar(xs, restore, 0.38, color="#4c72b0" if job == "test" else "#8fb0d8", label=f"{job}: restore")
-            ax.bar(
-                xs,
-                install,
-                0.38,
-                bottom=restore,
-                color="#dd8452" if job == "test" else "#f0b48a",
-                label=f"{job}: install",
-            )
-        ax.set_xticks(range(len(rows)), names, rotation=30, ha="right", fontsize=8)
-        ax.set_ylabel(
-            f"warm ready s per job (cache {report['cache_mbps']:.0f} MB/s, index {report['index_mbps']:.0f} MB/s)"
-        )
-        ax.set_title(f"{set_name} set: {', '.join(report['sets'][set_name]['deps'])}", fontsize=9)
-        ax.legend(fontsize=7)
-    ax = axes[-1]
-    for set_name in sets:
-        rows = [r for r in report["sets"][set_name]["crossover"] if r["index_mbps"]]
+    for set_name, data in report["sets"].items():
+        rows = [r for r in data["crossover"] if r["index_mbps"]]
         ax.plot([r["cache_mbps"] for r in rows], [r["index_mbps"] for r in rows], marker="o", label=set_name)
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -526,9 +616,43 @@ def chart(report: dict, path: Path) -> None:
     ax.set_ylabel("index bandwidth above which prune wins, MB/s")
     ax.set_title("prune overtakes keep-wheels above the line (test job)", fontsize=9)
     ax.legend(fontsize=8)
+
+
+def _security_panel(ax, report: dict) -> None:
+    labels = ["audit job", "types: added to test", "types: own job"]
+    for offset, (set_name, data) in zip((-0.2, 0.2), report["sets"].items(), strict=False):
+        warm = [data["audit"]["warm_ready_s"], data["types"]["in_test_warm"], data["types"]["own_job_warm"]]
+        ax.bar([i + offset for i in range(len(labels))], warm, 0.38, label=f"{set_name} set, warm")
+    ax.set_xticks(range(len(labels)), labels, fontsize=8)
+    ax.set_ylabel("warm ready s")
+    ax.set_title("the security jobs: audit, and where the type checker costs least", fontsize=9)
+    ax.legend(fontsize=7)
+
+
+def chart(report: dict, path: Path) -> None:
+    import matplotlib as mpl  # noqa: PLC0415 - only the benchmark draws
+    import matplotlib.ticker  # noqa: PLC0415 - the crossover panel's formatters
+
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    fig, grid = plt.subplots(2, 3, figsize=(19, 11))
+    prices = f"cache {report['cache_mbps']:.0f} MB/s, index {report['index_mbps']:.0f} MB/s"
+    for column, (set_name, data) in enumerate(list(report["sets"].items())[:2]):
+        _variants_panel(grid[0][column], data, set_name, prices)
+        _formats_panel(grid[1][column], data, set_name, prices)
+    _crossover_panel(grid[0][2], report)
+    _security_panel(grid[1][2], report)
     fig.suptitle(f"uv caches in GitLab CI: {report['machine']}, {report['date']}", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
+
+
+def uv_wheel_bytes(version: str) -> int:
+    """Bytes of the manylinux x86_64 wheel of uv ``version`` (what the audit job's uvx fetches)."""
+    with urllib.request.urlopen(f"https://pypi.org/pypi/uv/{version}/json", timeout=60) as response:
+        files = json.loads(response.read())["urls"]
+    return next(f["size"] for f in files if "manylinux" in f["filename"] and "x86_64" in f["filename"])
 
 
 def prices_for(template: Path, work: Path, deps: list[str], args) -> Prices:
@@ -536,12 +660,20 @@ def prices_for(template: Path, work: Path, deps: list[str], args) -> Prices:
     probe = prepare_project(template, work, deps, VARIANTS[0])
     found = wheel_sizes(probe / "uv.lock")
     local = local_index_mbps([url for _, url in found.values()])
-    return Prices(args.cache_mbps, args.index_mbps, local, {name: size for name, (size, _) in found.items()})
+    wheels = {name: size for name, (size, _) in found.items()}
+    tools = {"uv": uv_wheel_bytes(images.newest_uv())}
+    return Prices(args.cache_mbps, args.index_mbps, local, wheels, tools)
 
 
-def report_set(results: list[VariantResult], prices: Prices, mr: dict, deps: list[str]) -> dict:
+def report_set(
+    results: list[VariantResult], types: list[VariantResult], prices: Prices, mr: dict, deps: list[str]
+) -> dict:
     test_bytes = sum(size for name, size in prices.wheels.items() if name != "ruff")
+    keep = results[0]
     return {
+        "formats": format_rows(keep),
+        "audit": {"warm_ready_s": median_job(keep, "audit", "ready_s"), "cold_ready_s": cold_ready(keep, "audit")},
+        "types": types_placement(types[0], types[1], keep),
         "deps": deps,
         "local_index_mbps": prices.local_mbps,
         "variants": [
@@ -560,6 +692,7 @@ def report_set(results: list[VariantResult], prices: Prices, mr: dict, deps: lis
             for r in results
         ],
         "table": table(results),
+        "format_table": format_table(format_rows(keep)),
         "verdict": verdict(results),
         "test_wheels_mb": test_bytes / 1e6,
         "crossover": crossover(results[0], results[1], test_bytes, prices),
@@ -575,6 +708,16 @@ def print_set(name: str, data: dict, prices: Prices) -> None:
     )
     print(data["table"])
     print("\n" + "\n".join(data["verdict"]))
+    print(f"\ncache archive formats, template keep-wheels ({TEMPLATE_FORMAT} is the template's):\n")
+    print(data["format_table"])
+    audit = data["audit"]
+    print(f"\naudit job ready: warm {audit['warm_ready_s']:.2f} s, cold {audit['cold_ready_s']:.2f} s")
+    types = data["types"]
+    print(
+        f"type checker (mypy): in the test job it adds {types['in_test_warm']:.2f} s warm "
+        f"({types['in_test_cold']:.2f} s cold) to test's ready; a job of its own is ready in "
+        f"{types['own_job_warm']:.2f} s warm ({types['own_job_cold']:.2f} s cold)"
+    )
     print(f"\nprune fetches {data['test_wheels_mb']:.1f} MB of wheels per test job; it beats keep-wheels when")
     for row in data["crossover"]:
         limit = f"{row['index_mbps']:.0f} MB/s" if row["index_mbps"] else "never"
@@ -595,6 +738,7 @@ def main() -> int:
     parser.add_argument("--index-mbps", type=float, default=50.0, help="package index bandwidth, MB/s (stated)")
     parser.add_argument("--sets", nargs="*", default=list(DEPENDENCY_SETS), choices=list(DEPENDENCY_SETS))
     parser.add_argument("--out", type=Path, default=HERE)
+    parser.add_argument("--raw", type=Path, help="keep the last set's measurements in this file")
     args = parser.parse_args()
     if args.chart_only:
         chart(json.loads((args.out / "results.json").read_text()), args.out / "pipeline_cache.png")
@@ -615,23 +759,31 @@ def main() -> int:
         "warm_runs": args.warm_runs,
         "sets": {},
     }
-    with tempfile.TemporaryDirectory(dir=tmp_root) as tmp:
+    with tempfile.TemporaryDirectory(dir=tmp_root) as tmp, serving_osv(Path(tmp) / "osv", []) as osv:
+
+        def asking(variant: Variant) -> Variant:
+            """The variant, its audit job asking the loopback OSV service (no advisories)."""
+            return replace(variant, answers={**variant.answers, "vulnerability_service_url": osv.url})
+
         template = snapshot_template(Path(tmp) / "template")
         for set_name in args.sets:
             deps = DEPENDENCY_SETS[set_name]
             with tempfile.TemporaryDirectory(dir=tmp) as work:
                 prices = prices_for(template, Path(work), deps, args)
-            results = []
-            for variant in VARIANTS:
-                print(f"[{set_name}] {variant.name} ...", flush=True)
-                with tempfile.TemporaryDirectory(dir=tmp) as work:
-                    results.append(measure_variant(template, Path(work), deps, variant, prices, args))
+            results, types = [], []
+            for variants, found in ((VARIANTS, results), (TYPES_VARIANTS, types)):
+                for variant in variants:
+                    print(f"[{set_name}] {variant.name} ...", flush=True)
+                    with tempfile.TemporaryDirectory(dir=tmp) as work:
+                        found.append(measure_variant(template, Path(work), deps, asking(variant), prices, args))
             mr = {}
             for variant in (VARIANTS[0], SHARED):
                 print(f"[{set_name}] merge requests: {variant.name} ...", flush=True)
                 with tempfile.TemporaryDirectory(dir=tmp) as work:
-                    mr[variant.name] = merge_request_cost(template, Path(work), deps, variant, prices)
-            report["sets"][set_name] = report_set(results, prices, mr, deps)
+                    mr[variant.name] = merge_request_cost(template, Path(work), deps, asking(variant), prices)
+            if args.raw:  # the measurements, to report again without measuring (--report-raw)
+                args.raw.write_bytes(pickle.dumps((set_name, results, types, prices, mr, deps)))
+            report["sets"][set_name] = report_set(results, types, prices, mr, deps)
             print_set(set_name, report["sets"][set_name], prices)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(report, indent=1) + "\n")

@@ -65,6 +65,26 @@ def recorded_answers(answers: dict[str, object]) -> dict[str, object]:
     return {**answers, "_src_path": template_location(src)} if isinstance(src, str) else dict(answers)
 
 
+# Where Renovate looks for a repository's configuration (docs.renovatebot.com, "Configuration
+# options": the file names it reads, first found wins).
+RENOVATE_CONFIGS = (
+    "renovate.json",
+    "renovate.json5",
+    ".github/renovate.json",
+    ".github/renovate.json5",
+    ".gitlab/renovate.json",
+    ".gitlab/renovate.json5",
+    ".renovaterc",
+    ".renovaterc.json",
+    ".renovaterc.json5",
+)
+
+
+def own_renovate_config(project: str) -> str:
+    """The Renovate configuration the project already has (the team's), or ``""``."""
+    return next((name for name in RENOVATE_CONFIGS if (Path(project) / name).is_file()), "")
+
+
 class _GitLabLoader(yaml.SafeLoader):
     """YAML as GitLab reads it: tags such as ``!reference`` are kept as plain values."""
 
@@ -108,5 +128,6 @@ JINJA_GLOBALS = {
     "template_location": template_location,
     "recorded_answers": recorded_answers,
     "pipeline_include_missing": pipeline_include_missing,
+    "own_renovate_config": own_renovate_config,
     "entry_pipeline": ENTRY_PIPELINE,
 }

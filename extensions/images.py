@@ -41,19 +41,24 @@ Version = tuple[int, ...]
 # uv_build is uv's stable build backend from 0.8.0: the oldest uv a project can use.
 MIN_UV: Version = (0, 8, 0)
 
-# The uv releases the template knows, minor -> its last patch release (from PyPI's release
-# history of uv, pypi.org/project/uv/#history, checked 2026-11-29; every patch from .0 up was
-# published, with its uv_build and its images). A version outside it is refused: uv would
-# only fail later, at `uv lock`, after the project was written.
-UV_RELEASES: dict[tuple[int, int], int] = {
+# The newest uv release: Renovate proposes the next one in this repository (renovate.json, a
+# regex manager on the `# renovate:` annotation). When a new minor comes out, the release it
+# replaces moves to the table below: tests/test_images.py fails until it does.
+NEWEST_UV_RELEASE = "0.13.9"  # renovate: datasource=pypi depName=uv
+# Every earlier minor, with its last patch release (PyPI's release history of uv,
+# pypi.org/project/uv/#history, checked 2026-11-29; every patch from .0 up was published,
+# with its uv_build and its images). A version outside them is refused: uv would only fail
+# later, at `uv lock`, after the project was written.
+EARLIER_UV_MINORS: dict[tuple[int, int], int] = {
     (0, 8): 24,
     (0, 9): 30,
     (0, 10): 12,
     (0, 11): 33,
     (0, 12): 24,
-    (0, 13): 9,
 }
-NEWEST_UV: Version = (*max(UV_RELEASES), UV_RELEASES[max(UV_RELEASES)])
+NEWEST_UV: Version = tuple(int(part) for part in NEWEST_UV_RELEASE.split("."))
+# Every minor the template knows -> its last patch release.
+UV_RELEASES: dict[tuple[int, int], int] = {**EARLIER_UV_MINORS, NEWEST_UV[:2]: NEWEST_UV[2]}
 
 _UV_VERSION_RE = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)(?:\.(0|[1-9]\d*))?$")
 
@@ -193,7 +198,7 @@ DIGEST_ROLES = ("ci", "uv", "python")
 # The image builder of the pipeline's image job: buildah runs unprivileged on ordinary
 # runners (vfs storage, chroot isolation). Published on quay.io only, so no Docker Hub
 # mirror or dependency proxy can serve it. Source: quay.io/buildah/stable tags (2026-11).
-BUILDER_IMAGE = "quay.io/buildah/stable:v1.43.0"
+BUILDER_IMAGE = "quay.io/buildah/stable:v1.43.0"  # renovate: datasource=docker
 
 _MIRROR_RE = re.compile(
     r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*(?::\d{1,5})?"

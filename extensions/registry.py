@@ -21,8 +21,9 @@ import files
 import identity
 import images
 import organisation
+import tools
 
-MODULES = (identity, organisation, images, files)
+MODULES = (identity, organisation, images, files, tools)
 
 
 class TemplateFunctions(Extension):

@@ -18,7 +18,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import images
 import pytest
 import yaml
 from plumbum import local
@@ -241,7 +240,7 @@ def release_template(repo: Path, version: str, change: str) -> None:
     """Tag a new template version that changes the uv jobs and pyproject.toml, with a changelog entry."""
     uv_ci = repo / "template" / ".gitlab" / "ci" / "uv.gitlab-ci.yml.jinja"
     add_to_uv_jobs(uv_ci, f"# {change}")
-    edit(repo / "template" / "pyproject.toml.jinja", 'test = ["pytest>=9",', f'test = ["pytest>=9", # {change}\n    ')
+    edit(repo / "template" / "pyproject.toml.jinja", "[dependency-groups]\n", f"[dependency-groups]\n# {change}\n")
     changelog = repo / "CHANGELOG.md"
     text = changelog.read_text()
     first = text.index("\n## ") + 1  # the newest release comes first
@@ -296,6 +295,8 @@ def answers_of(project: Path) -> dict[str, Any]:
 
 def images_of(project: Path) -> dict[str, Any]:
     """Every image reference the extension derives from a project's recorded answers."""
+    import images  # noqa: PLC0415 - extensions/images.py, on pytest's path (the benchmark needs none)
+
     recorded = answers_of(project)
     return images.image_refs(
         recorded["python_version"],
@@ -358,11 +359,14 @@ PIPELINE_JOBS = ("lint", "test")
 
 
 def gitlab_ci_local() -> str:
-    """gitlab-ci-local as .ci/run installs it (pinned in .ci/tools), else from PATH."""
-    local_install = ROOT / ".ci" / "tools" / "node_modules" / ".bin" / "gitlab-ci-local"
-    if local_install.exists():
-        return str(local_install)
-    return require_tool("gitlab-ci-local", "runs the generated pipeline")
+    """gitlab-ci-local, which runs the generated pipeline."""
+    return node_tool("gitlab-ci-local", "runs the generated pipeline")
+
+
+def node_tool(name: str, why: str) -> str:
+    """A Node tool as .ci/run installs it (pinned in .ci/tools), else from PATH."""
+    local_install = ROOT / ".ci" / "tools" / "node_modules" / ".bin" / name
+    return str(local_install) if local_install.exists() else require_tool(name, why)
 
 
 def listed_jobs(project: Path, *args: str) -> str:

@@ -78,6 +78,7 @@ def serving_index(root: Path, *, mirror: bool = False) -> Iterator[Index]:
 
 def publish(index: Index, work: Path, name: str, version: str) -> None:
     """Build the library ``name`` at ``version`` and upload it, as the team that owns it would."""
+    work.mkdir(parents=True, exist_ok=True)
     lib = work / f"{name}-{version}"
     run(["uv", "init", "--quiet", "--lib", "--name", name, lib.name], work)
     run(["uv", "version", "--quiet", version], lib)

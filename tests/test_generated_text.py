@@ -71,6 +71,7 @@ UNUSED: dict[tuple[str, object], list[str]] = {
     ("type_checker", "none"): ["mypy", "ty check", "tool.ty", "type checker"],
     ("type_checker", "mypy"): ["ty check", "tool.ty"],
     ("type_checker", "ty"): ["mypy"],
+    ("renovate", False): ["Renovate", "renovate.json"],
 }
 INDEXES = {
     "none": {},
@@ -85,6 +86,7 @@ FEATURES = {
     "uv_cache_strategy": ["keep-wheels", "prune"],
     "index": list(INDEXES),
     "type_checker": ["mypy", "ty", "none"],
+    "renovate": [True, False],
 }
 COMBINATIONS = [dict(zip(FEATURES, values, strict=True)) for values in itertools.product(*FEATURES.values())]
 NOT_READ = {".copier-answers.yml", "uv.lock"}  # Copier's record of every answer; the lock

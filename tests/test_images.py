@@ -254,3 +254,10 @@ def test_image_refs_gathers_every_reference_a_project_names():
             "3.14": "docker.io/astral/uv:0.13-python3.14-alpine3.23",
         },
     }
+
+
+def test_the_release_table_has_every_minor_from_the_oldest_to_the_newest():
+    """When Renovate proposes a new minor of uv, the one it replaces must move to
+    EARLIER_UV_MINORS with its last patch: this fails until a person does so."""
+    oldest, newest = images.MIN_UV[1], images.NEWEST_UV[1]
+    assert sorted(images.UV_RELEASES) == [(0, minor) for minor in range(oldest, newest + 1)]

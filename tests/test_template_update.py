@@ -366,8 +366,8 @@ def test_a_conflict_or_a_failing_check_makes_a_draft_that_names_it(template, tmp
 @pytest.mark.slow
 def test_a_conflict_in_pyproject_still_gives_a_draft_with_the_lock_pending(template, tmp_path, shared_uv_cache):
     def clashing_dependency(project: Path) -> None:
-        # v2 changes the same line of the test group.
-        edit(project / "pyproject.toml", 'test = ["pytest>=9",', 'test = ["pytest>=9.0.1",')
+        # v2 adds a line right above the first group's: the same lines change on both sides.
+        edit(project / "pyproject.toml", 'lint = ["ruff>=0.17"]', 'lint = ["ruff>=0.17.1"]')
         run(["uv", "lock", "--quiet"], project)
 
     project, origin = project_on_origin(template, tmp_path, "pyproject", clashing_dependency)

@@ -95,11 +95,7 @@ def release_v2(repo: Path) -> None:
         + "\npackage:\n  extends: .uv\n  stage: build\n  script:\n    - uv build --no-sources\n"
         + "  artifacts:\n    paths:\n      - dist/\n"
     )
-    edit(
-        repo / "template" / "pyproject.toml.jinja",
-        'test = ["pytest>=9",',
-        'test = ["pytest>=9", "pytest-timeout>=2.3",',
-    )
+    edit(repo / "extensions" / "tools.py", 'TEST = ["pytest>=9",', 'TEST = ["pytest>=9", "pytest-timeout>=2.3",')
     git(repo, "commit", "-q", "-am", f"v2: uv {NEW_UV}, cache key on .python-version, package job, pytest-timeout")
     git(repo, "tag", "v2.0.0")
 
