@@ -48,6 +48,11 @@ def toml_string(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
+def toml_array(items: list[str]) -> str:
+    """``items`` as a one-line TOML array of basic strings, as a person would write it."""
+    return "[" + ", ".join(toml_string(item) for item in items) + "]"
+
+
 def template_location(src: str) -> str:
     """Where the template is, as the answers file must record it: a relative path made absolute.
 
@@ -125,6 +130,7 @@ def pipeline_include_missing(project: str) -> bool:
 JINJA_GLOBALS = {
     "summary": summary,
     "toml_string": toml_string,
+    "toml_array": toml_array,
     "template_location": template_location,
     "recorded_answers": recorded_answers,
     "pipeline_include_missing": pipeline_include_missing,

@@ -2,28 +2,37 @@
 
 Each module of extensions/ is plain Python, unit-tested without Copier, and lists what
 copier.yml and the templates call in its ``JINJA_GLOBALS``; every call reads the same way,
-``rule(value)``. Copier's extension loader imports this file on its own (not as a package),
-so its folder is put on the import path here, once, for its siblings.
-"""
+``rule(value)``. Copier's extension loader executes this file on its own (not as a
+package), once per template version it renders; ``copier update`` renders two versions in
+one process, so each sibling is executed afresh from this file's folder rather than taken
+from ``sys.modules``, where the other version's module would otherwise be found."""
 
 from __future__ import annotations
 
 import sys
+from importlib.util import module_from_spec, spec_from_file_location
 from pathlib import Path
+from types import ModuleType
 
 from jinja2 import Environment
 from jinja2.ext import Extension
 
-if (_HERE := str(Path(__file__).resolve().parent)) not in sys.path:
-    sys.path.insert(0, _HERE)
+HERE = Path(__file__).resolve().parent
 
-import files
-import identity
-import images
-import organisation
-import tools
 
-MODULES = (identity, organisation, images, files, tools)
+def _load(name: str) -> ModuleType:
+    """This folder's ``name``.py, executed now and registered for its siblings' imports."""
+    spec = spec_from_file_location(name, HERE / f"{name}.py")
+    if spec is None or spec.loader is None:
+        raise ImportError(name)
+    module = module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+# In dependency order: organisation imports identity.
+MODULES = tuple(_load(name) for name in ("identity", "organisation", "images", "files", "tools"))
 
 
 class TemplateFunctions(Extension):

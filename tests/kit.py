@@ -408,9 +408,21 @@ def ancestors(ci: Mapping[str, Any], job: str) -> list[str]:
     return found
 
 
+def _deep_merge(base: Any, override: Any) -> Any:
+    if isinstance(base, dict) and isinstance(override, dict):
+        return {**base, **{key: _deep_merge(base.get(key), value) for key, value in override.items()}}
+    return override
+
+
 def job_setting(ci: Mapping[str, Any], job: str, key: str) -> Any:
-    """``key`` of ``job`` as GitLab resolves it: the job's own, else the nearest it extends."""
-    return next((ci[name][key] for name in ancestors(ci, job) if key in ci[name]), None)
+    """``key`` of ``job`` as GitLab resolves ``extends``: mappings (``variables``) are deep-merged,
+    the nearest job winning; anything else is the nearest job's own value.
+    """
+    found = None
+    for name in reversed(ancestors(ci, job)):
+        if key in ci[name]:
+            found = _deep_merge(found, ci[name][key])
+    return found
 
 
 def template_jobs(ci: Mapping[str, Any]) -> list[str]:

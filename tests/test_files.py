@@ -20,6 +20,12 @@ def test_toml_string_keeps_non_ascii_readable():
     assert files.toml_string("Zoë ✓") == '"Zoë ✓"'
 
 
+@pytest.mark.parametrize("items", [[], ["ruff>=0.17"], ["pytest>=9", 'odd " name', "é<>&"]])
+def test_toml_array_round_trips_and_reads_as_written(items):
+    assert tomllib.loads(f"key = {files.toml_array(items)}")["key"] == items
+    assert files.toml_array(["ruff>=0.17", "mypy"]) == '["ruff>=0.17", "mypy"]'
+
+
 def test_summary_puts_text_on_one_line():
     assert files.summary("  one\n\ntwo\tthree  ") == "one two three"
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import answer_for_older_projects
 import pytest
+import team_file_kept
 import yaml
 from follow_new_default import follow_new_default, main
 
@@ -69,3 +72,26 @@ def test_a_project_that_answered_the_question_is_left_alone(tmp_path):
     answers_file.write_text("type_checker: ty\n")
     assert not answer_for_older_projects.record_answer(answers_file, "type_checker", "none")
     assert answers_file.read_text() == "type_checker: ty\n"
+
+
+def test_a_teams_own_file_is_named_and_its_answer_recorded(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    Path(".copier-answers.yml").write_text("_commit: v0.2.0\n")
+    Path(".gitlab").mkdir()
+    Path(".gitlab/renovate.json").write_text("{}\n")
+    args = ["--answer", "renovate=false", "--note", "ours adds X", "renovate.json", ".gitlab/renovate.json"]
+    assert team_file_kept.main(args) == 0
+    assert capsys.readouterr().out == (
+        "note: kept your own .gitlab/renovate.json: ours adds X\n"
+        "  renovate: false is recorded, so the template adds none of its own.\n"
+    )
+    assert yaml.safe_load(Path(".copier-answers.yml").read_text())["renovate"] is False
+    assert Path(".gitlab/renovate.json").read_text() == "{}\n"
+
+
+def test_without_a_file_of_its_own_nothing_is_said_or_recorded(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    Path(".copier-answers.yml").write_text("_commit: v0.2.0\n")
+    assert team_file_kept.main(["--answer", "renovate=false", "--note", "n", "renovate.json"]) == 0
+    assert capsys.readouterr().out == ""
+    assert Path(".copier-answers.yml").read_text() == "_commit: v0.2.0\n"

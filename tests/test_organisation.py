@@ -67,7 +67,9 @@ def internal_project(index, template_repo, copie_session) -> Path:
     project = render_with(copie_session, template_repo, answers, index.env())
     run(["uv", "add", "--quiet", "payments-core"], project, index.env())
     tests = project / "tests" / "test_internal.py"
-    tests.write_text("from payments_core import currency\n\n\ndef test_currency():\n    assert currency() == 'EUR'\n")
+    tests.write_text(
+        "from payments_core import currency\n\n\ndef test_currency() -> None:\n    assert currency() == 'EUR'\n"
+    )
     run(["uv", "run", "--locked", "ruff", "format", "tests"], project, index.env())
     return commit_all(project, "depends on payments-core")
 

@@ -352,7 +352,8 @@ def test_a_conflict_or_a_failing_check_makes_a_draft_that_names_it(template, tmp
     )
 
     def failing_test(project: Path) -> None:
-        (project / "tests" / "test_broken.py").write_text("def test_broken():\n    assert 1 == 2  # noqa: PLR0133\n")
+        broken = "def test_broken() -> None:\n    assert 1 == 2  # noqa: PLR0133\n"
+        (project / "tests" / "test_broken.py").write_text(broken)
 
     project, origin = project_on_origin(template, tmp_path, "failing", failing_test)
     run_update_job(project, shared_uv_cache)

@@ -8,6 +8,7 @@ job and a new dev dependency.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -70,7 +71,7 @@ def cents(amount: str) -> int:
 TEAM_TEST = """from payment_service.money import cents
 
 
-def test_cents():
+def test_cents() -> None:
     assert cents("12.3") == 1230
 """
 
@@ -138,6 +139,8 @@ def test_update_to_v2_keeps_the_team_work_and_the_drift_check_follows(tagged_tem
     repo = tagged_template
     project = copy_v1(repo, tmp_path)
     make_team_changes(project)
+    edit(project / "renovate.json", '"labels": ["renovate"]', '"labels": ["renovate", "payments"]')
+    commit_all(project, "our Renovate label")
 
     release_v2(repo)
     behind = drift(project)
@@ -168,6 +171,10 @@ def test_update_to_v2_keeps_the_team_work_and_the_drift_check_follows(tagged_tem
     assert (project / "tests" / "test_money.py").read_text() == TEAM_TEST
     assert "On-call: #payments." in (project / "README.md").read_text()
     assert any(dep.startswith("attrs>=23") for dep in pyproject["project"]["dependencies"])
+    # renovate.json is the template's, merged: v2's new tool is left to the template, the label stays.
+    renovate = json.loads((project / "renovate.json").read_text())
+    assert renovate["labels"] == ["renovate", "payments"]
+    assert any("pytest-timeout" in rule.get("matchPackageNames", []) for rule in renovate["packageRules"])
 
     # No conflict left behind, and a lock that matches the merged pyproject.toml.
     texts = all_text(project)
@@ -297,16 +304,31 @@ def test_update_from_v0_2_0_brings_the_sync_jobs_that_follow_the_newest_release(
     assert f"up to date: template {WORK_TREE}, template-owned files unchanged" in current.stdout
 
 
-def test_a_teams_own_hooks_file_is_kept_by_the_update_that_brings_the_templates_and_it_says_so(
+def test_a_teams_own_hooks_and_renovate_configuration_are_kept_by_the_update_that_brings_the_templates(
     released_template, tmp_path
 ):
     project = copy_release(released_template, tmp_path, "own-hooks", release="v0.2.0")
     own = "repos:\n  - repo: https://github.com/psf/black\n    rev: 25.1.0\n    hooks:\n      - id: black\n"
     (project / ".pre-commit-config.yaml").write_text(own)
-    commit_all(project, "our own hooks")
+    own_renovate = '{"extends": ["config:best-practices"]}\n'
+    (project / ".gitlab" / "renovate.json").write_text(own_renovate)
+    commit_all(project, "our own hooks and Renovate configuration")
     output = copier_cli("update", "--vcs-ref", WORK_TREE, "--conflict", "rej", cwd=project, data={})
     assert (project / ".pre-commit-config.yaml").read_text() == own
     assert "note: kept your own .pre-commit-config.yaml: the template's hooks run ruff format" in output
+    assert (project / ".gitlab" / "renovate.json").read_text() == own_renovate
+    assert "note: kept your own .gitlab/renovate.json: the template's renovate.json groups" in output
+    assert not (project / "renovate.json").exists()  # Renovate would read it instead of theirs
+    assert answers_of(project)["renovate"] is False
+    commit_all(project, f"update to {WORK_TREE}")
+
+    # Later updates keep to that answer: still no second configuration, nothing to resolve.
+    edit(released_template / "CHANGELOG.md", "# Changelog\n", "# Changelog\n\n## v9.0.0\n\n- Nothing for projects.\n")
+    git(released_template, "commit", "-q", "-am", "v9.0.0")
+    git(released_template, "tag", "v9.0.0")
+    copier_cli("update", "--vcs-ref", "v9.0.0", "--conflict", "rej", cwd=project, data={})
+    assert not (project / "renovate.json").exists()
+    assert git(project, "status", "--porcelain").split() == ["M", ".copier-answers.yml"]
 
 
 def test_a_project_that_opts_in_to_sharing_again_is_never_moved_back(released_template, tmp_path):
