@@ -10,11 +10,25 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
+from importlib.util import module_from_spec, spec_from_file_location
 from pathlib import Path
+from types import ModuleType
 
 import images
+from jinja2 import Environment
 
-from tests.kit import DEFAULTS, add_to_uv_jobs, commit_all, copier_cli, git, read_yaml, snapshot_template
+from tests.kit import (
+    DEFAULTS,
+    ROOT,
+    add_to_uv_jobs,
+    commit_all,
+    copier_cli,
+    edit,
+    git,
+    read_yaml,
+    snapshot_template,
+)
 
 EXPECTED_CI_IMAGE = images.image_refs(DEFAULTS["python_version"], DEFAULTS["uv_version"], DEFAULTS["os_flavour"])["ci"]
 
@@ -52,3 +66,31 @@ def test_copy_from_a_git_tag_and_update_to_a_newer_tag(tmp_path):
     assert ci_image_of(project) == EXPECTED_CI_IMAGE
     status = subprocess.run(["git", "status", "--porcelain"], cwd=project, capture_output=True, text=True, check=True)
     assert ".rej" not in status.stdout
+
+
+def _load_registry(folder: Path) -> ModuleType:
+    """extensions/registry.py from ``folder``, as copier-template-extensions loads it."""
+    spec = spec_from_file_location("copier_template_extensions.registry", folder / "registry.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_each_template_version_renders_with_its_own_rule_modules(tmp_path, monkeypatch):
+    # copier update renders the project's version and the new one in one process.
+    for name in ("identity", "organisation", "images", "files", "tools"):  # put back afterwards
+        monkeypatch.setitem(sys.modules, name, sys.modules.get(name))
+    old, new = tmp_path / "v1" / "extensions", tmp_path / "v2" / "extensions"
+    for folder in (old, new):
+        shutil.copytree(ROOT / "extensions", folder)
+    edit(new / "tools.py", 'TEST = ["pytest>=9",', 'TEST = ["pytest>=9", "pytest-timeout>=2.3",')
+    tests_of = {}
+    for name, folder in (("new", new), ("old", old), ("new again", new)):
+        registry = _load_registry(folder)
+        environment = Environment(extensions=[registry.TemplateFunctions])
+        tests_of[name] = environment.from_string("{{ tool_groups('none')['test'] }}").render()
+    assert "pytest-timeout" in tests_of["new"]
+    assert "pytest-timeout" not in tests_of["old"]
+    assert tests_of["new again"] == tests_of["new"]
