@@ -16,6 +16,7 @@ from pathlib import Path
 from types import ModuleType
 
 import images
+import pytest
 from jinja2 import Environment
 
 from tests.kit import (
@@ -78,10 +79,21 @@ def _load_registry(folder: Path) -> ModuleType:
     return module
 
 
-def test_each_template_version_renders_with_its_own_rule_modules(tmp_path, monkeypatch):
+@pytest.fixture
+def rule_modules_put_back():
+    """The rule modules other tests imported, as they were before this test loaded copies."""
+    saved = {name: sys.modules.get(name) for name in ("identity", "organisation", "images", "files", "tools")}
+    yield
+    for name, module in saved.items():
+        if module is None:
+            sys.modules.pop(name, None)
+        else:
+            sys.modules[name] = module
+
+
+@pytest.mark.usefixtures("rule_modules_put_back")
+def test_each_template_version_renders_with_its_own_rule_modules(tmp_path):
     # copier update renders the project's version and the new one in one process.
-    for name in ("identity", "organisation", "images", "files", "tools"):  # put back afterwards
-        monkeypatch.setitem(sys.modules, name, sys.modules.get(name))
     old, new = tmp_path / "v1" / "extensions", tmp_path / "v2" / "extensions"
     for folder in (old, new):
         shutil.copytree(ROOT / "extensions", folder)
