@@ -650,9 +650,18 @@ def chart(report: dict, path: Path) -> None:
 
 def uv_wheel_bytes(version: str) -> int:
     """Bytes of the manylinux x86_64 wheel of uv ``version`` (what the audit job's uvx fetches)."""
-    with urllib.request.urlopen(f"https://pypi.org/pypi/uv/{version}/json", timeout=60) as response:
-        files = json.loads(response.read())["urls"]
-    return next(f["size"] for f in files if "manylinux" in f["filename"] and "x86_64" in f["filename"])
+    # PyPI's simple API in its JSON form (PEP 691; sizes since PEP 700), as installers read it.
+    request = urllib.request.Request(
+        "https://pypi.org/simple/uv/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        files = json.loads(response.read())["files"]
+    prefix = f"uv-{version}-"
+    return next(
+        f["size"]
+        for f in files
+        if f["filename"].startswith(prefix) and "manylinux" in f["filename"] and "x86_64" in f["filename"]
+    )
 
 
 def prices_for(template: Path, work: Path, deps: list[str], args) -> Prices:
