@@ -159,7 +159,7 @@ def test_caches_are_archived_at_the_default_level(render):
     assert "CACHE_COMPRESSION_LEVEL" not in str(pipeline(render(env=OFFLINE)))
 
 
-# What the cached jobs set for their archives (README, "Performance": zipzstd won the benchmark).
+# What the cached jobs set for their archives (README, "Benchmark": zipzstd won it).
 ARCHIVE_SETTINGS = {"FF_USE_FASTZIP": "true", "CACHE_COMPRESSION_FORMAT": "zipzstd"}
 
 
