@@ -68,22 +68,21 @@ def _url_problem(url: str) -> str:
     return ""
 
 
+def _refusal(question: str, url: str, example: str) -> str:
+    """Why ``url`` cannot answer ``question``, or ``""``: empty (the public default) or fine."""
+    if url and (problem := _url_problem(url)):
+        return f"{question} {url[:120]!r} is refused: {problem}. For example {example!r}."
+    return ""
+
+
 def index_url_error(url: str) -> str:
     """Why ``url`` cannot be the organisation's package index, or ``""`` (empty: PyPI only)."""
-    if not url:
-        return ""
-    if problem := _url_problem(url):
-        return f"package_index_url {url[:120]!r} is refused: {problem}. For example {_EXAMPLE_URL!r}."
-    return ""
+    return _refusal("package_index_url", url, _EXAMPLE_URL)
 
 
 def service_url_error(url: str) -> str:
     """Why ``url`` cannot be the vulnerability service the audit job asks, or ``""`` (empty: OSV)."""
-    if not url:
-        return ""
-    if problem := _url_problem(url):
-        return f"vulnerability_service_url {url[:120]!r} is refused: {problem}. For example 'https://osv.example.com'."
-    return ""
+    return _refusal("vulnerability_service_url", url, "https://osv.example.com")
 
 
 def upload_url(index_url: str) -> str:

@@ -49,6 +49,25 @@ def test_index_urls_that_would_leak_or_break_are_refused_naming_why(url, reason)
     assert reason in message
 
 
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://osv.example.com", "in cleartext"),
+        ("https://user:token@osv.example.com", "it holds credentials"),
+        ("https://osv.example.com/v1?key=x", "query string or fragment"),
+        ("https://osv.example.com/\u202e", "bidi"),
+    ],
+)
+def test_vulnerability_services_that_would_leak_or_break_are_refused_naming_why(url, reason):
+    assert organisation.service_url_error("") == ""  # OSV
+    assert organisation.service_url_error("https://osv.example.com") == ""
+    assert organisation.service_url_error("http://127.0.0.1:8080") == ""  # loopback, for tests
+    message = organisation.service_url_error(url)
+    assert f"vulnerability_service_url {url!r} is refused" in message
+    assert reason in message
+    assert "For example 'https://osv.example.com'" in message
+
+
 def test_the_index_as_templates_see_it():
     assert organisation.index_settings("", "beside", [], "none") == {}
     index = organisation.index_settings("https://x.example.com/simple", "replace", ["a"], "ci-variables")
