@@ -28,6 +28,7 @@ from tests.kit import (
     check_schema,
     commit_all,
     copier_cli,
+    git,
     gitlab_ci_local,
     keys_anywhere,
     pipeline,
@@ -153,9 +154,14 @@ def test_the_pipeline_installs_from_the_index_and_a_tag_publishes_the_package(in
 
 
 @pytest.mark.slow
-def test_a_release_keeps_a_valid_sbom_of_the_locked_runtime_set_beside_the_wheel(index, internal_project):
-    project = internal_project
-    run_pipeline(project, *ci_variables(index), "--variable", "CI_COMMIT_TAG=v0.1.0", jobs=["release"])
+def test_a_release_keeps_a_valid_sbom_of_the_locked_runtime_set_beside_the_wheel(index, internal_project, tmp_path):
+    # A runtime set with a dependency of a dependency: python-dateutil 2.9.0.post0 (PyPI) needs six.
+    project = tmp_path / "project"
+    git(tmp_path, "clone", "-q", str(internal_project), str(project))
+    run(["uv", "add", "--quiet", "python-dateutil==2.9.0.post0"], project, index.env())
+    run(["uv", "version", "--quiet", "0.2.0"], project, index.env())  # a release of its own
+    commit_all(project, "depends on python-dateutil; 0.2.0")
+    run_pipeline(project, *ci_variables(index), "--variable", "CI_COMMIT_TAG=v0.2.0", jobs=["release"])
     sbom = (project / ".gitlab-ci-local" / "artifacts" / "release" / "dist" / "sbom.cdx.json").read_text()
     assert JsonStrictValidator(SchemaVersion.V1_5).validate_str(sbom) is None  # CycloneDX 1.5, strictly
     components = {(c["name"], c["version"]) for c in json.loads(sbom)["components"]}
@@ -163,13 +169,14 @@ def test_a_release_keeps_a_valid_sbom_of_the_locked_runtime_set_beside_the_wheel
         ["uv", "export", "--frozen", "--no-default-groups", "--no-emit-project", "--no-hashes", "--no-header"], project
     )
     locked = {tuple(line.split(" ")[0].split("==")) for line in runtime.splitlines() if "==" in line}
-    assert locked == {("payments-core", "0.1.0")}
-    assert locked <= components
+    assert {name for name, _ in locked} == {"payments-core", "python-dateutil", "six"}
+    assert locked <= components  # every runtime package, with its locked version
     dev_only = (
         {package["name"] for package in read_toml(project / "uv.lock")["package"]}
         - {name for name, _ in locked}
         - {DISTRIBUTION}
     )
+    assert dev_only >= {"pytest", "ruff"}
     assert not {name for name, _ in components} & dev_only
 
 
