@@ -227,13 +227,18 @@ def snapshot_template(dst: Path, release: str | None = None) -> Path:
         archive = subprocess.run(["git", "archive", RELEASES[release]], cwd=ROOT, capture_output=True, check=True)
         subprocess.run(["tar", "-x", "-C", str(dst)], input=archive.stdout, check=True)
     else:
-        listed = run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], ROOT)
-        for name in filter(None, listed.split("\0")):
-            source = ROOT / name
-            if source.is_file():
-                (dst / name).parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(source, dst / name)
+        for source in shipped_files():
+            name = source.relative_to(ROOT)
+            (dst / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dst / name)
     return commit_all(dst, f"template {release or 'work tree'}")
+
+
+def shipped_files(folder: str = ".") -> list[Path]:
+    """The files of this repository below ``folder`` that a release would hold: tracked or new,
+    never ignored (no ``__pycache__`` a test run left, no virtual environment)."""
+    listed = run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", folder], ROOT)
+    return [ROOT / name for name in filter(None, listed.split("\0")) if (ROOT / name).is_file()]
 
 
 def release_template(repo: Path, version: str, change: str) -> None:

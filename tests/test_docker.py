@@ -16,7 +16,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.kit import DISTRIBUTION, OFFLINE, PACKAGE, ROOT, answers_of, images_of, read_toml, require_tool, run, tool
+from tests.kit import (
+    DISTRIBUTION,
+    OFFLINE,
+    PACKAGE,
+    ROOT,
+    answers_of,
+    images_of,
+    read_toml,
+    require_tool,
+    run,
+    shipped_files,
+    tool,
+)
 
 # Debian trixie's python3, which the local base image below has.
 TRIXIE_PYTHON = "3.13"
@@ -84,8 +96,7 @@ def test_no_image_is_named_by_hand_in_the_template():
     needles = ("ghcr.io", "docker.io", "quay.io", "astral/uv", "python:3", ":latest")
     offenders = [
         f"{path.relative_to(template)}: {needle}"
-        for path in template.rglob("*")
-        if path.is_file()
+        for path in shipped_files("template")
         for needle in needles
         if needle in path.read_text(encoding="utf-8")
     ]
