@@ -5,7 +5,8 @@ team may already have of its own (under one of the names the tool reads):
 
     team_file_kept.py [--answer QUESTION=VALUE] --note NOTE PATH [PATH ...]
 
-If one of the PATHs exists, the template leaves it as it is; this prints
+If one of the PATHs exists (an empty PATH names none: copier.yml passes the one a rule found,
+or nothing), the template leaves it as it is; this prints
 `note: kept your own PATH: NOTE` (what the template's version would add), which the
 template-update job quotes in its merge request. With --answer, the project also gets
 QUESTION: VALUE in its answers (unless it answered QUESTION already): the answer that keeps
@@ -26,9 +27,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--note", required=True, help="what the template's version of the file would add")
     parser.add_argument("--answer", help="QUESTION=VALUE to record when the team has its own file")
     parser.add_argument("--answers-file", type=Path, default=Path(".copier-answers.yml"))
-    parser.add_argument("paths", nargs="+", type=Path)
+    parser.add_argument("paths", nargs="+")
     args = parser.parse_args(argv)
-    found = next((path for path in args.paths if path.exists()), None)
+    found = next((Path(path) for path in args.paths if path and Path(path).exists()), None)
     if found is None:
         return 0
     sys.stdout.write(f"note: kept your own {found.as_posix()}: {args.note}\n")

@@ -95,3 +95,12 @@ def test_without_a_file_of_its_own_nothing_is_said_or_recorded(tmp_path, monkeyp
     assert team_file_kept.main(["--answer", "renovate=false", "--note", "n", "renovate.json"]) == 0
     assert capsys.readouterr().out == ""
     assert Path(".copier-answers.yml").read_text() == "_commit: v0.2.0\n"
+
+
+def test_an_empty_path_names_no_file(tmp_path, monkeypatch, capsys):
+    # copier.yml passes the configuration own_renovate_config found, or "" when there is none.
+    monkeypatch.chdir(tmp_path)
+    Path(".copier-answers.yml").write_text("_commit: v0.2.0\n")
+    assert team_file_kept.main(["--answer", "renovate=false", "--note", "n", ""]) == 0
+    assert capsys.readouterr().out == ""
+    assert Path(".copier-answers.yml").read_text() == "_commit: v0.2.0\n"
