@@ -28,6 +28,19 @@ PASSWORD = "s3cret-Index-Pa55word"
 SYSTEM_BUNDLE = Path(os.environ.get("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt"))
 
 
+@contextmanager
+def serving(module: str, *arguments: str | Path) -> Iterator[tuple[int, subprocess.Popen]]:
+    """Run the server ``module`` in its own process; it prints the free loopback port it took
+    on its first line. Yield that port and the process, and stop it after."""
+    command = [sys.executable, "-m", module, *map(str, arguments)]
+    server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        yield int(server.stdout.readline()), server
+    finally:
+        server.kill()
+        server.wait()
+
+
 @dataclass
 class Index:
     url: str  # the simple index
@@ -61,19 +74,9 @@ def serving_index(root: Path, *, mirror: bool = False) -> Iterator[Index]:
     bundle = root / "ca-bundle.pem"
     bundle.write_bytes(SYSTEM_BUNDLE.read_bytes() + b"\n" + ca.cert_pem.bytes())
     log = root / "requests.log"
-    command = [sys.executable, "-m", "tests.index_server", packages, root / "htpasswd", root / "server.pem"]
-    server = subprocess.Popen(
-        [*map(str, command), "--log", str(log), *(["--mirror"] if mirror else [])],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        port = int(server.stdout.readline())
+    arguments = [packages, root / "htpasswd", root / "server.pem", "--log", log, *(["--mirror"] if mirror else [])]
+    with serving("tests.index_server", *arguments) as (port, _):
         yield Index(f"https://127.0.0.1:{port}/simple/", f"https://127.0.0.1:{port}/", packages, bundle, log)
-    finally:
-        server.kill()
-        server.wait()
 
 
 def publish(index: Index, work: Path, name: str, version: str) -> None:
@@ -109,11 +112,5 @@ def serving_osv(root: Path, advisories: list[dict]) -> Iterator[Osv]:
     root.mkdir(parents=True, exist_ok=True)
     records = root / "advisories.json"
     records.write_text(json.dumps(advisories), encoding="utf-8")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tests.osv_server", str(records)], cwd=ROOT, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        yield Osv(f"http://127.0.0.1:{int(server.stdout.readline())}", records, server)
-    finally:
-        server.kill()
-        server.wait()
+    with serving("tests.osv_server", records) as (port, server):
+        yield Osv(f"http://127.0.0.1:{port}", records, server)
