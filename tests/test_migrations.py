@@ -89,18 +89,11 @@ def test_a_teams_own_file_is_named_and_its_answer_recorded(tmp_path, monkeypatch
     assert Path(".gitlab/renovate.json").read_text() == "{}\n"
 
 
-def test_without_a_file_of_its_own_nothing_is_said_or_recorded(tmp_path, monkeypatch, capsys):
+# An empty PATH names no file: copier.yml passes the configuration own_renovate_config found, or "".
+@pytest.mark.parametrize("paths", [["renovate.json"], [""]], ids=["absent", "empty"])
+def test_without_a_file_of_its_own_nothing_is_said_or_recorded(paths, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     Path(".copier-answers.yml").write_text("_commit: v0.2.0\n")
-    assert team_file_kept.main(["--answer", "renovate=false", "--note", "n", "renovate.json"]) == 0
-    assert capsys.readouterr().out == ""
-    assert Path(".copier-answers.yml").read_text() == "_commit: v0.2.0\n"
-
-
-def test_an_empty_path_names_no_file(tmp_path, monkeypatch, capsys):
-    # copier.yml passes the configuration own_renovate_config found, or "" when there is none.
-    monkeypatch.chdir(tmp_path)
-    Path(".copier-answers.yml").write_text("_commit: v0.2.0\n")
-    assert team_file_kept.main(["--answer", "renovate=false", "--note", "n", ""]) == 0
+    assert team_file_kept.main(["--answer", "renovate=false", "--note", "n", *paths]) == 0
     assert capsys.readouterr().out == ""
     assert Path(".copier-answers.yml").read_text() == "_commit: v0.2.0\n"
