@@ -313,26 +313,78 @@ def plan(target: str, branches: list[Branch]) -> Plan:
     return decided
 
 
-def read_branches(remote: str, default_branch: str, email: str) -> list[Branch]:
-    """Every update branch on ``remote``, with its commits since the default branch."""
+# One commit per record: fields and records end with NUL, which no commit field can hold
+# (git's own `strip()`-safe framing; \x1f/\x1e are whitespace to Python and were lost).
+LOG_FIELDS = ("%H", "%P", "%ae", "%ce", "%an", "%s", f"%(trailers:key={TRAILER},valueonly,separator=%x2C)")
+FIRST_DEPTH = 64  # commits fetched per ref in a shallow checkout; doubled while a fork point lies below
+WHOLE_HISTORY = 1 << 14  # past this depth, fetch the rest of the history at once
+
+
+def commits_since(base: str, tip: str) -> list[tuple[str, ...]]:
+    """The commits of ``base..tip``: one tuple of ``LOG_FIELDS`` each, nothing lost or merged."""
+    out = run(["git", "log", "-z", "--format=" + "%x00".join(LOG_FIELDS), f"{base}..{tip}"]).stdout
+    values = out.split("\0")
+    width = len(LOG_FIELDS)
+    if len(values) % width != 1 or values[-1]:
+        raise SyncError(f"git log {base}..{tip} printed {len(values) - 1} fields, not records of {width}")
+    return [tuple(values[i : i + width]) for i in range(0, len(values) - 1, width)]
+
+
+def shallow() -> bool:
+    """Whether this checkout's history is cut (a runner's GIT_DEPTH)."""
+    return git("rev-parse", "--is-shallow-repository") == "true"
+
+
+def truncated(records: list[tuple[str, ...]]) -> bool:
+    """Whether ``records`` may be cut short: in a shallow checkout, a commit without parents is
+    a boundary (or a root), so the range may miss the fork point and list the default branch's
+    older commits as the branch's own."""
+    return any(not parents for _, parents, *_ in records) and shallow()
+
+
+def fetch_update_branches(remote: str, default_branch: str, depth: int | None) -> None:
+    """Fetch the default branch and every ``template-update/`` branch, ``depth`` commits deep
+    (``None``: as deep as the checkout already is, whole in a full checkout)."""
+    if depth is None:
+        deepen = []
+    elif depth > WHOLE_HISTORY:
+        deepen = ["--unshallow"]
+    else:
+        deepen = ["--depth", str(depth)]
     git(
-        "fetch", "--quiet", "--no-tags", "--prune", remote,
+        "fetch", "--quiet", "--no-tags", "--prune", *deepen, remote,
         f"+refs/heads/{default_branch}:refs/sync/default",
         f"+refs/heads/{BRANCH_PREFIX}*:refs/sync/update/v*",
     )  # fmt: skip
-    listed = git("for-each-ref", "--format=%(objectname) %(refname)", "refs/sync/update/")
+
+
+def read_branches(remote: str, default_branch: str, email: str) -> list[Branch]:
+    """Every update branch on ``remote`` named for a version, with its commits since the default branch.
+
+    A shallow checkout (GitLab's GIT_DEPTH) is fetched deeper, doubling, until every branch's
+    range reaches its fork point or the history is whole: ownership is never decided on a cut
+    history. A full checkout fetches the branches whole.
+    """
+    depth = FIRST_DEPTH if shallow() else None
+    while True:
+        fetch_update_branches(remote, default_branch, depth)
+        listed = git("for-each-ref", "--format=%(objectname) %(refname)", "refs/sync/update/")
+        ranges = {}
+        for line in listed.splitlines():
+            sha, ref = line.split(" ", 1)
+            name = BRANCH_PREFIX + ref.removeprefix("refs/sync/update/v")
+            if branch_version(name) is not None:  # other names are never touched: no need to read them
+                ranges[name] = (sha, commits_since("refs/sync/default", sha))
+        if depth is None or not any(truncated(records) for _, records in ranges.values()):
+            break
+        depth *= 2  # truncated() found the checkout still shallow
     branches = []
-    for line in listed.splitlines():
-        sha, ref = line.split(" ", 1)
-        name = BRANCH_PREFIX + ref.removeprefix("refs/sync/update/v")
-        log = git("log", "--format=%H%x1f%ae%x1f%ce%x1f%an%x1f%s%x1f%(trailers:key=" + TRAILER + ",valueonly)%x1e",
-                  f"refs/sync/default..{sha}")  # fmt: skip
-        commits = []
-        for entry in filter(None, (chunk.strip("\n") for chunk in log.split("\x1e"))):
-            commit_sha, author_email, committer_email, author, subject, trailers = entry.split("\x1f")
-            by_job = is_job_commit(author_email, committer_email, trailers, email)
-            commits.append(Commit(commit_sha, author, subject, by_job))
-        branches.append(Branch(name, sha, tuple(commits)))
+    for name, (sha, records) in sorted(ranges.items()):
+        commits = tuple(
+            Commit(commit, author, subject, is_job_commit(author_email, committer_email, trailers, email))
+            for commit, _, author_email, committer_email, author, subject, trailers in records
+        )
+        branches.append(Branch(name, sha, commits))
     return branches
 
 

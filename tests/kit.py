@@ -254,6 +254,61 @@ def release_template(repo: Path, version: str, change: str) -> None:
     git(repo, "tag", version)
 
 
+# ---------------------------------------------------------------- a runner's checkout
+
+# A GitLab runner's checkout of a pipeline (GitLab's `Ci::BuildRunnerPresenter#refspecs`,
+# app/presenters/ci/build_runner_presenter.rb, and the runner's get_sources step): a new
+# repository whose origin is the project; with a depth (GIT_DEPTH, 20 for new projects since
+# gitlab!77576, 50 before), only the pipeline's persistent ref and its branch are fetched that
+# deep; with depth 0, every branch and tag, whole. Then the commit is checked out detached.
+# The job has no git identity of its own (the image has none).
+NO_IDENTITY = "[user]\n\tuseConfigOnly = true\n"
+
+
+def runner_checkout(origin: Path, dst: Path, *, depth: int, branch: str = "main", pipeline: int = 1) -> Path:
+    """Check ``branch`` of the bare repository ``origin`` out into ``dst`` as a runner does."""
+    sha = git(origin, "rev-parse", f"refs/heads/{branch}").strip()
+    git(origin, "update-ref", f"refs/pipelines/{pipeline}", sha)  # GitLab keeps one per pipeline
+    dst.mkdir(parents=True)
+    git(dst, "init", "-q")
+    git(dst, "remote", "add", "origin", f"file://{origin}")  # file://: a plain path ignores --depth
+    persistent = f"+refs/pipelines/{pipeline}:refs/pipelines/{pipeline}"
+    if depth:
+        refspecs = [persistent, f"+refs/heads/{branch}:refs/remotes/origin/{branch}"]
+        git(dst, "fetch", "--quiet", "--prune", "--depth", str(depth), "origin", *refspecs)
+    else:
+        refspecs = [persistent, "+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"]
+        git(dst, "fetch", "--quiet", "--prune", "origin", *refspecs)
+    git(dst, "checkout", "-f", "-q", sha)
+    return dst
+
+
+def runner_environment(folder: Path, *, branch: str = "main", source: str = "schedule", **extra: str) -> dict[str, str]:
+    """The variables a job sees as GitLab sets them, and no git identity (a git configuration
+    written in ``folder`` in place of the user's): the whole environment of a job's command."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "gitconfig").write_text(NO_IDENTITY)
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("GIT_AUTHOR_", "GIT_COMMITTER_", "EMAIL"))
+    }
+    return {
+        **env,
+        "GIT_CONFIG_GLOBAL": str(folder / "gitconfig"),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "CI": "true",
+        "GITLAB_CI": "true",
+        "CI_PIPELINE_SOURCE": source,
+        "CI_COMMIT_BRANCH": branch,
+        "CI_COMMIT_REF_NAME": branch,
+        "CI_DEFAULT_BRANCH": "main",
+        "CI_SERVER_HOST": "gitlab.example.com",
+        "CI_PROJECT_PATH": "payments/payment-service",
+        **extra,
+    }
+
+
 # ---------------------------------------------------------------- rendering
 
 

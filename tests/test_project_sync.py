@@ -8,12 +8,14 @@ release); ``template_sync`` is the project's .gitlab/ci/template_sync.py that fe
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import project_sync as sync
 import pytest
 import template_sync as bootstrap
 from packaging.version import Version
 
-from tests.kit import commit_all, git
+from tests.kit import commit_all, git, run, runner_checkout, runner_environment
 
 JOB = sync.JOB_EMAIL
 TARGET = "template-update/v3.0.0"
@@ -318,3 +320,96 @@ def test_the_newest_release_is_the_highest_version_not_the_last_listed_or_a_pre_
     )
     assert bootstrap.newest_release(listing) == "v1.10.0"
     assert bootstrap.newest_release("") is None
+
+
+# ---------------------------------------------------------------- reading branches in a runner's checkout
+
+PERSON = {"name": "Jane Doe", "email": "jane@example.com"}
+JOB_IDENTITY = {"name": sync.JOB_NAME, "email": JOB}
+
+
+def make_commit(repo: Path, message: str, who: dict[str, str], *parents: str) -> str:
+    """An empty commit on ``parents`` (HEAD's by default) by ``who``, as author and committer."""
+    env = {
+        "GIT_AUTHOR_NAME": who["name"],
+        "GIT_AUTHOR_EMAIL": who["email"],
+        "GIT_COMMITTER_NAME": who["name"],
+        "GIT_COMMITTER_EMAIL": who["email"],
+    }
+    parent_args = [arg for parent in (parents or ("HEAD",)) for arg in ("-p", parent)]
+    tree = run(["git", "rev-parse", f"{(parents or ('HEAD',))[0]}^{{tree}}"], repo).strip()
+    return run(["git", "commit-tree", tree, *parent_args, "-m", message], repo, env).strip()
+
+
+def job_update(repo: Path, parent: str, version: str = "v3.0.0") -> str:
+    message = f"Update template from v1.0.0 to {version}\n\n{sync.TRAILER}: {version}"
+    return make_commit(repo, message, JOB_IDENTITY, parent)
+
+
+class Origin:
+    """A bare origin, written through plumbing (fast: no work tree), with a main branch."""
+
+    def __init__(self, path: Path, first_commits: int = 3) -> None:
+        self.path = path
+        git(path.parent, "init", "-q", "--bare", path.name)
+        head = make_commit_root(path, "first")
+        for number in range(first_commits - 1):
+            head = make_commit(path, f"main {number}", PERSON, head)
+        self.set("main", head)
+
+    def set(self, branch: str, sha: str) -> str:
+        git(self.path, "update-ref", f"refs/heads/{branch}", sha)
+        return sha
+
+    def head(self, branch: str) -> str:
+        return git(self.path, "rev-parse", f"refs/heads/{branch}").strip()
+
+    def move_main(self, commits: int) -> str:
+        head = self.head("main")
+        for number in range(commits):
+            head = make_commit(self.path, f"team work {number}", PERSON, head)
+        return self.set("main", head)
+
+
+def make_commit_root(repo: Path, message: str) -> str:
+    empty_tree = run(["git", "hash-object", "-t", "tree", "-w", "--stdin"], repo).strip()
+    env = {"GIT_AUTHOR_NAME": "Jane Doe", "GIT_AUTHOR_EMAIL": PERSON["email"]}
+    return run(["git", "commit-tree", empty_tree, "-m", message], repo, {**env, "GIT_COMMITTER_EMAIL": PERSON["email"]}).strip()
+
+
+def branches_seen_by_the_job(origin: Origin, tmp_path: Path, depth: int, monkeypatch) -> dict[str, sync.Branch]:
+    checkout = runner_checkout(origin.path, tmp_path / f"checkout-{depth}", depth=depth)
+    monkeypatch.chdir(checkout)
+    for name, value in runner_environment(tmp_path / "job-env").items():
+        monkeypatch.setenv(name, value)
+    return {branch.name: branch for branch in sync.read_branches("origin", "main", JOB)}
+
+
+@pytest.mark.parametrize("depth", [1, 20, 50, 0], ids=["depth-1", "depth-20", "depth-50", "full"])
+def test_the_jobs_branch_stays_its_own_when_main_moved_past_the_clone_depth(tmp_path, monkeypatch, depth):
+    origin = Origin(tmp_path / "origin.git")
+    own = origin.set(TARGET, job_update(origin.path, origin.head("main")))
+    origin.move_main(75)  # a merge request that waited a few busy weeks
+    seen = branches_seen_by_the_job(origin, tmp_path, depth, monkeypatch)
+    assert list(seen) == [TARGET]
+    assert seen[TARGET].sha == own
+    assert [commit.sha for commit in seen[TARGET].commits] == [own]
+    assert seen[TARGET].owned
+
+
+@pytest.mark.parametrize("depth", [1, 20, 0], ids=["depth-1", "depth-20", "full"])
+def test_branches_a_person_names_under_the_prefix_are_read_without_a_trailer(tmp_path, monkeypatch, depth):
+    origin = Origin(tmp_path / "origin.git")
+    main = origin.head("main")
+    by_hand = origin.set("template-update/v1.3.0", make_commit(origin.path, "Update the template by hand", PERSON, main))
+    origin.set("template-update/verify-ci", make_commit(origin.path, "Verify CI", PERSON, main))
+    unusual = {"name": "Zoë \x1f O'Brien; \"the 2nd\" Jr", "email": "zoe+ci@example.com"}
+    merged = make_commit(origin.path, "Merge main into the update", unusual, job_update(origin.path, main), main)
+    origin.set(TARGET, merged)
+    origin.move_main(3)
+    seen = branches_seen_by_the_job(origin, tmp_path, depth, monkeypatch)
+    assert sorted(seen) == ["template-update/v1.3.0", TARGET]  # verify-ci is no version: never read
+    assert [commit.sha for commit in seen["template-update/v1.3.0"].commits] == [by_hand]
+    assert not seen["template-update/v1.3.0"].owned
+    assert not seen[TARGET].owned  # a person's merge commit on it
+    assert seen[TARGET].commits[0].author == unusual["name"]
