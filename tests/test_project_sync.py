@@ -8,10 +8,14 @@ release); ``template_sync`` is the project's .gitlab/ci/template_sync.py that fe
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import project_sync as sync
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import template_sync as bootstrap
 from packaging.version import Version
 
@@ -328,17 +332,20 @@ PERSON = {"name": "Jane Doe", "email": "jane@example.com"}
 JOB_IDENTITY = {"name": sync.JOB_NAME, "email": JOB}
 
 
-def make_commit(repo: Path, message: str, who: dict[str, str], *parents: str) -> str:
-    """An empty commit on ``parents`` (HEAD's by default) by ``who``, as author and committer."""
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # git's empty tree: every commit here has it
+
+
+def make_commit(repo: Path, message: str, who: dict[str, str], *parents: str, committer: str = "") -> str:
+    """An empty commit on ``parents`` by ``who`` (the committer too, unless ``committer`` gives
+    another address), written with plumbing: fast, and no work tree needed."""
     env = {
         "GIT_AUTHOR_NAME": who["name"],
         "GIT_AUTHOR_EMAIL": who["email"],
         "GIT_COMMITTER_NAME": who["name"],
-        "GIT_COMMITTER_EMAIL": who["email"],
+        "GIT_COMMITTER_EMAIL": committer or who["email"],
     }
-    parent_args = [arg for parent in (parents or ("HEAD",)) for arg in ("-p", parent)]
-    tree = run(["git", "rev-parse", f"{(parents or ('HEAD',))[0]}^{{tree}}"], repo).strip()
-    return run(["git", "commit-tree", tree, *parent_args, "-m", message], repo, env).strip()
+    parent_args = [arg for parent in parents for arg in ("-p", parent)]
+    return run(["git", "commit-tree", EMPTY_TREE, *parent_args, "-m", message], repo, env).strip()
 
 
 def job_update(repo: Path, parent: str, version: str = "v3.0.0") -> str:
@@ -352,7 +359,8 @@ class Origin:
     def __init__(self, path: Path, first_commits: int = 3) -> None:
         self.path = path
         git(path.parent, "init", "-q", "--bare", path.name)
-        head = make_commit_root(path, "first")
+        run(["git", "hash-object", "-t", "tree", "-w", "--stdin"], path)  # the empty tree
+        head = make_commit(path, "first", PERSON)
         for number in range(first_commits - 1):
             head = make_commit(path, f"main {number}", PERSON, head)
         self.set("main", head)
@@ -369,12 +377,6 @@ class Origin:
         for number in range(commits):
             head = make_commit(self.path, f"team work {number}", PERSON, head)
         return self.set("main", head)
-
-
-def make_commit_root(repo: Path, message: str) -> str:
-    empty_tree = run(["git", "hash-object", "-t", "tree", "-w", "--stdin"], repo).strip()
-    env = {"GIT_AUTHOR_NAME": "Jane Doe", "GIT_AUTHOR_EMAIL": PERSON["email"]}
-    return run(["git", "commit-tree", empty_tree, "-m", message], repo, {**env, "GIT_COMMITTER_EMAIL": PERSON["email"]}).strip()
 
 
 def branches_seen_by_the_job(origin: Origin, tmp_path: Path, depth: int, monkeypatch) -> dict[str, sync.Branch]:
@@ -413,3 +415,91 @@ def test_branches_a_person_names_under_the_prefix_are_read_without_a_trailer(tmp
     assert not seen["template-update/v1.3.0"].owned
     assert not seen[TARGET].owned  # a person's merge commit on it
     assert seen[TARGET].commits[0].author == unusual["name"]
+
+
+# ---------------------------------------------------------------- any history a person can make, any depth
+
+# What can be on an update branch, oldest first: the job's commits, a person's, a person's merge
+# of main into it, the job's commit amended by a person (the person is the committer), a commit
+# under the job's identity without its trailer.
+STEPS = ("job", "person", "merge-main", "amended", "no-trailer")
+NAMES = ("template-update/v2.0.0", "template-update/v2.5.0", TARGET, "template-update/v1.3.0-by-hand",
+         "template-update/verify-ci", "template-update/v")  # fmt: skip
+
+
+def add_step(origin: Origin, head: str, step: str) -> str:
+    main = origin.head("main")
+    if step == "job":
+        return job_update(origin.path, head)
+    if step == "person":
+        return make_commit(origin.path, "Resolve by hand", PERSON, head)
+    if step == "merge-main":  # a merge of main, or a plain commit where the branch is main
+        return make_commit(origin.path, "Merge main", PERSON, *dict.fromkeys([head, main]))
+    if step == "amended":
+        message = f"Update template (amended)\n\n{sync.TRAILER}: v3.0.0"
+        return make_commit(origin.path, message, JOB_IDENTITY, head, committer=PERSON["email"])
+    return make_commit(origin.path, "Update template, no trailer", JOB_IDENTITY, head)
+
+
+histories = st.fixed_dictionaries(
+    {
+        "main": st.integers(1, 6),
+        "branches": st.lists(
+            st.tuples(st.sampled_from(NAMES), st.integers(0, 5), st.lists(st.sampled_from(STEPS), max_size=4)),
+            max_size=4,
+            unique_by=lambda branch: branch[0],
+        ),
+        "main_moves": st.integers(0, 45),
+        "depth": st.sampled_from([1, 2, 5, 20, 50, 0]),
+    }
+)
+
+
+def decisions(decided: sync.Plan) -> tuple:
+    existing = decided.existing.name if decided.existing else None
+    return existing, decided.blocked, [b.name for b in decided.superseded], [b.name for b in decided.kept]
+
+
+@settings(max_examples=60, derandomize=True, deadline=None)
+@given(history=histories)
+def test_in_any_history_and_checkout_the_job_touches_only_branches_that_are_wholly_its_own(history):
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        origin = Origin(tmp / "origin.git", history["main"])
+        for name, back, steps in history["branches"]:
+            head = run(["git", "rev-parse", f"main~{min(back, history['main'] - 1)}"], origin.path).strip()
+            for step in steps:
+                head = add_step(origin, head, step)
+            origin.set(name, head)
+        origin.move_main(history["main_moves"])
+
+        # The truth, from the whole history on the server, one commit at a time.
+        listed = git(origin.path, "for-each-ref", "--format=%(refname:short)", "refs/heads/template-update/")
+        truth = []
+        for name in listed.split():
+            commits = []
+            for sha in git(origin.path, "rev-list", f"main..{name}").split():
+                show = ["show", "-s", f"--format=%ae%n%ce%n%(trailers:key={sync.TRAILER},valueonly)", sha]
+                author, committer, *trailer = git(origin.path, *show).split("\n")
+                commits.append(sync.Commit(sha, "", "", sync.is_job_commit(author, committer, "".join(trailer), JOB)))
+            truth.append(sync.Branch(name, git(origin.path, "rev-parse", name).strip(), tuple(commits)))
+        expected = sync.plan(TARGET, truth)
+        owned_in_truth = {branch.name for branch in truth if branch.owned}
+
+        # What the job decides in a runner's checkout at the drawn depth.
+        checkout = runner_checkout(origin.path, tmp / "checkout", depth=history["depth"])
+        cwd, environ = Path.cwd(), dict(os.environ)
+        try:
+            os.chdir(checkout)
+            os.environ.update(runner_environment(tmp / "job-env"))
+            decided = sync.plan(TARGET, sync.read_branches("origin", "main", JOB))
+        finally:
+            os.chdir(cwd)
+            os.environ.clear()
+            os.environ.update(environ)
+
+        touched = [branch.name for branch in decided.superseded]
+        if decided.existing is not None and not decided.blocked:
+            touched.append(decided.existing.name)
+        assert set(touched) <= owned_in_truth, "the job would push to or delete a branch with a person's commit"
+        assert decisions(decided) == decisions(expected)
