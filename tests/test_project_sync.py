@@ -503,3 +503,38 @@ def test_in_any_history_and_checkout_the_job_touches_only_branches_that_are_whol
             touched.append(decided.existing.name)
         assert set(touched) <= owned_in_truth, "the job would push to or delete a branch with a person's commit"
         assert decisions(decided) == decisions(expected)
+
+
+# ---------------------------------------------------------------- a template the job cannot reach
+
+
+@pytest.mark.parametrize(
+    ("location", "shown"),
+    [
+        ("ssh://git@127.0.0.1:9/platform/template.git", "ssh://[MASKED]@127.0.0.1:9/platform/template.git"),
+        ("https://reader:glpat-s3cr3t@127.0.0.1:9/t.git", "https://[MASKED]@127.0.0.1:9/t.git"),
+        ("/srv/templates/gone", "/srv/templates/gone"),
+    ],
+    ids=["ssh", "https-with-credentials", "local-path"],
+)
+def test_a_template_the_job_cannot_reach_is_one_line_naming_it_and_the_variable_that_gives_access(
+    tmp_path, monkeypatch, capsys, location, shown
+):
+    (tmp_path / ".copier-answers.yml").write_text(f"_commit: v1.0.0\n_src_path: {location}\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GIT_SSH_COMMAND", "ssh -o BatchMode=yes -o ConnectTimeout=5")
+    assert bootstrap.main(["drift"]) == bootstrap.FAILED
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.startswith(f"error: could not read the template: {shown}: ")
+    assert "set TEMPLATE_REPOSITORY_URL" in line
+    assert "s3cr3t" not in line
+
+
+def test_a_failing_template_url_variable_is_named_as_the_thing_to_check(tmp_path, monkeypatch, capsys):
+    (tmp_path / ".copier-answers.yml").write_text("_commit: v1.0.0\n_src_path: /srv/templates/gone\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TEMPLATE_REPOSITORY_URL", "https://reader:glpat-s3cr3t@127.0.0.1:9/t.git")
+    assert bootstrap.main(["update"]) == bootstrap.FAILED
+    (line,) = capsys.readouterr().out.splitlines()
+    assert "check the URL and token in the TEMPLATE_REPOSITORY_URL variable" in line
+    assert "s3cr3t" not in line

@@ -82,11 +82,26 @@ def redact(text: str, environ: dict[str, str]) -> str:
     return text
 
 
-def git(args: list[str], environ: dict[str, str]) -> str:
+def without_credentials(url: str) -> str:
+    """``url`` with any user and password masked (``https://[MASKED]@host/...``)."""
+    return re.sub(r"(?<=://)[^/@]*@", "[MASKED]@", url)
+
+
+def git(args: list[str], environ: dict[str, str], src: str) -> str:
+    """Run git on the template at ``src``; a failure is one line: the URL (no credentials),
+    git's first word on it, and the variable that gives the job access."""
     command = ["git", *args]
     result = subprocess.run(command, capture_output=True, text=True, env=environ, check=False)  # noqa: S603
     if result.returncode != 0:
-        msg = f"git {args[0]} failed: {result.stderr.strip()}"
+        said = [line.strip() for line in result.stderr.splitlines() if line.strip()]
+        reason = said[0] if said else f"git {args[0]} exited {result.returncode}"
+        fix = (
+            "check the URL and token in the TEMPLATE_REPOSITORY_URL variable"
+            if environ.get("TEMPLATE_REPOSITORY_URL")
+            else "set TEMPLATE_REPOSITORY_URL (a masked CI/CD variable: the template's URL with a read token), "
+            "or add this project to the template project's job token allowlist"
+        )
+        msg = f"{without_credentials(src)}: {reason.rstrip('.')}. To give the job access, {fix}."
         raise TemplateUnreadable(redact(msg, environ))
     return result.stdout
 
@@ -99,17 +114,17 @@ def main(argv: list[str]) -> int:
     try:
         src = template_location(Path(ANSWERS_FILE).read_text(encoding="utf-8"))
         environ.update(git_auth_environment(src, environ))
-        tag = newest_release(git(["ls-remote", "--tags", "--refs", src], environ))
+        tag = newest_release(git(["ls-remote", "--tags", "--refs", src], environ, src))
         if tag is None:
-            msg = f"the template at {src} has no release tag (vX.Y.Z)"
+            msg = f"{without_credentials(src)}: no release tag (vX.Y.Z)"
             raise TemplateUnreadable(msg)
         with tempfile.TemporaryDirectory() as tmp:
-            git(["clone", "--quiet", "--depth", "1", "--branch", tag, src, tmp], environ)
+            git(["clone", "--quiet", "--depth", "1", "--branch", tag, src, tmp], environ, src)
             script = Path(tmp) / SCRIPT
             if not script.is_file():
-                msg = f"the template's release {tag} has no {SCRIPT}"
+                msg = f"{without_credentials(src)}: release {tag} has no {SCRIPT}"
                 raise TemplateUnreadable(msg)
-            found = f"template {src}, newest release {tag}: running its {SCRIPT}\n"
+            found = f"template {without_credentials(src)}, newest release {tag}: running its {SCRIPT}\n"
             sys.stdout.write(redact(found, environ))
             sys.stdout.flush()
             command = ["uv", "run", "--quiet", "--script", str(script), argv[0], "--ref", tag]
