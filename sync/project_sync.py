@@ -69,6 +69,7 @@ CHECKS = (
 )
 # Lines the template's migrations print for the team (migrations/*.py): quoted in the MR.
 NOTE = re.compile(r"^(note|warning): ")
+MISSING = " (missing)"  # how the drift check lists a template-owned file the project lacks
 CONFLICT_MARKER = re.compile(rb"^<<<<<<< ", re.MULTILINE)
 
 
@@ -160,26 +161,123 @@ def template_owned(root: Path) -> list[Path]:
     return owned
 
 
+def questions(answers: dict) -> dict:
+    """The answers to the template's questions (Copier's own keys start with ``_``)."""
+    return {key: value for key, value in answers.items() if not key.startswith("_")}
+
+
+def render(answers: dict, folder: Path) -> Path:
+    """The version the answers record, rendered with them into ``folder`` (no tasks, no lock)."""
+    folder.mkdir(parents=True)
+    data_file = folder / "answers.yml"
+    data_file.write_text(yaml.safe_dump(questions(answers), allow_unicode=True), encoding="utf-8")
+    fresh = folder / "fresh"
+    copier(
+        "copy", "--trust", "--defaults", "--skip-tasks", "--quiet",
+        "--vcs-ref", str(answers["_commit"]), "--data-file", str(data_file),
+        str(answers["_src_path"]), str(fresh),
+    )  # fmt: skip
+    return fresh
+
+
+def same_file(one: Path, other: Path) -> bool:
+    """Whether two paths hold the same bytes, or are both absent."""
+    if one.is_file() and other.is_file():
+        return one.read_bytes() == other.read_bytes()
+    return not one.is_file() and not other.is_file()
+
+
+def differing(project: Path, fresh: Path) -> list[str]:
+    """Template-owned files of the render ``fresh`` that ``project`` lacks or holds otherwise."""
+    changed = []
+    for relative in template_owned(fresh):
+        if not (project / relative).is_file():
+            changed.append(f"{relative}{MISSING}")
+        elif not same_file(project / relative, fresh / relative):
+            changed.append(str(relative))
+    return changed
+
+
 def modified_files(project: Path, answers: dict) -> list[str]:
     """Template-owned files of ``project`` that differ from a fresh render of its version."""
-    data = {key: value for key, value in answers.items() if not key.startswith("_")}
     with tempfile.TemporaryDirectory() as tmp:
-        data_file = Path(tmp) / "answers.yml"
-        data_file.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-        fresh = Path(tmp) / "fresh"
-        copier(
-            "copy", "--trust", "--defaults", "--skip-tasks", "--quiet",
-            "--vcs-ref", str(answers["_commit"]), "--data-file", str(data_file),
-            str(answers["_src_path"]), str(fresh),
-        )  # fmt: skip
-        changed = []
-        for relative in template_owned(fresh):
-            mine = project / relative
-            if not mine.is_file():
-                changed.append(f"{relative} (missing)")
-            elif mine.read_bytes() != (fresh / relative).read_bytes():
-                changed.append(str(relative))
-        return changed
+        return differing(project, render(answers, Path(tmp) / "now"))
+
+
+# ---------------------------------------------------------------- answers edited by hand
+
+
+@dataclass(frozen=True)
+class HandEdit:
+    """Answers changed in the answers file by hand, after the template last rendered the project."""
+
+    rendered: str  # the answers file as the project's files were rendered
+    changes: dict[str, tuple[object, object]]  # question: (rendered with, answer now)
+    modified: list[str]  # template-owned files that differ even from that render: the team's edits
+
+    def summary(self) -> str:
+        return ", ".join(f"{name}: {old!r} -> {new!r}" for name, (old, new) in self.changes.items())
+
+
+def answers_history(remote: str, version: str) -> list[str]:
+    """The answers file's texts in the checkout's history while it recorded ``version``, newest first.
+
+    In a shallow checkout the pipeline's branch is fetched deeper, doubling, until that history
+    reaches a text of another template version or the commit that added the file.
+    """
+    branch = os.environ.get("CI_COMMIT_BRANCH") or os.environ.get("CI_DEFAULT_BRANCH") or "main"
+    depth = FIRST_DEPTH
+    while True:
+        listed = run(["git", "log", "-z", "--format=%H%x00%P", "--", ANSWERS_FILE], check=False).stdout.split("\0")
+        texts, complete = [], not shallow()
+        for sha, parents in zip(listed[0:-1:2], listed[1:-1:2], strict=True):
+            text = run(["git", "show", f"{sha}:{ANSWERS_FILE}"], check=False).stdout
+            loaded = yaml.safe_load(text) if text else None
+            if not isinstance(loaded, dict) or str(loaded.get("_commit")) != version:
+                complete = True  # the files were rendered from another version before this
+                break
+            texts.append(text)
+            complete = complete or bool(parents)  # a boundary commit: earlier texts may lie below it
+        if complete or depth > WHOLE_HISTORY:
+            return texts
+        fetched = run(["git", "fetch", "--quiet", "--no-tags", "--depth", str(depth), remote,
+                       f"+refs/heads/{branch}:refs/sync/head"], check=False)  # fmt: skip
+        if fetched.returncode != 0:
+            return texts
+        depth *= 2
+
+
+def hand_edit(project: Path, answers: dict, remote: str = "origin") -> HandEdit | None:
+    """Whether the answers were edited by hand since the files were rendered, and from what.
+
+    An earlier text of the answers file (at the same template version) is what the files were
+    rendered with when, among the template-owned files its render and a render of the answers
+    now disagree on, the project holds none as rendered now and some as rendered then (a file
+    the team edited matches neither). Renders only when such an earlier text exists.
+    """
+    now = questions(answers)
+    copier_keys = {key: value for key, value in answers.items() if key.startswith("_")}
+    seen = [now]
+    for text in answers_history(remote, str(answers["_commit"])):
+        earlier = questions(yaml.safe_load(text))
+        if earlier in seen:
+            continue
+        seen.append(earlier)
+        with tempfile.TemporaryDirectory() as tmp:
+            rendered_now = render(answers, Path(tmp) / "now")
+            rendered_then = render({**copier_keys, **earlier}, Path(tmp) / "then")
+            disputed = [
+                name
+                for name in sorted({*map(str, template_owned(rendered_now)), *map(str, template_owned(rendered_then))})
+                if not same_file(rendered_now / name, rendered_then / name)
+            ]
+            as_now = [name for name in disputed if same_file(project / name, rendered_now / name)]
+            as_then = [name for name in disputed if same_file(project / name, rendered_then / name)]
+            if as_then and not as_now:
+                names = sorted(set(now) | set(earlier))
+                changes = {n: (earlier.get(n), now.get(n)) for n in names if earlier.get(n) != now.get(n)}
+                return HandEdit(text, changes, differing(project, rendered_then))
+    return None
 
 
 def template_changes(changelog: str, old: str, new: str) -> list[str]:
@@ -495,6 +593,13 @@ def drift(project: Path, ref: str) -> int:
     current = str(answers["_commit"])
     behind = (release(ref) or Version("0")) > (release(current) or Version("0"))
     modified = modified_files(project, answers)
+    edited = hand_edit(project, answers) if modified else None
+    if edited:
+        say(
+            f"answers edited by hand in {ANSWERS_FILE}: {edited.summary()}. The files were rendered with the "
+            "earlier answers; the next update applies the edit as `copier update --data` would."
+        )
+        modified = edited.modified
     team_pipeline = project / ".gitlab-ci.yml"
     included = team_pipeline.is_file() and template_pipeline_included(team_pipeline.read_text(encoding="utf-8"))
     if not included:
@@ -508,8 +613,11 @@ def drift(project: Path, ref: str) -> int:
             "`copier update --trust` (see README), or run the template-update job."
         )
     for name in modified:
-        say(f"modified: {name} differs from a fresh render of template {current}")
-    if not behind and not modified and included:
+        if name.endswith(MISSING):
+            say(f"missing: {name.removesuffix(MISSING)} is template-owned and was deleted; the next update restores it")
+        else:
+            say(f"modified: {name} differs from a fresh render of template {current}")
+    if not behind and not modified and included and not edited:
         say(f"up to date: template {current}, template-owned files unchanged")
         return UP_TO_DATE
     return BEHIND_OR_MODIFIED
@@ -530,16 +638,38 @@ def decide(ref: str, remote: str, default_branch: str, email: str) -> Plan:
     return decided
 
 
-def commit_update(project: Path, old: str, ref: str, branch: str, email: str) -> tuple[list[str], list[str]]:
+def commit_update(
+    project: Path, old: str, ref: str, branch: str, email: str, edited: HandEdit | None
+) -> tuple[list[str], list[str]]:
     """Run `copier update` to ``ref`` and commit the result on ``branch`` as the job, with its
-    trailer; return the update's notes and the files left with conflict markers."""
-    notes = notes_in(copier("update", "--trust", "--defaults", "--conflict", "inline", "--vcs-ref", ref))
+    trailer; return the update's notes and the files left with conflict markers.
+
+    Answers ``edited`` by hand are applied as `copier update --data` applies them: the answers
+    file goes back to what the files were rendered with (in a commit of the job's that the
+    update's commit then replaces), and the edit is given to copier as data.
+    """
+    base = git("rev-parse", "HEAD")
+    identity = ["-c", f"user.name={JOB_NAME}", "-c", f"user.email={email}"]
+    data: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        if edited:
+            (project / ANSWERS_FILE).write_text(edited.rendered, encoding="utf-8")
+            git(*identity, "commit", "--quiet", "--no-verify", "-m", "Answers as rendered", "--", ANSWERS_FILE)
+            data_file = Path(tmp) / "edited.yml"
+            answers_now = {name: new for name, (_, new) in edited.changes.items() if new is not None}
+            data_file.write_text(yaml.safe_dump(answers_now, allow_unicode=True), encoding="utf-8")
+            data = ["--data-file", str(data_file)]
+        output = copier("update", "--trust", "--defaults", "--conflict", "inline", "--vcs-ref", ref, *data)
+    notes = notes_in(output)
+    if edited:
+        notes.insert(0, f"applied the answers edited by hand in {ANSWERS_FILE}: {edited.summary()}")
     for note in notes:
         say(f"note: {note}")
     conflicts = conflicted_files(project)
     git("switch", "--quiet", "-C", branch)
-    git("add", "--all")
-    identity = ["-c", f"user.name={JOB_NAME}", "-c", f"user.email={email}"]
+    git("add", "--all")  # conflicts included: their markers are what the merge request shows
+    if edited:
+        git("reset", "--quiet", "--soft", base)  # one commit on the default branch: the update's
     git(*identity, "commit", "--quiet", "--no-verify", "-m", f"Update template from {old} to {ref}\n\n{TRAILER}: {ref}")
     conflict_note = f"; conflicts in {', '.join(conflicts)}" if conflicts else ""
     say(f"updated: template {old} -> {ref} on {branch}{conflict_note}")
@@ -586,7 +716,8 @@ def update(project: Path, ref: str) -> int:
     decided = decide(ref, remote, default_branch, email)
     if decided.blocked:
         return UP_TO_DATE
-    notes, conflicts = commit_update(project, old, ref, decided.target, email)
+    edited = hand_edit(project, read_answers(project))
+    notes, conflicts = commit_update(project, old, ref, decided.target, email, edited)
     if decided.existing and same_tree(decided.existing.sha):
         say(f"unchanged: {decided.target} already holds this update; its merge request stays as it is")
     else:

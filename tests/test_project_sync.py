@@ -14,9 +14,9 @@ from pathlib import Path
 
 import project_sync as sync
 import pytest
+import template_sync as bootstrap
 from hypothesis import given, settings
 from hypothesis import strategies as st
-import template_sync as bootstrap
 from packaging.version import Version
 
 from tests.kit import commit_all, git, run, runner_checkout, runner_environment
@@ -403,9 +403,10 @@ def test_the_jobs_branch_stays_its_own_when_main_moved_past_the_clone_depth(tmp_
 def test_branches_a_person_names_under_the_prefix_are_read_without_a_trailer(tmp_path, monkeypatch, depth):
     origin = Origin(tmp_path / "origin.git")
     main = origin.head("main")
-    by_hand = origin.set("template-update/v1.3.0", make_commit(origin.path, "Update the template by hand", PERSON, main))
+    by_hand = make_commit(origin.path, "Update the template by hand", PERSON, main)
+    origin.set("template-update/v1.3.0", by_hand)
     origin.set("template-update/verify-ci", make_commit(origin.path, "Verify CI", PERSON, main))
-    unusual = {"name": "Zoë \x1f O'Brien; \"the 2nd\" Jr", "email": "zoe+ci@example.com"}
+    unusual = {"name": 'Zoë \x1f O\'Brien; "the 2nd" Jr', "email": "zoe+ci@example.com"}
     merged = make_commit(origin.path, "Merge main into the update", unusual, job_update(origin.path, main), main)
     origin.set(TARGET, merged)
     origin.move_main(3)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -35,6 +34,8 @@ from tests.kit import (
     release_template,
     run,
     run_pipeline,
+    runner_checkout,
+    runner_environment,
     snapshot_template,
 )
 
@@ -111,14 +112,16 @@ class Person:
         self.clone = clone
         git(clone.parent, "clone", "-q", str(origin.path), str(clone))
 
-    def commit_on(self, branch: str, message: str, *, push: bool = True) -> str:
-        """Commit a change to the README on ``branch`` (made from main if new); return its sha."""
+    def commit_on(self, branch: str, message: str, *, push: bool = True, commits: int = 1) -> str:
+        """Commit a change to the README on ``branch`` (made from main if new), ``commits`` times;
+        return the last commit's sha."""
         git(self.clone, "fetch", "-q", "origin")
         exists = git(self.clone, "ls-remote", "origin", f"refs/heads/{branch}").strip()
         git(self.clone, "switch", "-q", "-C", branch, f"origin/{branch}" if exists else "origin/main")
-        with (self.clone / "README.md").open("a") as readme:
-            readme.write(f"\n{message}\n")
-        git(self.clone, "commit", "-q", "-am", message)
+        for number in range(commits):
+            with (self.clone / "README.md").open("a") as readme:
+                readme.write(f"\n{message}{f' ({number})' if number else ''}\n")
+            git(self.clone, "commit", "-q", "-am", message)
         if push:
             git(self.clone, "push", "-q", "origin", f"HEAD:refs/heads/{branch}")
         return git(self.clone, "rev-parse", "HEAD").strip()
@@ -132,7 +135,7 @@ def template(tmp_path) -> Path:
     return repo
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def shared_uv_cache(tmp_path_factory) -> Path:
     """One uv cache for every job of the module (the job installs copier and the project)."""
     return tmp_path_factory.mktemp("uv-cache")
@@ -148,25 +151,46 @@ def project_on_origin(template: Path, tmp_path: Path, name: str, team_edit=None)
     return project, Origin(tmp_path / f"{name}.git", project)
 
 
-def run_update_job(project: Path, uv_cache: Path, *variables: str) -> subprocess.CompletedProcess[str]:
-    """The template-update job of a scheduled pipeline on main, in a fresh checkout of main.
+class Jobs:
+    """The template-sync jobs of a project's scheduled pipeline on main, each in a fresh
+    checkout made as GitLab's runner makes it (``depth`` commits deep, 0 for all; detached at
+    the commit; no git identity), run by gitlab-ci-local."""
 
-    GitLab gives every job a fresh checkout; gitlab-ci-local reuses the job's folder and its
-    rsync keeps files the last run changed (they are newer), so the folder goes first.
-    """
-    git(project, "pull", "-q", "--ff-only", "origin", "main")
-    shutil.rmtree(project / ".gitlab-ci-local" / "builds", ignore_errors=True)
-    return run_pipeline(
-        project,
-        "--variable",
-        "CI_PIPELINE_SOURCE=schedule",
-        "--variable",
-        f"UV_CACHE_DIR={uv_cache}",
-        "--variable",
-        f"CI_JOB_TOKEN={JOB_TOKEN}",
-        *(arg for variable in variables for arg in ("--variable", variable)),
-        jobs=["template-update"],
-    )
+    def __init__(self, depth: int, uv_cache: Path, folder: Path) -> None:
+        self.depth, self.uv_cache, self.folder, self.runs = depth, uv_cache, folder, 0
+
+    def run(self, project: Path, job: str, *variables: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run ``job`` on what ``project``'s origin holds now (pushes from ``project`` included)."""
+        origin = Path(git(project, "remote", "get-url", "origin").strip())
+        self.runs += 1
+        checkout = runner_checkout(origin, self.folder / f"checkout-{self.runs}", depth=self.depth)
+        environment = runner_environment(self.folder / f"environment-{self.runs}", GIT_DEPTH=str(self.depth))
+        job_variables = {
+            name: environment[name]
+            for name in ("CI_PIPELINE_SOURCE", "CI_COMMIT_BRANCH", "CI_DEFAULT_BRANCH", "GIT_CONFIG_GLOBAL",
+                         "GIT_CONFIG_NOSYSTEM", "GIT_DEPTH")
+        }  # fmt: skip
+        job_variables |= {"UV_CACHE_DIR": str(self.uv_cache), "CI_JOB_TOKEN": JOB_TOKEN}
+        return run_pipeline(
+            checkout,
+            *(arg for name, value in job_variables.items() for arg in ("--variable", f"{name}={value}")),
+            *(arg for variable in variables for arg in ("--variable", variable)),
+            jobs=[job],
+            check=check,
+        )
+
+    def update(self, project: Path, *variables: str) -> subprocess.CompletedProcess[str]:
+        return self.run(project, "template-update", *variables)
+
+    def drift(self, project: Path) -> subprocess.CompletedProcess[str]:
+        return self.run(project, "template-drift")
+
+
+@pytest.fixture(params=[1, 20, 0], ids=["depth-1", "depth-20", "full"])
+def jobs(request, shared_uv_cache, tmp_path) -> Jobs:
+    """The jobs, in checkouts as deep as GitLab makes them: 1 (a team's setting), 20 (GitLab's
+    default for new projects), 0 (the whole history)."""
+    return Jobs(request.param, shared_uv_cache, tmp_path / "runner")
 
 
 def options(push: dict) -> dict[str, str]:
@@ -186,7 +210,7 @@ def test_the_job_validates_and_runs_only_on_schedules_and_by_hand(template, rend
 
 
 @pytest.fixture
-def proposed(template, tmp_path, shared_uv_cache) -> tuple[Path, Origin]:
+def proposed(template, tmp_path, jobs) -> tuple[Path, Origin]:
     """A project copied at v1.0.0, with team edits, after one run of the template-update job."""
 
     def team_edit(project: Path) -> None:
@@ -195,7 +219,7 @@ def proposed(template, tmp_path, shared_uv_cache) -> tuple[Path, Origin]:
             readme.write("\n## Team notes\n\nOn-call: #payments.\n")
 
     project, origin = project_on_origin(template, tmp_path, "service", team_edit)
-    job = run_update_job(project, shared_uv_cache)
+    job = jobs.update(project)
     assert JOB_TOKEN not in job.stdout  # the log never shows the token
     return project, origin
 
@@ -236,19 +260,17 @@ def test_an_update_arrives_as_one_merge_request_with_what_changed_and_the_checks
 
 
 @pytest.mark.slow
-def test_the_jobs_own_branch_is_refreshed_with_the_lease_and_deleted_once_superseded(
-    proposed, template, shared_uv_cache
-):
+def test_the_jobs_own_branch_is_refreshed_with_the_lease_and_deleted_once_superseded(proposed, template, jobs):
     project, origin = proposed
     # Run again: nothing new to push, no second merge request.
-    again = run_update_job(project, shared_uv_cache)
+    again = jobs.update(project)
     assert "unchanged: template-update/v2.0.0 already holds this update" in again.stdout
     assert len(origin.pushes()) == 1
 
-    # The default branch moves on: the job's own branch is rebuilt on it and its merge request
-    # refreshed (create only opens one for a new branch).
-    Person(origin, project.parent / "colleague").commit_on("main", "Escalation: #payments-leads.")
-    run_update_job(project, shared_uv_cache)
+    # The default branch moves on, further than GitLab's default clone depth (20): the job's own
+    # branch is rebuilt on it and its merge request refreshed (create only opens one for a new branch).
+    Person(origin, project.parent / "colleague").commit_on("main", "Escalation: #payments-leads.", commits=25)
+    jobs.update(project)
     refresh = origin.pushes()[-1]
     assert refresh["refs"][0][2] == "refs/heads/template-update/v2.0.0"
     assert "merge_request.create" not in options(refresh)
@@ -257,7 +279,7 @@ def test_the_jobs_own_branch_is_refreshed_with_the_lease_and_deleted_once_supers
 
     # A newer release supersedes it: only the job's commits were on it, so it goes.
     release_template(template, "v3.0.0", "cache the interpreter list")
-    run_update_job(project, shared_uv_cache)
+    jobs.update(project)
     newer, removed = origin.pushes()[-2:]
     assert newer["refs"][0][2] == "refs/heads/template-update/v3.0.0"
     assert "merge_request.create" in options(newer)
@@ -268,7 +290,7 @@ def test_the_jobs_own_branch_is_refreshed_with_the_lease_and_deleted_once_supers
 
 
 @pytest.mark.slow
-def test_a_persons_commit_on_the_update_branch_survives_every_later_run(proposed, template, shared_uv_cache):
+def test_a_persons_commit_on_the_update_branch_survives_every_later_run(proposed, template, jobs):
     project, origin = proposed
     person = Person(origin, project.parent / "jane")
     resolved = person.commit_on("template-update/v2.0.0", "Checked the retry settings by hand")
@@ -276,19 +298,19 @@ def test_a_persons_commit_on_the_update_branch_survives_every_later_run(proposed
     before = len(origin.pushes())
 
     # Same version, main unchanged: the branch is the team's now, nothing is pushed.
-    same = run_update_job(project, shared_uv_cache)
+    same = jobs.update(project)
     assert "left: template-update/v2.0.0 already proposes this version and holds your team's commits" in same.stdout
     assert f"{resolved[:8]} Checked the retry settings by hand (Template Tests)" in same.stdout
     assert len(origin.pushes()) == before
 
     # Main moved: still the team's.
     person.commit_on("main", "Escalation: #payments-leads.")
-    run_update_job(project, shared_uv_cache)
+    jobs.update(project)
     assert origin.head("template-update/v2.0.0") == resolved
 
     # A newer version: a new merge request that names the kept branch and the person's commit.
     release_template(template, "v3.0.0", "cache the interpreter list")
-    newer = run_update_job(project, shared_uv_cache)
+    newer = jobs.update(project)
     assert "left: template-update/v2.0.0 is superseded but holds your team's commits" in newer.stdout
     (proposal,) = [push for push in origin.pushes() if push["refs"][0][2] == "refs/heads/template-update/v3.0.0"]
     assert (
@@ -317,11 +339,11 @@ def pytest_sessionstart(session):
 
 
 @pytest.mark.slow
-def test_a_push_that_lands_while_the_job_runs_is_refused_by_the_lease(template, tmp_path, shared_uv_cache):
+def test_a_push_that_lands_while_the_job_runs_is_refused_by_the_lease(template, tmp_path, jobs):
     project, origin = project_on_origin(
         template, tmp_path, "race", lambda project: (project / "tests" / "conftest.py").write_text(RACE_CONFTEST)
     )
-    run_update_job(project, shared_uv_cache)
+    jobs.update(project)
     person = Person(origin, tmp_path / "jane")
     person.commit_on("main", "Escalation: #payments-leads.")  # so the job refreshes its branch
     pending = person.commit_on("template-update/v2.0.0", "Resolved while the job ran", push=False)
@@ -329,19 +351,19 @@ def test_a_push_that_lands_while_the_job_runs_is_refused_by_the_lease(template, 
     # The job lists the branch (all its own), then runs its checks, during which the person
     # pushes; its push then carries a lease on what it listed.
     push_now = f"git -C {person.clone} push -q origin HEAD:refs/heads/template-update/v2.0.0"
-    job = run_update_job(project, shared_uv_cache, f"PERSON_PUSHES_NOW={push_now}")
+    job = jobs.update(project, f"PERSON_PUSHES_NOW={push_now}")
     assert "left: template-update/v2.0.0 changed while this job ran (someone pushed to it)" in job.stdout
     assert origin.head("template-update/v2.0.0") == pending
     assert all(forward for _, _, forward in origin.updates_of("template-update/v2.0.0"))
 
 
 @pytest.mark.slow
-def test_a_conflict_or_a_failing_check_makes_a_draft_that_names_it(template, tmp_path, shared_uv_cache):
+def test_a_conflict_or_a_failing_check_makes_a_draft_that_names_it(template, tmp_path, jobs):
     def clashing_edit(project: Path) -> None:
         add_to_uv_jobs(project / ".gitlab" / "ci" / "uv.gitlab-ci.yml", "retry: 2")
 
     project, origin = project_on_origin(template, tmp_path, "clash", clashing_edit)
-    run_update_job(project, shared_uv_cache)
+    jobs.update(project)
     (push,) = origin.pushes()
     opts = options(push)
     assert opts["merge_request.title"] == "Draft: Update template from v1.0.0 to v2.0.0"
@@ -356,7 +378,7 @@ def test_a_conflict_or_a_failing_check_makes_a_draft_that_names_it(template, tmp
         (project / "tests" / "test_broken.py").write_text(broken)
 
     project, origin = project_on_origin(template, tmp_path, "failing", failing_test)
-    run_update_job(project, shared_uv_cache)
+    jobs.update(project)
     (push,) = origin.pushes()
     opts = options(push)
     assert opts["merge_request.title"].startswith("Draft: ")
@@ -365,14 +387,14 @@ def test_a_conflict_or_a_failing_check_makes_a_draft_that_names_it(template, tmp
 
 
 @pytest.mark.slow
-def test_a_conflict_in_pyproject_still_gives_a_draft_with_the_lock_pending(template, tmp_path, shared_uv_cache):
+def test_a_conflict_in_pyproject_still_gives_a_draft_with_the_lock_pending(template, tmp_path, jobs):
     def clashing_dependency(project: Path) -> None:
         # v2 adds a line right above the first group's: the same lines change on both sides.
         edit(project / "pyproject.toml", 'lint = ["ruff>=0.17"]', 'lint = ["ruff>=0.17.1"]')
         run(["uv", "lock", "--quiet"], project)
 
     project, origin = project_on_origin(template, tmp_path, "pyproject", clashing_dependency)
-    job = run_update_job(project, shared_uv_cache)
+    job = jobs.update(project)
     assert "pyproject.toml holds conflict markers" in job.stdout
     (push,) = origin.pushes()
     opts = options(push)
@@ -393,25 +415,90 @@ def test_a_conflict_in_pyproject_still_gives_a_draft_with_the_lock_pending(templ
 
 
 @pytest.mark.slow
-def test_a_project_on_the_newest_version_pushes_nothing(template, tmp_path, shared_uv_cache):
+def test_a_project_on_the_newest_version_pushes_nothing(template, tmp_path, jobs):
     project = tmp_path / "current"
     copier_cli("copy", "--vcs-ref", "v2.0.0", template, project, cwd=tmp_path)
     commit_all(project, "copied from template v2.0.0")
     origin = Origin(tmp_path / "current.git", project)
-    job = run_update_job(project, shared_uv_cache)
+    job = jobs.update(project)
     assert "up to date: template v2.0.0; nothing to propose" in job.stdout
     assert origin.pushes() == []
     assert origin.branches() == ["main"]
 
 
 @pytest.mark.slow
-def test_a_fix_to_the_jobs_reaches_a_project_at_its_next_run_before_any_merge(template, tmp_path, shared_uv_cache):
+def test_a_fix_to_the_jobs_reaches_a_project_at_its_next_run_before_any_merge(template, tmp_path, jobs):
     project, origin = project_on_origin(template, tmp_path, "behind")  # still on v1.0.0
     script = template / "sync" / "project_sync.py"
     first_line = '    old = str(read_answers(project)["_commit"])\n'
     edit(script, first_line, f'    say("v3 update logic")\n{first_line}')
     release_template(template, "v3.0.0", "better update job")
-    job = run_update_job(project, shared_uv_cache)
+    job = jobs.update(project)
     assert "newest release v3.0.0: running its sync/project_sync.py" in job.stdout
     assert "v3 update logic" in job.stdout
     assert origin.branches() == ["main", "template-update/v3.0.0"]
+
+
+# ---------------------------------------------------------------- what a team does to the template's files
+
+
+@pytest.mark.slow
+def test_a_deleted_template_owned_file_never_stops_the_pipeline_drift_names_it_and_the_update_restores_it(
+    template, tmp_path, jobs
+):
+    project, origin = project_on_origin(
+        template, tmp_path, "deleted", lambda project: git(project, "rm", "-q", ".gitlab/ci/audit.gitlab-ci.yml")
+    )
+    on_main = runner_checkout(origin.path, tmp_path / "main-now", depth=jobs.depth)
+    scheduled = listed_jobs(on_main, "--variable", "CI_PIPELINE_SOURCE=schedule", "--variable", "CI_COMMIT_BRANCH=main")
+    assert "template-drift" in scheduled
+    assert "template-update" in scheduled
+    assert "audit" not in scheduled.split()
+
+    drift = jobs.drift(project)
+    assert "missing: .gitlab/ci/audit.gitlab-ci.yml is template-owned and was deleted" in drift.stdout
+
+    jobs.update(project)
+    (push,) = origin.pushes()
+    assert "- restored .gitlab/ci/audit.gitlab-ci.yml: it was deleted" in options(push)["merge_request.description"]
+    proposal = tmp_path / "proposal"
+    git(tmp_path, "clone", "-q", "--branch", "template-update/v2.0.0", str(origin.path), str(proposal))
+    assert "audit" in listed_jobs(proposal, "--variable", "CI_PIPELINE_SOURCE=schedule").split()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("team_edited_dockerfile", [False, True], ids=["dockerfile-untouched", "dockerfile-edited"])
+def test_an_answer_edited_by_hand_is_applied_by_the_next_update_as_copier_update_data_would(
+    template, tmp_path, jobs, team_edited_dockerfile
+):
+    def turn_docker_off_by_hand(project: Path) -> None:
+        edit(project / ".copier-answers.yml", "dockerfile: true", "dockerfile: false")
+        if team_edited_dockerfile:
+            edit(project / "Dockerfile", "WORKDIR /tmp\n", "WORKDIR /srv\n")
+
+    project, origin = project_on_origin(template, tmp_path, "by-hand", turn_docker_off_by_hand)
+
+    # Drift blames no file on the team for what the edited answer would render differently.
+    drift = jobs.drift(project)
+    assert "answers edited by hand in .copier-answers.yml: dockerfile: True -> False" in drift.stdout
+    assert "template.gitlab-ci.yml" not in drift.stdout
+    assert ("modified: Dockerfile" in drift.stdout) is team_edited_dockerfile
+
+    jobs.update(project)
+    (push,) = origin.pushes()
+    text = options(push)["merge_request.description"]
+    assert "- applied the answers edited by hand in .copier-answers.yml: dockerfile: True -> False" in text
+    proposal = tmp_path / "proposal"
+    git(tmp_path, "clone", "-q", "--branch", "template-update/v2.0.0", str(origin.path), str(proposal))
+    assert "docker-image" not in pipeline(proposal)
+    assert not (proposal / ".gitlab" / "ci" / "docker.gitlab-ci.yml").exists()
+    assert not (proposal / ".dockerignore").exists()
+    assert "dockerfile: false" in (proposal / ".copier-answers.yml").read_text()
+    if team_edited_dockerfile:
+        assert "WORKDIR /srv" in (proposal / "Dockerfile").read_text()
+        assert "- kept Dockerfile: the template no longer ships it with these answers" in text
+    else:
+        assert not (proposal / "Dockerfile").exists()
+    # One commit of the job's on main: the branch stays its own for the next run.
+    assert git(proposal, "rev-list", "--count", "origin/main..HEAD").strip() == "1"
+    check_schema(proposal)

@@ -98,8 +98,8 @@ def git(args: list[str], environ: dict[str, str], src: str) -> str:
         fix = (
             "check the URL and token in the TEMPLATE_REPOSITORY_URL variable"
             if environ.get("TEMPLATE_REPOSITORY_URL")
-            else "set TEMPLATE_REPOSITORY_URL (a masked CI/CD variable: the template's URL with a read token), "
-            "or add this project to the template project's job token allowlist"
+            else "set TEMPLATE_REPOSITORY_URL (a masked CI/CD variable: the template's URL with "
+            "a read token), or add this project to the template project's job token allowlist"
         )
         msg = f"{without_credentials(src)}: {reason.rstrip('.')}. To give the job access, {fix}."
         raise TemplateUnreadable(redact(msg, environ))
@@ -124,8 +124,8 @@ def main(argv: list[str]) -> int:
             if not script.is_file():
                 msg = f"{without_credentials(src)}: release {tag} has no {SCRIPT}"
                 raise TemplateUnreadable(msg)
-            found = f"template {without_credentials(src)}, newest release {tag}: running its {SCRIPT}\n"
-            sys.stdout.write(redact(found, environ))
+            found = f"template {without_credentials(src)}, newest release {tag}"
+            sys.stdout.write(redact(f"{found}: running its {SCRIPT}", environ) + "\n")
             sys.stdout.flush()
             command = ["uv", "run", "--quiet", "--script", str(script), argv[0], "--ref", tag]
             return subprocess.run(command, env=environ, check=False).returncode  # noqa: S603
