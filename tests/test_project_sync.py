@@ -9,6 +9,7 @@ release); ``template_sync`` is the project's .gitlab/ci/template_sync.py that fe
 from __future__ import annotations
 
 import os
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -416,6 +417,24 @@ def test_branches_a_person_names_under_the_prefix_are_read_without_a_trailer(tmp
     assert not seen["template-update/v1.3.0"].owned
     assert not seen[TARGET].owned  # a person's merge commit on it
     assert seen[TARGET].commits[0].author == unusual["name"]
+
+
+def test_hundreds_of_branches_under_the_prefix_are_read_each_with_its_own_commits(tmp_path, monkeypatch):
+    origin = Origin(tmp_path / "origin.git")
+    main = origin.head("main")
+    own = job_update(origin.path, main)
+    theirs = make_commit(origin.path, "Try the update by hand", PERSON, main)
+    updates = "".join(
+        f"create refs/heads/template-update/v0.{minor}.{patch} {own if patch % 2 else theirs}\n"
+        for minor in range(20)
+        for patch in range(15)
+    )
+    subprocess.run(["git", "update-ref", "--stdin"], cwd=origin.path, input=updates, text=True, check=True)
+    origin.move_main(30)
+    seen = branches_seen_by_the_job(origin, tmp_path, 20, monkeypatch)
+    assert len(seen) == 300
+    assert sum(branch.owned for branch in seen.values()) == 20 * 7
+    assert all([commit.sha for commit in branch.commits] == [branch.sha] for branch in seen.values())
 
 
 # ---------------------------------------------------------------- any history a person can make, any depth
