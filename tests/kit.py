@@ -10,6 +10,7 @@ Failures raise ``CommandFailed`` (an ``AssertionError``) with the command's whol
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -432,6 +433,14 @@ def node_tool(name: str, why: str) -> str:
 def listed_jobs(project: Path, *args: str) -> str:
     """gitlab-ci-local's ``--list`` of the jobs a pipeline would run, as a protected branch."""
     return run([gitlab_ci_local(), "--list", *AS_PROTECTED_BRANCH, *args], project)
+
+
+LISTED_JOB = re.compile(r"^(\S+)\s+.*\s(?:on_success|on_failure|always|manual|delayed)\s", re.MULTILINE)
+
+
+def job_names(listing: str) -> set[str]:
+    """The jobs in gitlab-ci-local's ``--list`` table (its rows name a ``when``; nothing else does)."""
+    return set(LISTED_JOB.findall(listing))
 
 
 def run_pipeline(

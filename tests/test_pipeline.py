@@ -24,6 +24,7 @@ from tests.kit import (
     edit,
     git,
     images_of,
+    job_names,
     job_setting,
     keys_anywhere,
     listed_jobs,
@@ -228,18 +229,39 @@ def test_python_matrix_tests_every_newer_python_on_its_own_image(matrix, render)
     assert sum(f"test: [{version}" in line for line in listed.splitlines() for version in expected) == len(expected)
 
 
+def included_only_if_present(path: str) -> dict:
+    """An include GitLab skips when its file is gone, instead of refusing the whole pipeline."""
+    return {"local": path, "rules": [{"exists": [path]}]}
+
+
 def test_the_team_pipeline_includes_the_template_entry_point_alone(render):
     team = read_yaml(render(env=OFFLINE) / ".gitlab-ci.yml")
-    assert team == {"include": [{"local": ".gitlab/ci/template.gitlab-ci.yml"}]}
+    assert team == {"include": [included_only_if_present(".gitlab/ci/template.gitlab-ci.yml")]}
 
 
-def test_the_entry_point_includes_every_other_template_pipeline_file(render):
+def test_the_entry_point_includes_every_other_template_pipeline_file_each_only_if_present(render):
     project = render(env=OFFLINE)
     _, *template_files = pipeline_files(project)
     included = read_yaml(project / ".gitlab" / "ci" / "template.gitlab-ci.yml")["include"]
-    assert sorted(entry["local"] for entry in included) == sorted(
-        f".gitlab/ci/{p.name}" for p in template_files if p.name != "template.gitlab-ci.yml"
-    )
+    assert sorted(included, key=lambda entry: entry["local"]) == [
+        included_only_if_present(f".gitlab/ci/{p.name}")
+        for p in sorted(template_files)
+        if p.name != "template.gitlab-ci.yml"
+    ]
+
+
+def test_a_deleted_job_file_leaves_the_pipeline_loading_and_nothing_ships_without_its_gates(render):
+    project = commit_all(render(env=OFFLINE, publish_package=True), "generated")
+    for job in ("docker-image", "release"):
+        settings = pipeline(project)[job]
+        assert {(need["job"], need["optional"]) for need in settings["needs"]} == {("lint", True), ("test", True)}
+        assert all(rule["exists"] == [".gitlab/ci/uv.gitlab-ci.yml"] for rule in settings["rules"])
+    on_a_tag = ("--variable", "CI_COMMIT_TAG=v0.1.0")
+    assert {"lint", "test", "docker-image", "release"} <= job_names(listed_jobs(project, *on_a_tag))
+    git(project, "rm", "-q", ".gitlab/ci/uv.gitlab-ci.yml")
+    commit_all(project, "the team deleted the file of lint and test")
+    assert not {"lint", "test", "docker-image", "release"} & job_names(listed_jobs(project, *on_a_tag))
+    assert "template-drift" in job_names(listed_jobs(project, "--variable", "CI_PIPELINE_SOURCE=schedule"))
 
 
 def test_drift_job_warns_on_schedules_and_the_default_branch(render):

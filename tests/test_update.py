@@ -30,6 +30,7 @@ from tests.kit import (
     copier_cli,
     edit,
     git,
+    job_names,
     keys_anywhere,
     listed_jobs,
     pipeline,
@@ -379,7 +380,7 @@ def test_a_deleted_template_owned_pipeline_file_is_restored_and_never_stops_the_
     git(project, "rm", "-q", ".gitlab/ci/release.gitlab-ci.yml")
     commit_all(project, "no releases, we thought")
     # The pipeline still loads (GitLab would otherwise refuse it: "Local include file cannot be found").
-    assert "release" not in listed_jobs(project, "--variable", "CI_COMMIT_TAG=v0.1.0").split()
+    assert "release" not in job_names(listed_jobs(project, "--variable", "CI_COMMIT_TAG=v0.1.0"))
 
     release_v2(tagged_template)
     output = copier_cli("update", "--vcs-ref", "v2.0.0", "--conflict", "rej", cwd=project, data={})
