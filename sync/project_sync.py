@@ -12,7 +12,10 @@ fix made here reaches every project at its next scheduled run, before any merge 
     project_sync.py update --ref TAG    # exit 0 done or nothing to do, 1 failed
 
 It runs in the project's root, with git access to the template already in the environment
-(the project's script sets it up). TAG is the release it came from.
+(the project's script sets it up). TAG is the release it came from. The root is the checkout a
+GitLab runner makes, and nothing more is assumed: any GIT_DEPTH, the commit detached, only the
+pipeline's ref fetched, no git identity. What the jobs need of the history (the update
+branches back to their fork point, the answers file's earlier texts) they fetch themselves.
 
 drift says whether the project is behind TAG, and which template-owned files differ from a
 fresh render of the version the project records.

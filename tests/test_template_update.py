@@ -142,10 +142,17 @@ def shared_uv_cache(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("uv-cache")
 
 
+# Commits a team makes between the copy and the job's first run: more than GitLab's default
+# clone depth (20), so a depth-20 checkout of every scenario is cut, as on a project in use.
+TEAM_HISTORY = 25
+
+
 def project_on_origin(template: Path, tmp_path: Path, name: str, team_edit=None) -> tuple[Path, Origin]:
     project = tmp_path / name
     copier_cli("copy", "--vcs-ref", "v1.0.0", template, project, cwd=tmp_path, data=BASELINE)
     commit_all(project, "copied from template v1.0.0")
+    for number in range(TEAM_HISTORY):
+        git(project, "commit", "-q", "--allow-empty", "-m", f"team work {number}")
     if team_edit:
         team_edit(project)
         commit_all(project, "team work")
