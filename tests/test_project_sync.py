@@ -354,7 +354,7 @@ def job_update(repo: Path, parent: str, version: str = "v3.0.0") -> str:
     return make_commit(repo, message, JOB_IDENTITY, parent)
 
 
-class Origin:
+class PlumbedOrigin:
     """A bare origin, written through plumbing (fast: no work tree), with a main branch."""
 
     def __init__(self, path: Path, first_commits: int = 3) -> None:
@@ -380,7 +380,7 @@ class Origin:
         return self.set("main", head)
 
 
-def branches_seen_by_the_job(origin: Origin, tmp_path: Path, depth: int, monkeypatch) -> dict[str, sync.Branch]:
+def branches_seen_by_the_job(origin: PlumbedOrigin, tmp_path: Path, depth: int, monkeypatch) -> dict[str, sync.Branch]:
     checkout = runner_checkout(origin.path, tmp_path / f"checkout-{depth}", depth=depth)
     monkeypatch.chdir(checkout)
     for name, value in runner_environment(tmp_path / "job-env").items():
@@ -390,7 +390,7 @@ def branches_seen_by_the_job(origin: Origin, tmp_path: Path, depth: int, monkeyp
 
 @pytest.mark.parametrize("depth", [1, 20, 50, 0], ids=["depth-1", "depth-20", "depth-50", "full"])
 def test_the_jobs_branch_stays_its_own_when_main_moved_past_the_clone_depth(tmp_path, monkeypatch, depth):
-    origin = Origin(tmp_path / "origin.git")
+    origin = PlumbedOrigin(tmp_path / "origin.git")
     own = origin.set(TARGET, job_update(origin.path, origin.head("main")))
     origin.move_main(75)  # a merge request that waited a few busy weeks
     seen = branches_seen_by_the_job(origin, tmp_path, depth, monkeypatch)
@@ -402,7 +402,7 @@ def test_the_jobs_branch_stays_its_own_when_main_moved_past_the_clone_depth(tmp_
 
 @pytest.mark.parametrize("depth", [1, 20, 0], ids=["depth-1", "depth-20", "full"])
 def test_branches_a_person_names_under_the_prefix_are_read_without_a_trailer(tmp_path, monkeypatch, depth):
-    origin = Origin(tmp_path / "origin.git")
+    origin = PlumbedOrigin(tmp_path / "origin.git")
     main = origin.head("main")
     by_hand = make_commit(origin.path, "Update the template by hand", PERSON, main)
     origin.set("template-update/v1.3.0", by_hand)
@@ -420,7 +420,7 @@ def test_branches_a_person_names_under_the_prefix_are_read_without_a_trailer(tmp
 
 
 def test_hundreds_of_branches_under_the_prefix_are_read_each_with_its_own_commits(tmp_path, monkeypatch):
-    origin = Origin(tmp_path / "origin.git")
+    origin = PlumbedOrigin(tmp_path / "origin.git")
     main = origin.head("main")
     own = job_update(origin.path, main)
     theirs = make_commit(origin.path, "Try the update by hand", PERSON, main)
@@ -447,7 +447,7 @@ NAMES = ("template-update/v2.0.0", "template-update/v2.5.0", TARGET, "template-u
          "template-update/verify-ci", "template-update/v")  # fmt: skip
 
 
-def add_step(origin: Origin, head: str, step: str) -> str:
+def add_step(origin: PlumbedOrigin, head: str, step: str) -> str:
     main = origin.head("main")
     if step == "job":
         return job_update(origin.path, head)
@@ -485,7 +485,7 @@ def decisions(decided: sync.Plan) -> tuple:
 def test_in_any_history_and_checkout_the_job_touches_only_branches_that_are_wholly_its_own(history):
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
-        origin = Origin(tmp / "origin.git", history["main"])
+        origin = PlumbedOrigin(tmp / "origin.git", history["main"])
         for name, back, steps in history["branches"]:
             head = run(["git", "rev-parse", f"main~{min(back, history['main'] - 1)}"], origin.path).strip()
             for step in steps:
