@@ -243,7 +243,7 @@ def answers_history(remote: str, version: str) -> list[str]:
             complete = complete or bool(parents)  # a boundary commit: earlier texts may lie below it
         if complete or depth > WHOLE_HISTORY:
             return texts
-        fetched = run(["git", "fetch", "--quiet", "--no-tags", "--depth", str(depth), remote,
+        fetched = run(["git", "fetch", "--quiet", "--no-tags", *depth_options(depth), remote,
                        f"+refs/heads/{branch}:refs/sync/head"], check=False)  # fmt: skip
         if fetched.returncode != 0:
             return texts
@@ -443,17 +443,18 @@ def truncated(records: list[tuple[str, ...]]) -> bool:
     return any(not parents for _, parents, *_ in records) and shallow()
 
 
-def fetch_update_branches(remote: str, default_branch: str, depth: int | None) -> None:
-    """Fetch the default branch and every ``template-update/`` branch, ``depth`` commits deep
-    (``None``: as deep as the checkout already is, whole in a full checkout)."""
+def depth_options(depth: int | None) -> list[str]:
+    """git fetch's options for ``depth`` commits (``None``: no limit, as deep as the checkout
+    already is; past ``WHOLE_HISTORY``: the rest of the history at once)."""
     if depth is None:
-        deepen = []
-    elif depth > WHOLE_HISTORY:
-        deepen = ["--unshallow"]
-    else:
-        deepen = ["--depth", str(depth)]
+        return []
+    return ["--unshallow"] if depth > WHOLE_HISTORY else ["--depth", str(depth)]
+
+
+def fetch_update_branches(remote: str, default_branch: str, depth: int | None) -> None:
+    """Fetch the default branch and every ``template-update/`` branch, ``depth`` commits deep."""
     git(
-        "fetch", "--quiet", "--no-tags", "--prune", *deepen, remote,
+        "fetch", "--quiet", "--no-tags", "--prune", *depth_options(depth), remote,
         f"+refs/heads/{default_branch}:refs/sync/default",
         f"+refs/heads/{BRANCH_PREFIX}*:refs/sync/update/v*",
     )  # fmt: skip
