@@ -14,11 +14,13 @@ every generated line within the project's line length (100).
 
 from __future__ import annotations
 
+import json
 import keyword
 import re
 import subprocess
-import sys
 import unicodedata
+from email.utils import getaddresses
+from pathlib import Path
 
 # Distribution and package names: the longest name keeps every line the template generates
 # with it (imports, `version("...")`) within the project's line length of 100.
@@ -27,57 +29,47 @@ MAX_TITLE = 100  # project_name, author_name: a README title, package metadata
 MAX_DESCRIPTION = 2000
 MAX_EMAIL = 254  # RFC 5321's limit for a forward path
 
-# The distributions the generated project's own tools bring into uv.lock (its dependency
-# groups, with either type checker, for every Python it supports): a project with one of
-# these names would depend on itself, which uv refuses. tests/test_identity.py compares
-# this with rendered locks.
-TOOL_DISTRIBUTIONS = frozenset(
-    {
-        "ast-serialize",
-        "colorama",
-        "coverage",
-        "exceptiongroup",
-        "iniconfig",
-        "librt",
-        "mypy",
-        "mypy-extensions",
-        "packaging",
-        "pathspec",
-        "pluggy",
-        "pre-commit-hooks",
-        "pygments",
-        "pytest",
-        "pytest-cov",
-        "ruamel-yaml",
-        "ruff",
-        "tomli",
-        "ty",
-        "typing-extensions",
-    }
-)
-# Import names a package of the project must not take: the tools' own (pytest also installs
-# `_pytest` and the `py` shim), the standard library's, and the test layout's.
-_TOOL_IMPORTS = frozenset(name.replace("-", "_") for name in TOOL_DISTRIBUTIONS) | {
-    "_pytest",
-    "py",
-    "ruamel",
-    "pre_commit_hooks",
-}
-_RESERVED_PACKAGES = frozenset(sys.stdlib_module_names) | {"src", "tests", "test"}
+# The names a project's package and distribution must not take, made from their sources by
+# tests/tables.py (and checked against them by tests/test_identity.py): each supported Python's
+# standard-library modules, and every distribution, top-level module and console script the
+# project's own tools install (all dependency groups, either type checker).
+_TABLES = json.loads((Path(__file__).resolve().parent / "python_names.json").read_text(encoding="utf-8"))
+STDLIB_MODULES: dict[str, frozenset[str]] = {version: frozenset(names) for version, names in _TABLES["stdlib"].items()}
+# A project with one of these names would depend on itself, which uv refuses.
+TOOL_DISTRIBUTIONS = frozenset(_TABLES["tools"]["distributions"])
+TOOL_MODULES = frozenset(_TABLES["tools"]["modules"])
+# The project installs a console script named after its distribution: one of these names
+# would replace a tool's (a git hook's check would run the project instead).
+TOOL_SCRIPTS = frozenset(_TABLES["tools"]["scripts"])
+# Names Python itself gives meaning to outside the standard library (site's hooks run at every
+# start) and the test layout's folders.
+SPECIAL_MODULES = frozenset({"sitecustomize", "usercustomize", "src", "tests", "test"})
 
 _DISTRIBUTION_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _PACKAGE_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
-# Deliberately simple: one @, no spaces or characters that break the
-# "Name <email>" form of package metadata, and a dot in the domain.
-_EMAIL_RE = re.compile(r"^[^@\s<>,;\"()\[\]\\]+@[^@\s<>,;\"()\[\]\\]+\.[A-Za-z0-9-]+$")
+# An address package metadata carries as "Name <email>": a dot-atom local part (RFC 5322: no
+# leading, trailing or doubled dot) and a host name of dot-separated labels.
+_EMAIL_RE = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
 # Control (Cc), format (Cf: bidi overrides, zero-width), line and paragraph separators.
 _UNSAFE_CATEGORIES = {"Cc", "Cf", "Zl", "Zp"}
+# Letters and marks that render as nothing (Unicode's Default_Ignorable_Code_Point fillers that
+# are not format characters), and the blank Braille pattern: a name holding one looks like
+# another name.
+_INVISIBLE = frozenset("\u115f\u1160\u17b4\u17b5\u3164\uffa0\u2800\u034f\u180b\u180c\u180d\u180f")
 
 
 def unsafe_characters(text: str, *, newlines: bool = False) -> list[str]:
     """The characters of ``text`` that no answer may hold (``newlines``: a line break is fine)."""
     allowed = {"\n"} if newlines else set()
-    return [ch for ch in text if ch not in allowed and unicodedata.category(ch) in _UNSAFE_CATEGORIES]
+    return [
+        ch
+        for ch in text
+        if ch not in allowed
+        and (unicodedata.category(ch) in _UNSAFE_CATEGORIES or ch in _INVISIBLE or "\ufe00" <= ch <= "\ufe0f")
+    ]
 
 
 def text_error(field: str, value: str, *, limit: int, multiline: bool = False) -> str:
@@ -89,7 +81,7 @@ def text_error(field: str, value: str, *, limit: int, multiline: bool = False) -
     if bad := unsafe_characters(value, newlines=multiline):
         kind = "text without" if multiline else "a single line without"
         return (
-            f"{field} must be {kind} control, bidi or zero-width characters; "
+            f"{field} must be {kind} control, bidi, zero-width or invisible filler characters; "
             f"{value[:80]!r} contains {', '.join(repr(ch) for ch in dict.fromkeys(bad))}."
         )
     if not multiline and value != value.strip():
@@ -103,8 +95,18 @@ def project_name_error(name: str) -> str:
 
 
 def author_name_error(name: str) -> str:
-    """Why ``name`` is not a usable author name, or ``""``."""
-    return text_error("author_name", name, limit=MAX_TITLE)
+    """Why ``name`` is not a usable author name, or ``""``: package metadata writes it as the
+    display name of ``Author-email: Name <address>`` unquoted (uv_build does), so it must read
+    back as one name (no comma, quote, bracket, ``@``, ``;`` or ``:``, which would split it,
+    group it or make it an address: Python's email.utils reads it as the metadata readers do)."""
+    if error := text_error("author_name", name, limit=MAX_TITLE):
+        return error
+    if getaddresses([f"{name} <team@example.com>"]) != [(name, "team@example.com")]:
+        return (
+            f"author_name {name[:80]!r} would not read back from the package metadata as one name: "
+            "leave out , ; : \" < > @ ( ) [ ] and double spaces (for example 'John Smith', not 'Smith, John')."
+        )
+    return ""
 
 
 def description_error(text: str) -> str:
@@ -129,6 +131,24 @@ def default_distribution_name(project_name: str) -> str:
     return name.strip("-")
 
 
+def lost_letters_error(project_name: str, distribution_name: str) -> str:
+    """Why a distribution name derived from ``project_name`` must be given instead, or ``""``:
+    the derivation dropped letters it cannot represent in ASCII (Cyrillic, Greek, CJK, ...),
+    which would rename the project without a word."""
+    if distribution_name != default_distribution_name(project_name):
+        return ""
+    folded = unicodedata.normalize("NFKD", project_name)
+    lost = [ch for ch in dict.fromkeys(folded) if unicodedata.category(ch).startswith("L") and not ch.isascii()]
+    if not lost:
+        return ""
+    shown = ", ".join(f"{ch} (U+{ord(ch):04X})" for ch in lost[:5])
+    return (
+        f"project_name {project_name[:80]!r} holds letters no distribution name can hold ({shown}): "
+        f"derived, the names would be distribution_name {distribution_name!r}, package_name "
+        f"{default_package_name(distribution_name)!r}. Give distribution_name (and package_name) yourself."
+    )
+
+
 def distribution_name_error(name: str) -> str:
     """Why ``name`` cannot be the project's distribution name, or ``""``."""
     if not _DISTRIBUTION_RE.match(name):
@@ -147,6 +167,11 @@ def distribution_name_error(name: str) -> str:
             f"distribution_name {name!r} is a package the project's own tools depend on, so the "
             f"project would depend on itself; choose another, for example '{name}-service'."
         )
+    if name in TOOL_SCRIPTS:
+        return (
+            f"distribution_name {name!r} is the name of a command the project's tools install; the "
+            f"project's own command of that name would replace it. Choose another, for example '{name}-app'."
+        )
     return ""
 
 
@@ -155,8 +180,19 @@ def default_package_name(distribution: str) -> str:
     return distribution.replace("-", "_")
 
 
-def package_name_error(name: str) -> str:
-    """Why ``name`` cannot be the project's import package, or ``""``."""
+def stdlib_modules(python_version: str) -> frozenset[str]:
+    """The standard-library module names of ``python_version`` and every newer supported Python
+    (the project may move up, and its CI matrix tests them); every supported one if unknown."""
+    versions = [v for v in STDLIB_MODULES if not python_version or _minor(v) >= _minor(python_version)]
+    return frozenset().union(*(STDLIB_MODULES[v] for v in versions or STDLIB_MODULES))
+
+
+def _minor(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split(".") if part.isdigit())
+
+
+def package_name_error(name: str, python_version: str = "") -> str:
+    """Why ``name`` cannot be the project's import package on ``python_version``, or ``""``."""
     if not _PACKAGE_RE.match(name):
         return (
             f"package_name {name[:80]!r} is not a valid Python package name: use lowercase ASCII "
@@ -167,10 +203,20 @@ def package_name_error(name: str) -> str:
         return f"package_name {name[:80]!r} is {len(name)} characters long; at most {MAX_NAME} are allowed."
     if keyword.iskeyword(name):
         return f"package_name {name!r} is a Python keyword; choose another, for example '{name}_app'."
-    if name in _RESERVED_PACKAGES or name in _TOOL_IMPORTS:
+    if name.startswith("__") or name in SPECIAL_MODULES:
         return (
-            f"package_name {name!r} would shadow the standard library, the tests folder or a "
-            f"tool the project uses; choose another, for example '{name}_app'."
+            f"package_name {name!r} is a name Python, site or the test layout gives a meaning "
+            f"(dunder names, sitecustomize, src, tests); choose another, for example '{name.strip('_')}_app'."
+        )
+    if name in stdlib_modules(python_version):
+        return (
+            f"package_name {name!r} is a standard-library module of Python {python_version or '3'} or a newer "
+            f"supported one: it would shadow it. Choose another, for example '{name.strip('_')}_app'."
+        )
+    if name in TOOL_MODULES or name.replace("_", "-") in TOOL_DISTRIBUTIONS:
+        return (
+            f"package_name {name!r} is a module the project's own tools install (pytest, ruff, mypy, "
+            f"...): it would shadow it. Choose another, for example '{name.strip('_')}_app'."
         )
     return ""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from identity import MAX_NAME, unsafe_characters
 
@@ -21,6 +21,15 @@ INDEX_USERNAME_VARIABLE = f"UV_INDEX_{INDEX_NAME.upper()}_USERNAME"
 INDEX_PASSWORD_VARIABLE = f"UV_INDEX_{INDEX_NAME.upper()}_PASSWORD"
 MAX_URL = 500
 MAX_TAG = 255  # GitLab's limit for a runner tag's name
+# GitLab refuses a pipeline with a job of more than 50 tags (Gitlab::Ci::Config::Entry::Job;
+# gitlab-org/gitlab merge request 68380, "Prevents pipeline creation for builds with more than 50 tags").
+MAX_TAGS = 50
+# Where GitLab serves a PyPI simple index (docs.gitlab.com/api/packages/pypi): a project's,
+# /api/v4/projects/:id/packages/pypi/simple, or a group's, /api/v4/groups/:id/-/packages/pypi/simple
+# (:id a number or a URL-encoded path). Only there is the job token a credential.
+_GITLAB_INDEX_PATH = re.compile(
+    r"^(?:/[A-Za-z0-9._~%-]+)*/api/v4/(?:projects/[^/]+|groups/[^/]+/-)/packages/pypi/simple/?$"
+)
 _HOST_RE = re.compile(r"^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$")
 # What a simple-index URL's path needs (RFC 3986 unreserved characters, "/", "%" escapes and
 # GitLab's "/-/"); no quotes, spaces or "$", which YAML, TOML, shells or GitLab would read.
@@ -38,13 +47,35 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def masked_url(url: str) -> str:
+    """``url`` as a message may show it: a password, and every query value, replaced by ``***``."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc and not parts.query and not parts.fragment:
+        return url
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}:***@{host}" if ":" in userinfo else f"***@{host}"
+    query = "&".join(
+        f"{item.split('=', 1)[0]}=***" if "=" in item else "***" for item in parts.query.split("&") if item
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, "***" if parts.fragment else ""))
+
+
 def _url_problem(url: str) -> str:
-    """What is wrong with ``url`` as an index URL, or ``""``."""
+    """What is wrong with ``url`` as an index URL, or ``""``: an accepted URL is the one uv contacts."""
     if len(url) > MAX_URL:
         return f"it is {len(url)} characters long (at most {MAX_URL})"
     if unsafe_characters(url) or not url.isascii() or any(ch.isspace() for ch in url):
         return "it holds spaces, control, bidi or non-ASCII characters (percent-encode them)"
     parts = urlsplit(url)
+    scheme, _, rest = url.partition("://")
+    if scheme.lower() in {"https", "http"} and (scheme != scheme.lower() or parts.netloc != parts.netloc.lower()):
+        return (
+            "its scheme or host is not in lower case, which uv does not read as the same index; "
+            f"write {scheme.lower()}://{parts.netloc.lower()}{rest[len(parts.netloc) :]}"
+        )
     if "@" in parts.netloc:
         return (
             "it holds credentials, which would be written into the project's files; the jobs read "
@@ -65,19 +96,39 @@ def _url_problem(url: str) -> str:
         return "it is not an https:// URL"
     if not (_HOST_RE.match(host) or _is_loopback(host)) or not _PATH_RE.match(parts.path):
         return "its host or path holds characters a simple-index URL does not need"
+    if (port := re.search(r":(\d*)$", parts.netloc)) and not 0 < int(port.group(1) or 0) < 65536:
+        return "its port is not a number from 1 to 65535"
+    if "/../" in f"{parts.path}/" or "/./" in f"{parts.path}/" or "%2e" in parts.path.lower():
+        return "its path holds dot segments (/./ or /../), which uv would resolve to another path"
     return ""
 
 
 def _refusal(question: str, url: str, example: str) -> str:
     """Why ``url`` cannot answer ``question``, or ``""``: empty (the public default) or fine."""
     if url and (problem := _url_problem(url)):
-        return f"{question} {url[:120]!r} is refused: {problem}. For example {example!r}."
+        return f"{question} {masked_url(url)[:120]!r} is refused: {problem}. For example {example!r}."
     return ""
 
 
 def index_url_error(url: str) -> str:
     """Why ``url`` cannot be the organisation's package index, or ``""`` (empty: PyPI only)."""
     return _refusal("package_index_url", url, _EXAMPLE_URL)
+
+
+def auth_error(auth: str, url: str) -> str:
+    """Why ``auth`` cannot authenticate to the index at ``url``, or ``""``: the job token is a
+    credential of the GitLab that runs the job, so it goes only to a GitLab package registry
+    (the job also checks, at run time, that the index is on that GitLab: CI_SERVER_HOST)."""
+    if auth != "gitlab-job-token" or not url or _url_problem(url):
+        return ""
+    if _GITLAB_INDEX_PATH.match(urlsplit(url).path):
+        return ""
+    return (
+        f"package_index_auth 'gitlab-job-token' sends the job token to the index, and "
+        f"{masked_url(url)[:120]!r} is not a GitLab package registry (.../api/v4/projects/:id/packages/pypi/simple "
+        "or .../api/v4/groups/:id/-/packages/pypi/simple). For another index choose 'ci-variables' "
+        f"(masked CI/CD variables {INDEX_USERNAME_VARIABLE} / {INDEX_PASSWORD_VARIABLE}) or 'none'."
+    )
 
 
 def service_url_error(url: str) -> str:
@@ -155,6 +206,8 @@ def runner_tags_error(tags: object) -> str:
             )
     if repeated := _duplicates(tags):
         return f"ci_runner_tags lists {repeated[0]!r} twice; list each tag once."
+    if len(tags) > MAX_TAGS:
+        return f"ci_runner_tags lists {len(tags)} tags; GitLab refuses a job with more than {MAX_TAGS}."
     return ""
 
 
@@ -163,6 +216,7 @@ JINJA_GLOBALS = {
     "index_url_error": index_url_error,
     "service_url_error": service_url_error,
     "index_settings": index_settings,
+    "index_host": lambda url: urlsplit(url).hostname or "",
     "package_names_error": package_names_error,
     "runner_tags_error": runner_tags_error,
 }

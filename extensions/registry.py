@@ -1,4 +1,5 @@
-"""The one Jinja extension copier.yml loads: the rule modules' functions as Jinja globals.
+"""The one Jinja extension copier.yml loads: the rule modules' functions as Jinja globals, and
+the context hook through which answers.py checks every answer before a file is written.
 
 Each module of extensions/ is plain Python, unit-tested without Copier, and lists what
 copier.yml and the templates call in its ``JINJA_GLOBALS``; every call reads the same way,
@@ -14,8 +15,8 @@ from importlib.util import module_from_spec, spec_from_file_location
 from pathlib import Path
 from types import ModuleType
 
+from copier_template_extensions import ContextHook
 from jinja2 import Environment
-from jinja2.ext import Extension
 
 HERE = Path(__file__).resolve().parent
 
@@ -31,14 +32,18 @@ def _load(name: str) -> ModuleType:
     return module
 
 
-# In dependency order: organisation imports identity.
-MODULES = tuple(_load(name) for name in ("identity", "organisation", "images", "files", "tools"))
+# In dependency order: organisation imports identity; answers imports the three before it.
+MODULES = {name: _load(name) for name in ("identity", "organisation", "images", "answers", "files", "tools")}
 
 
-class TemplateFunctions(Extension):
-    """Registers every module's ``JINJA_GLOBALS``."""
+class TemplateFunctions(ContextHook):
+    """Registers every module's ``JINJA_GLOBALS``; on every render, lets the answer gate see
+    the context (it refuses, once per answer set, before the first file is written)."""
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
-        for module in MODULES:
+        for module in MODULES.values():
             environment.globals.update(module.JINJA_GLOBALS)
+
+    def hook(self, context: dict) -> None:
+        MODULES["answers"].check_before_writing(context)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import answers as answers_gate
 import pytest
+from copier.errors import UserMessageError
 
 from tests import kit
 
@@ -37,13 +40,14 @@ def render(copie, template_repo) -> Callable[..., Path]:
 
 @pytest.fixture
 def refusal(copie, template_repo) -> Callable[..., str]:
-    """Render with answers that must be refused; return Copier's message.
+    """Render with answers that must be refused; return the message (the answer gate's, the
+    only refusal a render may end with: never Copier's validation traceback).
 
     Also checks that the refusal happened before anything was written.
     """
 
     def _refusal(**answers: Any) -> str:
-        with pytest.raises(ValueError, match=r"^(Validation error for question|Invalid choice for)") as refused:
+        with pytest.raises(UserMessageError, match=f"^{re.escape(answers_gate.REFUSED)}") as refused:
             kit.render_with(copie, template_repo, answers)
         assert not [path for path in Path(copie.test_dir).rglob("*") if path.is_file()], "files were written"
         return str(refused.value)

@@ -1,11 +1,16 @@
-"""Unit tests of the identity rules in extensions/identity.py, without Copier."""
+"""Unit tests of the identity rules in extensions/identity.py, without Copier (the name tables'
+test renders to read what the tools install)."""
 
 from __future__ import annotations
 
+import json
+
 import identity
+import images
 import pytest
 
-from tests.kit import DISTRIBUTION, read_toml
+from tests import tables
+from tests.kit import interpreter, run
 
 
 @pytest.mark.parametrize(
@@ -53,14 +58,19 @@ def test_invalid_distribution_names_are_named_in_the_message(name, reason):
     assert reason in message
 
 
-def test_the_tools_the_project_depends_on_are_exactly_what_its_locks_hold(render):
-    """The refused names are the generated locks' packages with either type checker, for the
-    oldest Python (the most environment markers)."""
-    locked: set[str] = set()
-    for checker in ("mypy", "ty"):
-        project = render(python_version="3.10", type_checker=checker)
-        locked |= {package["name"] for package in read_toml(project / "uv.lock")["package"]}
-    assert locked - {DISTRIBUTION} == identity.TOOL_DISTRIBUTIONS
+def test_the_name_tables_hold_what_the_tools_and_pythons_have(template_repo, tmp_path):
+    """extensions/python_names.json, made by tests/tables.py, holds every name the project's tools
+    install today (renders with either type checker, synced) and each supported Python's
+    standard library (stdlibs); every interpreter on this machine agrees with its row. A tool
+    release that adds a module or command fails here until ``uv run python -m tests.tables``."""
+    table = json.loads(tables.TABLE.read_text(encoding="utf-8"))
+    assert table["stdlib"] == tables.stdlib_names()
+    for key, names in tables.tool_names(template_repo, tmp_path).items():
+        assert set(names) <= set(table["tools"][key]), key
+    for version in images.SUPPORTED_PYTHONS:
+        if python := interpreter(version):
+            names = run([python, "-c", "import sys; print(*sorted(sys.stdlib_module_names))"], tmp_path).split()
+            assert set(names) <= identity.STDLIB_MODULES[version], version
 
 
 @pytest.mark.parametrize("name", ["payment_service", "_private", "app2", "p" * identity.MAX_NAME])
@@ -77,28 +87,48 @@ def test_valid_package_names(name):
         ("", "not a valid Python package name"),
         ("import", "is a Python keyword"),
         ("None", "not a valid Python package name"),
-        ("typing", "would shadow the standard library"),
-        ("tests", "would shadow the standard library, the tests folder"),
-        ("pytest", "or a tool the project uses"),
-        ("_pytest", "or a tool the project uses"),
-        ("py", "or a tool the project uses"),
+        ("typing", "is a standard-library module of Python 3"),
+        ("_colorize", "is a standard-library module of Python 3"),  # new in 3.13: refused for 3.10 too
+        ("tests", "a name Python, site or the test layout gives a meaning"),
+        ("src", "a name Python, site or the test layout gives a meaning"),
+        ("sitecustomize", "a name Python, site or the test layout gives a meaning"),
+        ("usercustomize", "a name Python, site or the test layout gives a meaning"),
+        ("__main__", "dunder names"),
+        ("__pycache__", "dunder names"),
+        ("pytest", "a module the project's own tools install"),
+        ("_pytest", "a module the project's own tools install"),
+        ("py", "a module the project's own tools install"),
+        ("mypyc", "a module the project's own tools install"),  # installed by mypy
+        ("pre_commit_hooks", "a module the project's own tools install"),
         ("p" * (identity.MAX_NAME + 1), f"at most {identity.MAX_NAME} are allowed"),
     ],
 )
 def test_invalid_package_names(name, reason):
-    message = identity.package_name_error(name)
+    message = identity.package_name_error(name, "3.10")
     assert f"package_name {name[:80]!r}" in message
     assert reason in message
 
 
-@pytest.mark.parametrize("email", ["a@b.co", "first.last+tag@sub.example.org"])
+def test_standard_library_names_are_those_of_the_projects_python_and_newer():
+    """A module removed before the project's Python is free; one added after it is not (the
+    project may move up, and its matrix tests the newer ones)."""
+    assert identity.package_name_error("telnetlib", "3.13") == ""  # removed in 3.13 (PEP 594)
+    assert "standard-library module" in identity.package_name_error("telnetlib", "3.12")
+    assert "standard-library module" in identity.package_name_error("annotationlib", "3.10")  # new in 3.14
+    assert "standard-library module" in identity.package_name_error("_colorize", "3.13")
+
+
+@pytest.mark.parametrize("email", ["a@b.co", "first.last+tag@sub.example.org", "o'brien@example.com"])
 def test_valid_emails(email):
     assert identity.email_error(email) == ""
 
 
 @pytest.mark.parametrize(
     "email",
-    ["", "a", "a@b", "a@@b.co", "a b@c.de", "<a@b.co>", "a@b.co,c@d.ef", "a\u202e@b.co", "a" * 250 + "@b.co"],
+    [
+        *("", "a", "a@b", "a@@b.co", "a b@c.de", "<a@b.co>", "a@b.co,c@d.ef", "a\u202e@b.co", "a" * 250 + "@b.co"),
+        *("a..b@example..com", ".a@b.co", "a.@b.co", "a@-b.co", "a@b.c", "a@b..co", 'a"b@c.de'),
+    ],
 )
 def test_invalid_emails(email):
     assert f"author_email {email[:80]!r}" in identity.email_error(email)
@@ -114,13 +144,28 @@ def test_invalid_emails(email):
         (" a", "spaces"),
         ("safe\u202eelif", "bidi"),  # a right-to-left override
         ("zero\u200bwidth", "zero-width"),
+        ("Pay\u3164ment", "invisible filler"),  # a Hangul filler: a letter that shows nothing
+        ("Pay\u2800ment", "invisible filler"),  # the blank Braille pattern
+        ("Pay\ufe0fment", "invisible filler"),  # a variation selector
         ("x" * (identity.MAX_TITLE + 1), f"at most {identity.MAX_TITLE} are allowed"),
     ],
 )
 def test_one_line_fields(field, value, reason):
     check = getattr(identity, f"{field}_error")
     assert reason in check(value)
-    assert check('O\'Brien "Quotes": #1 \\ Ünï ✓') == ""
+    assert check("O'Brien & Co #1 \\ Ünï ✓ 😀") == ""
+
+
+@pytest.mark.parametrize(
+    "name", ["Smith, John", 'Zoë "Z" O\'Hara', "Ann: Team", "A <b>", "a@b", "Ann (Ops", "Ann;Bo", "A  B"]
+)
+def test_author_names_that_package_metadata_would_split_are_refused(name):
+    """uv_build writes ``Author-email: <name> <address>`` unquoted: these would read back as
+    another name, two addresses or a group (tests/test_generated_project.py builds the wheel)."""
+    assert f"author_name {name!r} would not read back from the package metadata as one name" in (
+        identity.author_name_error(name)
+    )
+    assert identity.project_name_error(name) == ""  # a title may hold them
 
 
 def test_the_description_may_span_lines_but_hold_nothing_hidden():

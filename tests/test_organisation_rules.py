@@ -41,12 +41,22 @@ def test_index_urls_and_where_releases_are_uploaded(url, upload):
         ("https://x.example.com/$CI_JOB_TOKEN/simple", "host or path"),
         ("https://x.example.com/'quoted'/simple", "host or path"),
         ("https://x.example.com/" + "a" * 500, "characters long"),
+        ("HTTPS://x.example.com/simple", "not in lower case"),  # uv would not contact it as the index
+        ("https://X.Example.com/simple", "not in lower case"),
+        ("https://x.example.com:99999/simple", "port is not a number from 1 to 65535"),
+        ("https://x.example.com:0/simple", "port is not a number from 1 to 65535"),
+        ("https://x.example.com:/simple", "port is not a number from 1 to 65535"),
+        ("https://x.example.com/a/../simple", "dot segments"),
+        ("https://x.example.com/a/%2E%2E/simple", "dot segments"),
     ],
 )
 def test_index_urls_that_would_leak_or_break_are_refused_naming_why(url, reason):
     message = organisation.index_url_error(url)
-    assert f"package_index_url {url[:120]!r} is refused" in message
+    assert f"package_index_url {organisation.masked_url(url)[:120]!r} is refused" in message
     assert reason in message
+    assert "glpat" not in message
+    assert "user:token" not in message
+    assert "token@" not in message
 
 
 @pytest.mark.parametrize(
@@ -63,7 +73,9 @@ def test_vulnerability_services_that_would_leak_or_break_are_refused_naming_why(
     assert organisation.service_url_error("https://osv.example.com") == ""
     assert organisation.service_url_error("http://127.0.0.1:8080") == ""  # loopback, for tests
     message = organisation.service_url_error(url)
-    assert f"vulnerability_service_url {url!r} is refused" in message
+    assert f"vulnerability_service_url {organisation.masked_url(url)!r} is refused" in message
+    assert "user:token" not in message
+    assert "key=x" not in message
     assert reason in message
     assert "For example 'https://osv.example.com'" in message
 
@@ -106,3 +118,54 @@ def test_bad_runner_tags_are_refused(value, message):
 def test_pinned_packages_are_other_distributions_each_once(value, message):
     assert organisation.package_names_error(["payments-core", "ledger"], "payment-service") == ""
     assert message in organisation.package_names_error(value, "payment-service")
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://user:glpat-secret@gitlab.example.com/simple", "https://user:***@gitlab.example.com/simple"),
+        ("https://glpat-secret@gitlab.example.com/simple", "https://***@gitlab.example.com/simple"),
+        (
+            "https://x.example.com/simple?private_token=glpat-secret&a",
+            "https://x.example.com/simple?private_token=***&***",
+        ),
+        ("https://x.example.com/simple#glpat-secret", "https://x.example.com/simple#***"),
+        ("HTTPS://x.example.com/simple", "HTTPS://x.example.com/simple"),  # nothing to mask: as typed
+    ],
+)
+def test_a_url_in_a_message_never_shows_its_secrets(url, shown):
+    assert organisation.masked_url(url) == shown
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://gitlab.example.com/api/v4/groups/42/-/packages/pypi/simple",
+        "https://gitlab.example.com/api/v4/groups/platform%2Fpython/-/packages/pypi/simple/",
+        "https://gitlab.example.com/api/v4/projects/7/packages/pypi/simple",
+        "https://example.com/gitlab/api/v4/projects/group%2Fproject/packages/pypi/simple",  # relative URL root
+    ],
+)
+def test_the_job_token_goes_to_gitlab_package_registries(url):
+    assert organisation.auth_error("gitlab-job-token", url) == ""
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://pypi.example.com/simple",
+        "https://nexus.example.com/repository/pypi/simple/",
+        "https://gitlab.example.com/api/v4/projects/7/packages/npm/simple",
+        "https://gitlab.example.com/api/v4/projects/7/packages/pypi/simple/extra",
+    ],
+)
+def test_the_job_token_is_refused_for_an_index_that_is_not_a_gitlab_registry(url):
+    message = organisation.auth_error("gitlab-job-token", url)
+    assert "is not a GitLab package registry" in message
+    assert "choose 'ci-variables'" in message
+    assert organisation.auth_error("ci-variables", url) == organisation.auth_error("none", url) == ""
+
+
+def test_more_runner_tags_than_gitlab_takes_are_refused():
+    assert organisation.runner_tags_error([f"t{i}" for i in range(organisation.MAX_TAGS)]) == ""
+    assert "GitLab refuses a job with more than 50" in organisation.runner_tags_error([f"t{i}" for i in range(51)])

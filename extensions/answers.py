@@ -1,0 +1,364 @@
+"""The gate every answer passes, however it was given: --data, a --data-file, Copier's settings
+file, a default, a prompt, or the answers file an update reads back.
+
+Left to itself, Copier casts an answer to its question's type before any validator sees it
+(``-d dockerfile=maybe`` is a true boolean, a data file's ``python_version: 3.10`` is 3.1,
+``project_name: Yes`` is "True"), takes a computed value given with --data, ignores a misspelt
+name, and prints a refusal from a validator under a Python traceback. So the rules of the other
+modules are applied here, at two points, each raising Copier's ``UserMessageError`` (its
+command line prints the message alone, a few lines, and nothing has been written):
+
+1. ``refuse_given_answers``, the ``when`` of copier.yml's first question (never asked), before
+   Copier reads any answer: every answer given from outside, as given (its name, its YAML
+   type, a boolean's spelling, a choice, YAML syntax), against copier.yml's questions.
+2. ``check_before_writing``, from the extension's context hook at the first render of the
+   render phase, before a file is written: every answer as Copier will use it, whatever its
+   source (defaults, prompts and updates included), the values computed from them, and on
+   an update the project's answers file as recorded (Copier silently drops a recorded answer
+   it cannot read and takes the default).
+
+copier.yml's validators call ``answer_error``: they only give the interactive prompt its
+retry, with the same rules. Plain functions, unit-tested without Copier (tests/test_answers.py).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Callable, Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import identity
+import images
+import organisation
+import yaml
+from jinja2 import pass_context
+
+# YAML 1.1's boolean spellings (yaml.org/type/bool.html), the ones Copier's data files and
+# answers file read as booleans; any other text is refused, never cast.
+YAML_BOOLEANS = {
+    **dict.fromkeys(["y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"], True),
+    **dict.fromkeys(["n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"], False),
+}
+# Answers that are versions: text, though YAML reads an unquoted 3.10 as the number 3.1.
+VERSIONS = ("python_version", "uv_version")
+MAX_SHOWN = 80  # characters of a refused value a message shows
+MAX_REFUSALS = 6  # lines of refusals a message lists
+REFUSED = "copier-uv-gitlab refused the answers; nothing was written:"  # every refusal's first line
+
+
+class Refused(Exception):
+    """Answers the template refuses; ``str()`` is the message a person reads."""
+
+
+def _refusal_type() -> type[Exception]:
+    """Copier's ``UserMessageError`` where Copier runs (its CLI prints it without traceback)."""
+    try:
+        from copier.errors import UserMessageError  # noqa: PLC0415 - only inside Copier
+    except ImportError:  # pragma: no cover - the rules are also used without Copier
+        return Refused
+    return UserMessageError
+
+
+@cache
+def questions_of(copier_yml: str) -> dict[str, dict[str, Any]]:
+    """The questions of a copier.yml: every top-level key not starting with ``_``."""
+    config = yaml.safe_load(Path(copier_yml).read_text(encoding="utf-8"))
+    return {name: spec for name, spec in config.items() if not name.startswith("_")}
+
+
+def computed(spec: Mapping[str, Any]) -> bool:
+    """A question that is never asked: its value is derived (``when: false``) or it is the gate."""
+    return spec.get("when") is False or "refuse_given_answers" in str(spec.get("when", ""))
+
+
+def shown(value: object, secret: bool = False) -> str:
+    """``value`` as a message shows it: quoted, cut at ``MAX_SHOWN`` characters, a URL's secrets masked."""
+    if secret and isinstance(value, str):
+        value = organisation.masked_url(value)
+    text = repr(value)
+    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 3] + "..."
+
+
+# ---------------------------------------------------------------- each answer's rule
+
+
+def _choice(name: str, valid: Callable[[], list[str]]) -> Callable[[Mapping[str, Any]], str]:
+    def rule(answers: Mapping[str, Any]) -> str:
+        if (value := answers[name]) in (choices := valid()):
+            return ""
+        return f"{name} {shown(value)} is not one of: {', '.join(choices)}."
+
+    return rule
+
+
+def _distribution_rule(answers: Mapping[str, Any]) -> str:
+    return identity.distribution_name_error(answers["distribution_name"]) or identity.lost_letters_error(
+        answers.get("project_name", ""), answers["distribution_name"]
+    )
+
+
+# Every question's rule over the answers so far: "" when its answer is fine. Static choices
+# (package_index_mode, ...) are checked from copier.yml by ``choices_error``.
+RULES: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    "project_name": lambda a: identity.project_name_error(a["project_name"]),
+    "distribution_name": _distribution_rule,
+    "package_name": lambda a: identity.package_name_error(a["package_name"], a.get("python_version", "")),
+    "description": lambda a: identity.description_error(a["description"]),
+    "author_name": lambda a: identity.author_name_error(a["author_name"]),
+    "author_email": lambda a: identity.email_error(a["author_email"]),
+    "python_version": _choice("python_version", images.python_choices),
+    "uv_version": lambda a: images.uv_version_error(a["uv_version"]),
+    "os_flavour": lambda a: images.image_error(a["python_version"], a["uv_version"], a["os_flavour"]),
+    "image_registry": lambda a: images.registry_error(a["image_registry"]),
+    "image_mirror": lambda a: images.registry_error(a["image_registry"], a["image_mirror"]),
+    "image_digests": lambda a: images.digests_error(a["image_digests"]),
+    "package_index_url": lambda a: organisation.index_url_error(a["package_index_url"]),
+    "package_index_packages": lambda a: organisation.package_names_error(
+        a["package_index_packages"], a.get("distribution_name", "")
+    ),
+    "package_index_auth": lambda a: organisation.auth_error(a["package_index_auth"], a.get("package_index_url", "")),
+    "vulnerability_service_url": lambda a: organisation.service_url_error(a["vulnerability_service_url"]),
+    "ci_runner_tags": lambda a: organisation.runner_tags_error(a["ci_runner_tags"]),
+}
+# Answers whose refusal must not print them whole (a token in a URL).
+SECRET_BEARING = {"package_index_url", "vulnerability_service_url"}
+
+
+def choices_error(name: str, spec: Mapping[str, Any], value: object) -> str:
+    """Why ``value`` is not among a question's literal choices, or ``""`` (no literal choices)."""
+    choices = spec.get("choices")
+    if isinstance(choices, Mapping):
+        choices = list(choices.values())
+    if not isinstance(choices, list) or value in choices:
+        return ""
+    return f"{name} {shown(value)} is not one of: {', '.join(map(str, choices))}."
+
+
+def kind_error(name: str, spec: Mapping[str, Any], value: object, *, given: bool) -> str:
+    """Why ``value`` is not of the question's kind, or ``""``.
+
+    ``given``: the answer as written in YAML or on the command line (a boolean may still be
+    a string such as "yes"; a ``yaml`` answer may still be YAML text); else as Copier holds it.
+    """
+    kind = spec.get("type", "str")
+    if kind == "bool":
+        if isinstance(value, bool) or (given and isinstance(value, str) and value.strip() in YAML_BOOLEANS):
+            return ""
+        return f"{name} {shown(value)} is not a boolean: answer true or false (YAML's yes/no and on/off work too)."
+    if kind == "yaml":
+        if given and isinstance(value, str):
+            try:
+                yaml.safe_load(value)
+            except yaml.YAMLError as error:
+                return f"{name} {shown(value)} is not valid YAML: {str(error).splitlines()[0]}."
+        return ""
+    if isinstance(value, str):
+        return ""
+    if name in VERSIONS and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (
+            f"{name} {value!r} is a YAML number, not a version: unquoted, 3.10 reads as 3.1 and 0.10 as 0.1. "
+            f"Quote it: {name}: '{value}'."
+        )
+    return (
+        f"{name} {shown(value)} is not text: YAML reads unquoted yes/no/on/off as booleans and digits as "
+        f"numbers. Quote it: {name}: '...'."
+    )
+
+
+def rule_error(name: str, answers: Mapping[str, Any]) -> str:
+    """Why ``answers[name]`` breaks its rule, or ``""`` (no rule, or the answers it needs are missing)."""
+    rule = RULES.get(name)
+    if rule is None:
+        return ""
+    try:
+        return rule(answers)
+    except KeyError:  # an answer it depends on is not asked (its question's `when` is false)
+        return ""
+
+
+# ---------------------------------------------------------------- point 1: answers as given
+
+
+def closest_question(name: str, questions: Mapping[str, Any]) -> str:
+    """The question a misspelt name most likely meant, or ``""``."""
+    asked = [question for question, spec in questions.items() if not computed(spec)]
+    matches = difflib.get_close_matches(name.replace("-", "_").lower(), asked, n=1, cutoff=0.6)
+    return matches[0] if matches else ""
+
+
+def literal_defaults(questions: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """copier.yml's defaults that are plain values (not Jinja), for rules that read another answer."""
+    return {
+        name: spec["default"]
+        for name, spec in questions.items()
+        if isinstance(spec, Mapping) and "default" in spec and "{{" not in str(spec["default"])
+    }
+
+
+def _as_answer(spec: Mapping[str, Any], value: object) -> object:
+    """A given value as Copier will hold it, once its kind is known to be right."""
+    if spec.get("type") == "yaml" and isinstance(value, str):
+        return yaml.safe_load(value)
+    if spec.get("type") == "bool" and isinstance(value, str):
+        return YAML_BOOLEANS[value.strip()]
+    return value
+
+
+def given_answers_errors(given: Mapping[str, Any], questions: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """What is wrong with answers given from outside, as given, before Copier casts them; a
+    rule that reads another answer reads it from ``given`` or copier.yml's plain default."""
+    errors = []
+    answers = literal_defaults(questions)
+    for name, value in given.items():
+        spec = questions.get(name)
+        if spec is None:
+            guess = closest_question(name, questions)
+            hint = f"; did you mean {guess}?" if guess else f"; the questions are: {', '.join(questions)}."
+            errors.append(f"{shown(name)} is not a question of this template{hint}")
+        elif computed(spec):
+            errors.append(f"{name} is computed from the other answers and cannot be given.")
+        elif error := kind_error(name, spec, value, given=True) or choices_error(name, spec, value):
+            errors.append(error)
+        else:
+            answers[name] = _as_answer(spec, value)
+    if errors:
+        return errors
+    return [error for name in given if (error := rule_error(name, answers))]
+
+
+@pass_context
+def refuse_given_answers(context: Mapping[str, Any]) -> bool:
+    """copier.yml's gate: raise a refusal for a bad answer given from outside, else ``False``
+    (the gate question stays hidden)."""
+    conf = context["_copier_conf"]
+    questions = questions_of(str(Path(conf["src_path"]) / "copier.yml"))
+    sources = [conf["data"], conf["user_defaults"], getattr(conf["settings"], "defaults", {})]
+    errors = [error for source in sources for error in given_answers_errors(source or {}, questions)]
+    if errors:
+        raise _refusal_type()(refusal_message(errors))
+    return False
+
+
+# ---------------------------------------------------------------- point 2: before writing
+
+
+def derived_values(answers: Mapping[str, Any]) -> dict[str, Any]:
+    """The values copier.yml computes from the answers, as the extension computes them."""
+    return {
+        "package_index": organisation.index_settings(
+            answers.get("package_index_url", ""),
+            answers.get("package_index_mode", "beside"),
+            answers.get("package_index_packages", []),
+            answers.get("package_index_auth", "none"),
+        ),
+        "images": images.image_refs(
+            answers["python_version"],
+            answers["uv_version"],
+            answers["os_flavour"],
+            answers["image_registry"],
+            answers.get("image_mirror", ""),
+            answers["image_digests"],
+        ),
+    }
+
+
+def answers_errors(answers: Mapping[str, Any], questions: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """What is wrong with the answers Copier is about to render with, whatever their source."""
+    errors = []
+    for name, spec in questions.items():
+        if name not in answers or computed(spec):
+            continue
+        value = answers[name]
+        kind = kind_error(name, spec, value, given=False) or choices_error(name, spec, value)
+        if error := kind or rule_error(name, answers):
+            errors.append(error)
+    if errors:
+        return errors
+    for name, value in derived_values(answers).items():
+        if name in answers and _plain(answers[name]) != _plain(value):
+            errors.append(f"{name} is computed from the other answers and cannot be given.")
+    return errors
+
+
+def _plain(value: object) -> object:
+    return json.loads(json.dumps(value, default=str))
+
+
+def recorded_answers_errors(answers_file: Path, questions: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """What is wrong with a project's answers file, each naming the file and line; ``[]`` if
+    there is none. An answer to a question this version no longer asks is not an error."""
+    if not answers_file.is_file():
+        return []
+    text = answers_file.read_text(encoding="utf-8")
+    where = answers_file.name
+    try:
+        recorded = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = f", line {mark.line + 1}" if mark else ""
+        return [f"{where}{line} is not valid YAML: {str(error).splitlines()[0]}."]
+    if not isinstance(recorded, dict) or "_src_path" not in recorded or "_commit" not in recorded:
+        return [
+            f"{where} holds no template answers ({type(recorded).__name__}, without _src_path and _commit): "
+            "restore it from git history (git log -p -- " + where + ")."
+        ]
+    lines = text.splitlines()
+    errors = []
+    for name, value in recorded.items():
+        spec = questions.get(name)
+        if spec is None or computed(spec):
+            continue
+        if error := kind_error(name, spec, value, given=True) or choices_error(name, spec, value):
+            number = next((i for i, line in enumerate(lines, 1) if line.startswith(f"{name}:")), 0)
+            errors.append(f"{where}, line {number}: {error}")
+    return errors
+
+
+def check_before_writing(context: Mapping[str, Any]) -> None:
+    """The render phase's gate (the extension's context hook calls it on every render; each
+    distinct answer set is checked once): raise a refusal, or return."""
+    if str(context.get("_copier_phase", "")) != "render":
+        return
+    conf = context["_copier_conf"]
+    questions = questions_of(str(Path(conf["src_path"]) / "copier.yml"))
+    answers = {name: context[name] for name in questions if name in context}
+    # Copier blanks answers_file while it renders that file's own name: check the file later.
+    recorded = Path(conf["dst_path"]) / str(conf["answers_file"]) if str(conf["answers_file"]) else None
+    key = json.dumps([str(recorded), _plain(answers)], sort_keys=True)
+    if key in _CHECKED:
+        return
+    errors = (recorded_answers_errors(recorded, questions) if recorded else []) or answers_errors(answers, questions)
+    if errors:
+        raise _refusal_type()(refusal_message(errors))
+    _CHECKED.add(key)
+
+
+_CHECKED: set[str] = set()
+
+
+def refusal_message(errors: list[str]) -> str:
+    """The few lines a refusal prints: what was refused, each reason, and that nothing was written."""
+    listed = errors[:MAX_REFUSALS]
+    more = [f"... and {len(errors) - MAX_REFUSALS} more."] if len(errors) > MAX_REFUSALS else []
+    return "\n".join([REFUSED, *(f"  - {line}" for line in [*listed, *more])])
+
+
+@pass_context
+def answer_error(context: Mapping[str, Any], name: str) -> str:
+    """A validator for copier.yml: the rule's message at an interactive prompt (Copier asks
+    again), ``""`` otherwise: answers given from outside or taken as defaults are refused by
+    the gate, with a short message instead of Copier's traceback."""
+    conf = context["_copier_conf"]
+    if conf["defaults"] or name in (conf["data"] or {}):
+        return ""
+    return rule_error(name, context)
+
+
+# What copier.yml and the templates call, by name (extensions/registry.py registers it).
+JINJA_GLOBALS = {
+    "refuse_given_answers": refuse_given_answers,
+    "answer_error": answer_error,
+}

@@ -1,0 +1,96 @@
+"""Makes extensions/python_names.json, the names a generated project's package must not take,
+from their sources rather than by hand:
+
+- ``stdlib``: each supported Python's standard-library module names, from the ``stdlibs``
+  package (PyPI, omnilib/stdlibs: every CPython release's ``sys.stdlib_module_names`` and
+  its private and test modules);
+- ``tools``: every distribution, top-level module and console script the project's own tools
+  install (all dependency groups, either type checker, the oldest Python: the most markers),
+  read from a real render's synced environment and lock.
+
+    uv run python -m tests.tables     # rewrite the file; tests/test_identity.py checks it
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import stdlibs
+
+from tests import kit
+
+TABLE = kit.ROOT / "extensions" / "python_names.json"
+
+# Run by each render's own interpreter: what its environment installed.
+_INSTALLED = r"""
+import importlib.metadata as md, json, re
+modules, scripts, names = set(), set(), set()
+for dist in md.distributions():
+    names.add(re.sub(r"[-_.]+", "-", dist.metadata["Name"]).lower())
+    scripts.update(ep.name for ep in dist.entry_points if ep.group in ("console_scripts", "gui_scripts"))
+    for file in dist.files or []:
+        top = file.parts[0]
+        if top == ".." and "bin" in file.parts:  # a binary installed as a script (ruff, ty)
+            scripts.add(file.name)
+            continue
+        if len(file.parts) == 1 and not top.endswith((".py", ".so", ".pyd")):
+            continue
+        if top.endswith((".dist-info", ".data")) or top in ("..", "__pycache__"):
+            continue
+        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name := top.split(".")[0]):  # not mypyc's hashed modules
+            modules.add(name)
+print(json.dumps({"distributions": sorted(names), "modules": sorted(modules), "scripts": sorted(scripts)}))
+"""
+
+
+def stdlib_names() -> dict[str, list[str]]:
+    import images  # noqa: PLC0415 - extensions/ is on pytest's path; here it is added below
+
+    return {version: sorted(stdlibs.stdlib_module_names(version)) for version in images.SUPPORTED_PYTHONS}
+
+
+def tool_names(template: Path, work: Path) -> dict[str, list[str]]:
+    """What the tools of a project install, over renders of ``template`` with each type checker."""
+    found: dict[str, set[str]] = {"distributions": set(), "modules": set(), "scripts": set()}
+    for checker in ("mypy", "ty"):
+        project = work / checker
+        kit.run(
+            [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", *_data(checker), template, project],
+            work,
+        )
+        kit.run(["uv", "sync", "--locked", "--all-groups"], project)
+        installed = json.loads(kit.run([project / ".venv" / "bin" / "python", "-c", _INSTALLED], project))
+        for key, names in installed.items():
+            found[key] |= set(names)
+        # and what installs on other platforms (colorama on Windows): every locked package
+        found["distributions"] |= {package["name"] for package in kit.read_toml(project / "uv.lock")["package"]}
+    for key in found:  # the project itself is not a tool
+        found[key] -= {kit.DISTRIBUTION, kit.PACKAGE, "_" + kit.PACKAGE}
+    return {key: sorted(names) for key, names in found.items()}
+
+
+def _data(checker: str) -> list[str]:
+    answers = {**kit.BASELINE, "python_version": "3.10", "type_checker": checker}
+    return [arg for key, value in answers.items() for arg in ("--data", f"{key}={value}")]
+
+
+def tables(template: Path, work: Path) -> dict[str, Any]:
+    return {
+        "about": "Made by tests/tables.py (uv run python -m tests.tables); checked by tests/test_identity.py.",
+        "stdlib": stdlib_names(),
+        "tools": tool_names(template, work),
+    }
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(kit.ROOT / "extensions"))
+    kit.use_test_environment()
+    with tempfile.TemporaryDirectory() as folder:
+        template = kit.snapshot_template(Path(folder) / "template")
+        TABLE.write_text(json.dumps(tables(template, Path(folder)), indent=1) + "\n", encoding="utf-8")
+    subprocess.run(["git", "diff", "--stat", "--", str(TABLE)], check=False)
