@@ -214,6 +214,8 @@ def given_answers_errors(given: Mapping[str, Any], questions: Mapping[str, Mappi
     answers = literal_defaults(questions)
     for name, value in given.items():
         spec = questions.get(name)
+        if name.startswith("_"):  # Copier's own (_commit, _src_path), not an answer
+            continue
         if spec is None:
             guess = closest_question(name, questions)
             hint = f"; did you mean {guess}?" if guess else f"; the questions are: {', '.join(questions)}."
@@ -226,7 +228,8 @@ def given_answers_errors(given: Mapping[str, Any], questions: Mapping[str, Mappi
             answers[name] = _as_answer(spec, value)
     if errors:
         return errors
-    return [error for name in given if (error := rule_error(name, answers))]
+    # Every rule, not only the given answers' own: a given URL can break the default auth's rule.
+    return [error for name in answers if (error := rule_error(name, answers))]
 
 
 @pass_context
@@ -235,7 +238,10 @@ def refuse_given_answers(context: Mapping[str, Any]) -> bool:
     (the gate question stays hidden)."""
     conf = context["_copier_conf"]
     questions = questions_of(str(Path(conf["src_path"]) / "copier.yml"))
-    sources = [conf["data"], conf["user_defaults"], getattr(conf["settings"], "defaults", {})]
+    # On update, Copier renders the project's old version with the recorded answers as data
+    # (they hold _commit): the render-phase check reads that file itself, naming its lines.
+    data = {} if "_commit" in (conf["data"] or {}) else conf["data"]
+    sources = [data, conf["user_defaults"], getattr(conf["settings"], "defaults", {})]
     errors = [error for source in sources for error in given_answers_errors(source or {}, questions)]
     if errors:
         raise _refusal_type()(refusal_message(errors))
@@ -327,7 +333,8 @@ def check_before_writing(context: Mapping[str, Any]) -> None:
     answers = {name: context[name] for name in questions if name in context}
     # Copier blanks answers_file while it renders that file's own name: check the file later.
     recorded = Path(conf["dst_path"]) / str(conf["answers_file"]) if str(conf["answers_file"]) else None
-    key = json.dumps([str(recorded), _plain(answers)], sort_keys=True)
+    text = recorded.read_text(encoding="utf-8") if recorded and recorded.is_file() else ""
+    key = json.dumps([str(recorded), text, _plain(answers)], sort_keys=True)
     if key in _CHECKED:
         return
     errors = (recorded_answers_errors(recorded, questions) if recorded else []) or answers_errors(answers, questions)

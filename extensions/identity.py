@@ -119,16 +119,28 @@ def description_error(text: str) -> str:
 def default_distribution_name(project_name: str) -> str:
     """The normalised distribution name a human project name suggests, at most ``MAX_NAME`` long.
 
-    Accents are folded to ASCII, every run of other characters becomes one dash, and a long
-    name is cut at the last dash that keeps it within the limit:
-    ``"Café Übersicht 2"`` -> ``"cafe-ubersicht-2"``.
+    Accents are folded to ASCII (and the Latin letters Unicode does not decompose, by
+    ``_LATIN``), every run of other characters becomes one dash, and a long name is cut at the
+    last dash that keeps it within the limit: ``"Café Søren 2"`` -> ``"cafe-soren-2"``. Other
+    letters (Cyrillic, Greek, CJK, ...) are dropped: ``lost_letters_error`` refuses that.
     """
-    ascii_name = unicodedata.normalize("NFKD", project_name).encode("ascii", "ignore").decode()
+    ascii_name = _folded(project_name).encode("ascii", "ignore").decode()
     name = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
     if len(name) > MAX_NAME:
         cut = name[: MAX_NAME + 1]
         name = cut[: cut.rfind("-")] if "-" in cut else name[:MAX_NAME]
     return name.strip("-")
+
+
+# Latin letters without a Unicode decomposition to ASCII, as they are usually written in ASCII.
+_LATIN = str.maketrans(
+    {"ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ß": "ss", "ł": "l", "Ł": "L",
+     "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "Th", "\u0131": "i", "ħ": "h", "Ħ": "H"}
+)  # fmt: skip
+
+
+def _folded(text: str) -> str:
+    return unicodedata.normalize("NFKD", text.translate(_LATIN))
 
 
 def lost_letters_error(project_name: str, distribution_name: str) -> str:
@@ -137,7 +149,7 @@ def lost_letters_error(project_name: str, distribution_name: str) -> str:
     which would rename the project without a word."""
     if distribution_name != default_distribution_name(project_name):
         return ""
-    folded = unicodedata.normalize("NFKD", project_name)
+    folded = _folded(project_name)
     lost = [ch for ch in dict.fromkeys(folded) if unicodedata.category(ch).startswith("L") and not ch.isascii()]
     if not lost:
         return ""

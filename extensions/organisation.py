@@ -115,13 +115,24 @@ def index_url_error(url: str) -> str:
     return _refusal("package_index_url", url, _EXAMPLE_URL)
 
 
+def is_gitlab_registry(url: str) -> bool:
+    """Whether ``url`` is where GitLab serves a PyPI simple index (a project's or a group's)."""
+    return bool(_GITLAB_INDEX_PATH.match(urlsplit(url).path))
+
+
+def default_auth(url: str) -> str:
+    """package_index_auth's default: the job token for a GitLab package registry, else masked
+    CI/CD variables (the job token is never a credential for another index)."""
+    return "gitlab-job-token" if is_gitlab_registry(url) else "ci-variables"
+
+
 def auth_error(auth: str, url: str) -> str:
     """Why ``auth`` cannot authenticate to the index at ``url``, or ``""``: the job token is a
     credential of the GitLab that runs the job, so it goes only to a GitLab package registry
     (the job also checks, at run time, that the index is on that GitLab: CI_SERVER_HOST)."""
     if auth != "gitlab-job-token" or not url or _url_problem(url):
         return ""
-    if _GITLAB_INDEX_PATH.match(urlsplit(url).path):
+    if is_gitlab_registry(url):
         return ""
     return (
         f"package_index_auth 'gitlab-job-token' sends the job token to the index, and "
@@ -217,6 +228,7 @@ JINJA_GLOBALS = {
     "service_url_error": service_url_error,
     "index_settings": index_settings,
     "index_host": lambda url: urlsplit(url).hostname or "",
+    "default_auth": default_auth,
     "package_names_error": package_names_error,
     "runner_tags_error": runner_tags_error,
 }

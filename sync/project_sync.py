@@ -50,7 +50,9 @@ import yaml
 from packaging.version import InvalidVersion, Version
 
 # The rules the template applies at copy time, from this same release's extensions/.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "extensions"))
+TEMPLATE = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(TEMPLATE / "extensions"))
+from answers import questions_of, recorded_answers_errors
 from files import ENTRY_PIPELINE, template_pipeline_included
 
 ANSWERS_FILE = ".copier-answers.yml"
@@ -150,8 +152,15 @@ def branch_version(name: str) -> Version | None:
 
 
 def read_answers(project: Path) -> dict:
-    """The answers and template version the project records."""
-    return yaml.safe_load((project / ANSWERS_FILE).read_text(encoding="utf-8"))
+    """The answers and template version the project records, checked first as copier.yml's gate
+    checks them: an answers file Copier would crash on (empty, a list, broken YAML) or silently
+    drop an answer of (``dockerfile: maybe``) is an error naming the file and line."""
+    path = project / ANSWERS_FILE
+    if not path.is_file():
+        raise SyncError(f"{ANSWERS_FILE} is missing: the jobs need the answers the project was made with")
+    if errors := recorded_answers_errors(path, questions_of(str(TEMPLATE / "copier.yml"))):
+        raise SyncError("; ".join(errors))
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
 def template_owned(root: Path) -> list[Path]:
@@ -725,7 +734,7 @@ def update(project: Path, ref: str) -> int:
     if decided.existing and same_tree(decided.existing.sha):
         say(f"unchanged: {decided.target} already holds this update; its merge request stays as it is")
     else:
-        changelog = (Path(__file__).resolve().parent.parent / "CHANGELOG.md").read_text(encoding="utf-8")
+        changelog = (TEMPLATE / "CHANGELOG.md").read_text(encoding="utf-8")
         changes = template_changes(changelog, old, ref)
         proposal = Proposal(old, ref, changes, run_checks(), conflicts, notes, decided.kept)
         if not publish(decided, proposal, remote, default_branch):

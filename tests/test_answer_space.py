@@ -18,8 +18,10 @@ import string
 from collections.abc import Iterator
 from pathlib import Path
 
+import answers as answers_gate
 import images
 import pytest
+from copier.errors import UserMessageError
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from pytest_copie.plugin import Copie
@@ -37,7 +39,6 @@ settings.register_profile(
 settings.register_profile("long", settings.get_profile("ci"), max_examples=400, derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-REFUSALS = ("Validation error for question", "Invalid choice for")
 
 # Text that has broken YAML, TOML, Markdown, shells or a reviewer's eyes somewhere.
 HOSTILE_CHARACTERS = "\"'\\:#{}[]&*!|>%@`$\n\r\t\x00\x1b\u202e\u200b\u2028é😀"
@@ -119,15 +120,15 @@ def mirror(tmp_path_factory) -> Iterator[Index]:
 def check_invariant(copie: Copie, template: Path, answers: dict[str, object], env: dict[str, str]) -> None:
     """Refused before a file is written, or rendered green (lock, format, lint, tests, schema)."""
     written_before = {path for path in Path(copie.test_dir).rglob("*") if path.is_file()}
-    refused: ValueError | None = None
+    refused: UserMessageError | None = None
     try:
         project = render_with(copie, template, answers, env)
-    except ValueError as error:
+    except UserMessageError as error:
         refused = error
     if refused is not None:
-        assert str(refused).startswith(REFUSALS), refused  # a refusal, not a template that broke
+        assert str(refused).startswith(answers_gate.REFUSED), refused  # the gate's, not a template that broke
         assert {path for path in Path(copie.test_dir).rglob("*") if path.is_file()} == written_before
-        event(f"refused: {str(refused).split(':')[0]}")
+        event(f"refused: {str(refused).splitlines()[1].split(' ')[3]}")
         return
     event("accepted")
     assert (project / "uv.lock").is_file(), "accepted, but the copy could not lock"

@@ -21,6 +21,7 @@ from tests.kit import interpreter, run
         ("my_lib.core", "my-lib-core"),
         ("ALL--CAPS!!", "all-caps"),
         ("日本語", ""),
+        ("Søren Æble Straße Łódź", "soren-aeble-strasse-lodz"),
         (
             "Customer Relationship Management Integration Service for the Northern Region Billing Team",
             "customer-relationship-management-integration-service-for-the",
@@ -31,6 +32,24 @@ from tests.kit import interpreter, run
 def test_the_distribution_name_is_derived_from_the_project_name_within_the_limit(project_name, distribution):
     assert identity.default_distribution_name(project_name) == distribution
     assert len(distribution) <= identity.MAX_NAME
+
+
+@pytest.mark.parametrize(
+    ("project_name", "shown"),
+    [
+        ("P\u0430yment Service", "\u0430 (U+0430)"),
+        ("Платёж", "П (U+041F)"),
+        ("日本語 API", "日 (U+65E5)"),
+        ("Ωmega", "Ω (U+03A9)"),
+    ],
+)
+def test_letters_the_derived_names_would_drop_are_refused_showing_the_names(project_name, shown):
+    derived = identity.default_distribution_name(project_name)
+    message = identity.lost_letters_error(project_name, derived)
+    assert shown in message
+    assert f"the names would be distribution_name {derived!r}" in message
+    assert identity.lost_letters_error(project_name, "payments") == ""  # given by hand: fine
+    assert identity.lost_letters_error("Café Søren", identity.default_distribution_name("Café Søren")) == ""
 
 
 def test_the_package_name_replaces_dashes():

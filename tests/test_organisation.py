@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -245,20 +246,43 @@ def test_ci_authenticates_to_the_index_as_answered_and_writes_no_credential(auth
     ci = pipeline(project)
     variables = ci["variables"]
     release = ci["release"]["variables"]
+    assert "UV_INDEX_INTERNAL_PASSWORD" not in variables  # never for every job, whatever its host
     if auth == "gitlab-job-token":
-        assert variables["UV_INDEX_INTERNAL_USERNAME"] == "gitlab-ci-token"
-        assert variables["UV_INDEX_INTERNAL_PASSWORD"] == "$CI_JOB_TOKEN"
         # A group registry takes no uploads: the release goes to this project's registry.
         assert release["UV_PUBLISH_URL"] == "${CI_API_V4_URL}/projects/${CI_PROJECT_ID}/packages/pypi"
         assert release["UV_PUBLISH_PASSWORD"] == "$CI_JOB_TOKEN"
     else:
         # Masked CI/CD variables of the same names, which uv reads itself: nothing in the YAML.
-        assert "UV_INDEX_INTERNAL_PASSWORD" not in variables
+        assert "CI_JOB_TOKEN" not in "\n".join(ci[".template-job"]["before_script"])
         assert release["UV_PUBLISH_URL"] == url.removesuffix("/simple")
         assert release["UV_PUBLISH_PASSWORD"] == "$UV_INDEX_INTERNAL_PASSWORD"
     readme = (project / "README.md").read_text()
     assert "UV_INDEX_INTERNAL_PASSWORD" in readme
     assert "CA_BUNDLE" in readme
+
+
+@pytest.mark.parametrize(
+    ("server_host", "sent"), [("gitlab.example.com", True), ("gitlab.other.example", False), ("", False)]
+)
+def test_the_job_token_goes_only_to_an_index_on_the_gitlab_that_runs_the_job(server_host, sent, render, tmp_path):
+    """GitLab sets CI_SERVER_HOST to its own host (docs.gitlab.com, predefined variables): the
+    jobs' shared before_script gives uv the job token only for an index on that host, and says so
+    otherwise (a fork's copy of the project on another instance, say)."""
+    url = "https://gitlab.example.com/api/v4/groups/42/-/packages/pypi/simple"
+    project = render(env=OFFLINE, package_index_url=url, package_index_auth="gitlab-job-token")
+    before = "\n".join(pipeline(project)[".template-job"]["before_script"])
+    reader = 'printf "%s|%s" "${UV_INDEX_INTERNAL_USERNAME:-}" "${UV_INDEX_INTERNAL_PASSWORD:-}"'
+    env = {"CI_SERVER_HOST": server_host, "CI_JOB_TOKEN": "glcbt-job-token"}
+    result = subprocess.run(
+        ["sh", "-c", f"{before}\n{reader}"], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    if sent:
+        assert (result.stdout, result.stderr) == ("gitlab-ci-token|glcbt-job-token", "")
+    else:
+        assert result.stdout == "|"
+        assert "not on this GitLab" in result.stderr
+        assert "the job token is not sent to it" in result.stderr
 
 
 def test_without_an_index_releases_go_to_the_projects_registry_and_pyproject_names_no_index(render):

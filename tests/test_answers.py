@@ -1,0 +1,292 @@
+"""The answer gate (extensions/answers.py): one rule per answer, the same however it is given.
+
+The first tests are plain functions over copier.yml's questions; the rest run Copier's own
+command line, as a person does, and check that a refusal is a few lines without a traceback,
+that nothing was written, and that what Copier would have cast or ignored is refused.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import answers
+import pytest
+import yaml
+
+from tests.kit import (
+    BASELINE,
+    OFFLINE,
+    ROOT,
+    answers_of,
+    commit_all,
+    copier_cli,
+    git,
+    run_failing,
+)
+
+QUESTIONS = answers.questions_of(str(ROOT / "copier.yml"))
+COMPUTED = sorted(name for name, spec in QUESTIONS.items() if answers.computed(spec))
+
+
+# ---------------------------------------------------------------- the rules, as plain functions
+
+
+def test_the_gate_knows_every_question_and_every_validator_asks_it():
+    """Each rule is for a question of copier.yml, and each validator calls the gate's rule for
+    its own question (a validator with a rule of its own would be a second rule)."""
+    assert set(answers.RULES) <= set(QUESTIONS)
+    assert COMPUTED == ["given_answers_checked", "images", "package_index"]
+    for name, spec in QUESTIONS.items():
+        if "validator" in spec:
+            assert spec["validator"] == f"{{{{ answer_error('{name}') }}}}", name
+        if name in answers.RULES and not spec.get("choices"):
+            assert "validator" in spec, f"{name} has a rule the interactive prompt never applies"
+    assert next(iter(QUESTIONS)) == "given_answers_checked"  # checked before any question is read
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        # Booleans: YAML's spellings, or refused; Copier would take any other text as true.
+        ({"ci_share_cache_with_merge_requests": "nope"}, "'nope' is not a boolean"),
+        ({"dockerfile": "maybe"}, "'maybe' is not a boolean"),
+        ({"dockerfile": "2"}, "'2' is not a boolean"),
+        ({"dockerfile": 2}, "2 is not a boolean"),
+        ({"dockerfile": 0}, "0 is not a boolean"),
+        ({"dockerfile": None}, "None is not a boolean"),
+        ({"publish_package": ""}, "'' is not a boolean"),
+        ({"renovate": "truee"}, "'truee' is not a boolean"),
+        # Versions YAML read as numbers.
+        ({"python_version": 3.1}, "python_version 3.1 is a YAML number, not a version"),
+        ({"python_version": 3}, "Quote it: python_version: '3'"),
+        ({"uv_version": 0.1}, "unquoted, 3.10 reads as 3.1 and 0.10 as 0.1"),
+        # Text that YAML read as something else.
+        ({"project_name": True}, "project_name True is not text"),
+        ({"author_name": 42}, "author_name 42 is not text"),
+        ({"description": None}, "description None is not text"),
+        ({"package_index_url": ["https://x.example.com"]}, "is not text"),
+        # YAML answers that do not parse.
+        ({"ci_runner_tags": "[docker,"}, "ci_runner_tags '[docker,' is not valid YAML"),
+        ({"image_digests": "{uv: "}, "image_digests '{uv: ' is not valid YAML"),
+        # Names: misspelt, computed.
+        (
+            {"python-version": "3.12"},
+            "'python-version' is not a question of this template; did you mean python_version?",
+        ),
+        ({"pyton_version": "3.12"}, "did you mean python_version?"),
+        ({"Project_Name": "X"}, "did you mean project_name?"),
+        ({"zzzz": "1"}, "the questions are: given_answers_checked, project_name"),
+        *(({name: "{}"}, f"{name} is computed from the other answers and cannot be given") for name in COMPUTED),
+        # Choices Copier would refuse with a traceback.
+        ({"type_checker": "pyright"}, "type_checker 'pyright' is not one of: mypy, ty, none"),
+        ({"python_version": "3.9"}, "python_version '3.9' is not one of: 3.10, 3.11, 3.12, 3.13, 3.14"),
+        ({"os_flavour": "bookworm"}, "No image exists for Python 3.13, uv 0.13 and os_flavour 'bookworm'"),
+        # Each answer's own rule, with the answers it reads given or copier.yml's defaults.
+        ({"package_name": "_colorize", "python_version": "3.13"}, "standard-library module of Python 3.13"),
+        (
+            {"package_index_url": "https://gitlab.example.com/simple", "package_index_auth": "gitlab-job-token"},
+            "is not a GitLab package registry",
+        ),
+    ],
+)
+def test_given_answers_are_refused_as_given(given, message):
+    errors = answers.given_answers_errors(given, QUESTIONS)
+    assert any(message in error for error in errors), errors
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"dockerfile": spelling}
+        for spelling in ("yes", "Yes", "no", "NO", "on", "off", "true", "False", "y", "n", True, False)
+    ]
+    + [
+        {"python_version": "3.10", "uv_version": "0.10"},
+        {"ci_runner_tags": "[docker, linux]", "image_digests": "{}"},
+        {"ci_runner_tags": ["docker"], "package_index_packages": []},
+    ],
+)
+def test_answers_in_any_of_yamls_spellings_are_taken(given):
+    assert answers.given_answers_errors(given, QUESTIONS) == []
+
+
+def test_a_computed_value_that_reaches_the_render_is_refused():
+    """A value Copier's settings file gave (its `defaults:`) lands in the render: the gate
+    recomputes it and refuses a difference."""
+    valid = {
+        "python_version": "3.13",
+        "uv_version": "0.13",
+        "os_flavour": "trixie-slim",
+        "image_registry": "public",
+        "image_digests": {},
+    }
+    derived = answers.derived_values(valid)
+    assert answers.answers_errors({**valid, **derived}, QUESTIONS) == []
+    forged = {**derived["images"], "ci": "evil.example.com/uv:latest"}
+    assert answers.answers_errors({**valid, **derived, "images": forged}, QUESTIONS) == [
+        "images is computed from the other answers and cannot be given."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "holds no template answers (NoneType"),
+        ("- a\n- b\n", "holds no template answers (list"),
+        ("_src_path: x\n", "holds no template answers (dict, without _src_path and _commit)"),
+        ("_commit: v1.0.0\n_src_path: x\ndockerfile: [\n", "line 4 is not valid YAML"),
+        ("_commit: v1.0.0\n_src_path: x\nproject_name: P\ndockerfile: maybe\n", "line 4: dockerfile 'maybe' is not a"),
+        ("_commit: v1.0.0\n_src_path: x\npython_version: 3.10\n", "line 3: python_version 3.1 is a YAML number"),
+    ],
+)
+def test_an_answers_file_copier_would_misread_is_named_with_its_line(text, message, tmp_path):
+    recorded = tmp_path / ".copier-answers.yml"
+    recorded.write_text(text)
+    errors = answers.recorded_answers_errors(recorded, QUESTIONS)
+    assert any(f".copier-answers.yml{', ' if 'line' in message else ' '}{message}" in e for e in errors), errors
+
+
+def test_an_answer_to_a_question_this_version_no_longer_asks_is_not_an_error(tmp_path):
+    recorded = tmp_path / ".copier-answers.yml"
+    recorded.write_text("_commit: v0.1.0\n_src_path: x\nretired_question: anything\n")
+    assert answers.recorded_answers_errors(recorded, QUESTIONS) == []
+
+
+def test_a_refusal_lists_a_few_reasons_and_says_nothing_was_written():
+    message = answers.refusal_message([f"reason {i}" for i in range(9)])
+    assert message.splitlines() == [
+        answers.REFUSED,
+        *(f"  - reason {i}" for i in range(answers.MAX_REFUSALS)),
+        "  - ... and 3 more.",
+    ]
+
+
+# ---------------------------------------------------------------- Copier's command line
+
+
+def copier_refuses(template: Path, tmp_path: Path, *args: str) -> list[str]:
+    """Run ``copier copy`` as a person does; it must fail with the gate's short refusal, before
+    the destination exists. Return the refusal's lines."""
+    dst = tmp_path / "new-project"
+    output = run_failing(
+        [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", *args, template, dst], tmp_path, OFFLINE
+    )
+    assert "Traceback" not in output, output
+    assert not dst.exists(), "a refused copy wrote files"
+    lines = output[output.index(answers.REFUSED) :].splitlines()
+    assert len(lines) <= 1 + answers.MAX_REFUSALS, output
+    return lines
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-d", "ci_share_cache_with_merge_requests=nope"], "'nope' is not a boolean"),
+        (["-d", "dockerfile=2"], "'2' is not a boolean"),
+        (["-d", "python-version=3.12"], "did you mean python_version?"),
+        (["-d", "python_version=3.99"], "python_version '3.99' is not one of"),
+        (["-d", "os_flavour=bookworm-slim"], "No image exists for Python 3.13, uv 0.13"),
+        (["-d", "ci_runner_tags=[docker,"], "ci_runner_tags '[docker,' is not valid YAML"),
+        (["-d", "package_index_url=HTTPS://idx.example/simple"], "not in lower case"),
+        (["-d", "package_index_url=https://idx.example:99999/simple"], "port is not a number from 1 to 65535"),
+        (
+            ["-d", "package_index_url=https://idx.example/simple", "-d", "package_index_auth=gitlab-job-token"],
+            "is not a GitLab package registry",
+        ),
+        (["-d", "package_name=mypyc"], "a module the project's own tools install"),
+        (["-d", "distribution_name=detect-private-key"], "the name of a command the project's tools install"),
+        (["-d", "author_name=Smith, John"], "would not read back from the package metadata as one name"),
+        (["-d", "author_email=a..b@example..com"], "is not an e-mail address"),
+        (["-d", "project_name=Pay\u3164ment"], "invisible filler"),
+        (["-d", "project_name=P\u0430yment Service"], "distribution_name 'pyment-service', package_name"),
+        (["-d", "ci_runner_tags=[" + ", ".join(f"t{i}" for i in range(51)) + "]"], "more than 50"),
+    ],
+)
+def test_a_bad_answer_on_the_command_line_is_refused_in_a_few_lines(args, message, template_repo, tmp_path):
+    lines = copier_refuses(template_repo, tmp_path, *args)
+    assert any(message in line for line in lines), lines
+
+
+@pytest.mark.parametrize("name", COMPUTED)
+def test_no_computed_value_can_be_set_from_outside(name, template_repo, tmp_path):
+    """Every hidden name of copier.yml, given with --data as an attacker would (an http index
+    with a token, an image from elsewhere), is refused before a file is written."""
+    forged = '{"url": "http://evil.example.com/simple?token=x", "auth": "gitlab-job-token", "ci": "evil/uv"}'
+    lines = copier_refuses(template_repo, tmp_path, "-d", f"{name}={forged}")
+    assert lines[1] == f"  - {name} is computed from the other answers and cannot be given."
+
+
+def test_a_token_in_a_refused_url_is_never_printed(template_repo, tmp_path):
+    url = "https://ci:glpat-s3cret@gitlab.example.com/api/v4/groups/1/-/packages/pypi/simple?private_token=glpat-2"
+    lines = copier_refuses(template_repo, tmp_path, "-d", f"package_index_url={url}")
+    assert "glpat" not in "\n".join(lines)
+    assert "https://ci:***@gitlab.example.com" in lines[1]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ("python_version: 3.10\n", "python_version 3.1 is a YAML number, not a version"),
+        ("uv_version: 0.10\n", "uv_version 0.1 is a YAML number"),
+        ("project_name: Yes\n", "project_name True is not text"),
+        ("dockerfile: nope\n", "dockerfile 'nope' is not a boolean"),
+        ("ci_runner_tags: docker\n", "ci_runner_tags 'docker' must be a list"),
+    ],
+)
+def test_a_data_file_is_read_with_the_same_rules(data, message, template_repo, tmp_path):
+    data_file = tmp_path / "answers.yml"
+    data_file.write_text(data)
+    lines = copier_refuses(template_repo, tmp_path, "--data-file", str(data_file))
+    assert any(message in line for line in lines), lines
+
+
+def test_a_settings_file_default_is_read_with_the_same_rules(template_repo, tmp_path):
+    """An organisation's Copier settings file (COPIER_SETTINGS_PATH, `defaults:`) is given
+    from outside too: a cast or a computed value there is refused the same way."""
+    settings = tmp_path / "settings.yml"
+    settings.write_text("defaults:\n  ci_share_cache_with_merge_requests: nope\n")
+    dst = tmp_path / "new-project"
+    env = {**OFFLINE, "COPIER_SETTINGS_PATH": str(settings)}
+    cmd = [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", template_repo, dst]
+    output = run_failing(cmd, tmp_path, env)
+    assert "'nope' is not a boolean" in output
+    assert "Traceback" not in output
+    assert not dst.exists()
+
+
+def test_yamls_boolean_spellings_are_taken_on_the_command_line_and_in_data_files(template_repo, tmp_path):
+    data_file = tmp_path / "answers.yml"
+    data_file.write_text("publish_package: no\n")
+    project = tmp_path / "payments"
+    data = {**BASELINE, "dockerfile": "off", "ci_python_matrix": "Yes"}
+    copier_cli("copy", "--data-file", data_file, template_repo, project, cwd=tmp_path, data=data, env=OFFLINE)
+    recorded = answers_of(project)
+    assert (recorded["dockerfile"], recorded["ci_python_matrix"], recorded["publish_package"]) == (False, True, False)
+    assert not (project / "Dockerfile").exists()
+
+
+def test_an_update_refuses_an_answers_file_edited_into_something_copier_would_drop(template_repo, tmp_path):
+    """Copier silently drops a recorded answer it cannot read and takes the default; the gate
+    names the file and line instead, and the project is left as it was."""
+    project = tmp_path / "payments"
+    copier_cli("copy", template_repo, project, cwd=tmp_path, env=OFFLINE)
+    git(project, "init", "-q", "-b", "main")
+    commit_all(project, "start")
+    recorded = project / ".copier-answers.yml"
+    recorded.write_text(
+        recorded.read_text().replace(
+            "ci_share_cache_with_merge_requests: false", "ci_share_cache_with_merge_requests: nope"
+        )
+    )
+    commit_all(project, "edited by hand")
+    line = next(i for i, text in enumerate(recorded.read_text().splitlines(), 1) if text.startswith("ci_share_cache"))
+    output = run_failing(
+        [sys.executable, "-m", "copier", "update", "--trust", "--defaults", "--vcs-ref", "HEAD"], project, OFFLINE
+    )
+    assert f".copier-answers.yml, line {line}: ci_share_cache_with_merge_requests 'nope' is not a boolean" in output
+    assert "Traceback" not in output
+    assert git(project, "status", "--porcelain") == ""
+    assert re.search(r"ci_share_cache_with_merge_requests: nope", recorded.read_text())
+    assert yaml.safe_load(recorded.read_text())["ci_share_cache_with_merge_requests"] == "nope"
