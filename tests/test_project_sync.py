@@ -558,3 +558,28 @@ def test_a_failing_template_url_variable_is_named_as_the_thing_to_check(tmp_path
     (line,) = capsys.readouterr().out.splitlines()
     assert "check the URL and token in the TEMPLATE_REPOSITORY_URL variable" in line
     assert "s3cr3t" not in line
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("", ".copier-answers.yml holds no template answers (NoneType"),
+        ("- dockerfile: true\n", ".copier-answers.yml holds no template answers (list"),
+        ("_commit: v1.0.0\n_src_path: x\ndockerfile: [\n", ".copier-answers.yml, line 4 is not valid YAML"),
+        ("_commit: v1.0.0\n_src_path: x\n\ndockerfile: maybe\n", ".copier-answers.yml, line 4: dockerfile 'maybe'"),
+        (None, ".copier-answers.yml is missing"),
+    ],
+)
+@pytest.mark.parametrize("action", ["drift", "update"])
+def test_the_jobs_name_an_answers_file_copier_would_crash_on_or_misread(
+    action, text, named, tmp_path, monkeypatch, capsys
+):
+    """Copier crashes on an empty or list-shaped answers file with an AttributeError that names
+    no file, and silently drops an answer it cannot read: the jobs check the file first."""
+    if text is not None:
+        (tmp_path / ".copier-answers.yml").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    assert sync.main([action, "--ref", "v9.0.0"]) == sync.FAILED
+    output = capsys.readouterr()
+    assert f"error: {named}" in output.out + output.err
+    assert "Traceback" not in output.out + output.err
