@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import shlex
 from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
@@ -323,27 +324,93 @@ def recorded_answers_errors(answers_file: Path, questions: Mapping[str, Mapping[
     return errors
 
 
-def check_before_writing(context: Mapping[str, Any]) -> None:
-    """The render phase's gate (the extension's context hook calls it on every render; each
-    distinct answer set is checked once): raise a refusal, or return."""
-    if str(context.get("_copier_phase", "")) != "render":
+@cache
+def template_config(copier_yml: str) -> dict[str, Any]:
+    """The template's settings in a copier.yml: its keys starting with ``_``."""
+    config = yaml.safe_load(Path(copier_yml).read_text(encoding="utf-8"))
+    return {name: value for name, value in config.items() if name.startswith("_")}
+
+
+def skipped_if_exists(path: str, patterns: list[str]) -> bool:
+    """Whether ``path`` matches one of copier.yml's ``_skip_if_exists`` patterns (a file, or
+    ``folder/**``): the team's files, which a copy never replaces."""
+    return any(path == pattern or (pattern.endswith("/**") and path.startswith(pattern[:-2])) for pattern in patterns)
+
+
+def files_to_replace(context: Mapping[str, Any], render: Callable[[str], str]) -> list[str]:
+    """The files already in the destination that this copy would write over: each template
+    file's path rendered as Copier renders it (``render``: one path part; empty skips the
+    file), the team's files (``_skip_if_exists``) left out."""
+    conf = context["_copier_conf"]
+    dst = Path(conf["dst_path"])
+    if not dst.is_dir() or not any(dst.iterdir()):
+        return []
+    config = template_config(str(Path(conf["src_path"]) / "copier.yml"))
+    root = Path(conf["src_path"]) / config.get("_subdirectory", "")
+    suffix = config.get("_templates_suffix", ".jinja")
+    replaced = []
+    for source in sorted(path for path in root.rglob("*") if path.is_file()):
+        parts = [render(part) for part in source.relative_to(root).parts]
+        if not all(parts):
+            continue
+        name = "/".join(parts).removesuffix(suffix)
+        if (dst / name).is_file() and not skipped_if_exists(name, config.get("_skip_if_exists", [])):
+            replaced.append(name)
+    return sorted(replaced)
+
+
+# What each copy with --overwrite replaced, by destination: the closing message lists it.
+REPLACED: dict[str, list[str]] = {}
+
+
+def replaced_by_copy(dst_path: object) -> list[str]:
+    """The files that existed in ``dst_path`` before this copy and that it replaced (--overwrite)."""
+    return REPLACED.get(str(dst_path), [])
+
+
+def check_before_writing(context: Mapping[str, Any], render: Callable[[str], str]) -> None:
+    """The render phase's gate: the extension's context hook calls it on every render, and it
+    checks once per Copier worker (a copy, or each of the renders an update makes), at the
+    first render, before the worker writes a file: raise a refusal, or return. ``render``
+    renders a path part with this context (for the files the copy would replace)."""
+    if str(context.get("_copier_phase", "")) != "render" or _BUSY:
         return
     conf = context["_copier_conf"]
-    questions = questions_of(str(Path(conf["src_path"]) / "copier.yml"))
-    answers = {name: context[name] for name in questions if name in context}
-    # Copier blanks answers_file while it renders that file's own name: check the file later.
-    recorded = Path(conf["dst_path"]) / str(conf["answers_file"]) if str(conf["answers_file"]) else None
-    text = recorded.read_text(encoding="utf-8") if recorded and recorded.is_file() else ""
-    key = json.dumps([str(recorded), text, _plain(answers)], sort_keys=True)
-    if key in _CHECKED:
+    worker = (str(conf["dst_path"]), id(conf["data"]))
+    if worker in _CHECKED:
         return
-    errors = (recorded_answers_errors(recorded, questions) if recorded else []) or answers_errors(answers, questions)
+    src = Path(conf["src_path"])
+    questions = questions_of(str(src / "copier.yml"))
+    answers = {name: context[name] for name in questions if name in context}
+    # Copier blanks answers_file while it renders that file's own name.
+    name = str(conf["answers_file"]) or template_config(str(src / "copier.yml")).get("_answers_file", "")
+    recorded = Path(conf["dst_path"]) / (name or ".copier-answers.yml")
+    errors = recorded_answers_errors(recorded, questions) or answers_errors(answers, questions)
     if errors:
         raise _refusal_type()(refusal_message(errors))
-    _CHECKED.add(key)
+    _BUSY.append(worker)  # rendering the paths below calls this hook again
+    try:
+        replaced = files_to_replace(context, render)
+    finally:
+        _BUSY.pop()
+    if replaced and not conf["overwrite"]:
+        kept = ", ".join(template_config(str(src / "copier.yml")).get("_skip_if_exists", []))
+        raise _refusal_type()(
+            f"{REFUSED}\n  - {shell_quote(conf['dst_path'])} already holds files this copy would replace: "
+            f"{', '.join(replaced)}.\n  Copy into a new folder, or add --overwrite to replace them (the "
+            f"team's own files are never replaced: {kept})."
+        )
+    REPLACED[str(conf["dst_path"])] = replaced
+    _CHECKED[worker] = conf["data"]  # held, so that no later worker's data takes its id
 
 
-_CHECKED: set[str] = set()
+_CHECKED: dict[tuple[str, int], object] = {}
+_BUSY: list[object] = []
+
+
+def shell_quote(path: object) -> str:
+    """``path`` as a shell reads it back (pasted after ``cd``, say)."""
+    return shlex.quote(str(path))
 
 
 def refusal_message(errors: list[str]) -> str:
@@ -368,4 +435,6 @@ def answer_error(context: Mapping[str, Any], name: str) -> str:
 JINJA_GLOBALS = {
     "refuse_given_answers": refuse_given_answers,
     "answer_error": answer_error,
+    "replaced_by_copy": replaced_by_copy,
+    "shell_quote": shell_quote,
 }

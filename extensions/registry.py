@@ -46,4 +46,7 @@ class TemplateFunctions(ContextHook):
             environment.globals.update(module.JINJA_GLOBALS)
 
     def hook(self, context: dict) -> None:
-        MODULES["answers"].check_before_writing(context)
+        def render(text: str) -> str:
+            return self.environment.from_string(text).render(context)
+
+        MODULES["answers"].check_before_writing(context, render)

@@ -23,6 +23,7 @@ from tests.kit import (
     commit_all,
     copier_cli,
     git,
+    run,
     run_failing,
 )
 
@@ -290,3 +291,47 @@ def test_an_update_refuses_an_answers_file_edited_into_something_copier_would_dr
     assert git(project, "status", "--porcelain") == ""
     assert re.search(r"ci_share_cache_with_merge_requests: nope", recorded.read_text())
     assert yaml.safe_load(recorded.read_text())["ci_share_cache_with_merge_requests"] == "nope"
+
+
+# ---------------------------------------------------------------- adopting an existing folder
+
+
+def team_folder(tmp_path: Path) -> Path:
+    """A folder a team already works in: its own pyproject.toml, Dockerfile and README."""
+    folder = tmp_path / "existing"
+    folder.mkdir()
+    (folder / "pyproject.toml").write_text('[project]\nname = "legacy"\ndependencies = ["requests"]\n')
+    (folder / "Dockerfile").write_text("FROM scratch\n")
+    (folder / "README.md").write_text("# Legacy\n")
+    return folder
+
+
+def contents(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_copy_into_a_folder_with_files_it_would_replace_lists_them_and_writes_nothing(template_repo, tmp_path):
+    folder = team_folder(tmp_path)
+    before = contents(folder)
+    cmd = [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", template_repo, folder]
+    output = run_failing(cmd, tmp_path, OFFLINE)
+    assert "Traceback" not in output
+    assert "already holds files this copy would replace: Dockerfile, pyproject.toml." in output
+    assert "add --overwrite to replace them" in output
+    assert contents(folder) == before  # not even the answers file
+
+
+def test_a_copy_with_overwrite_names_every_file_it_replaced(template_repo, tmp_path):
+    folder = team_folder(tmp_path)
+    output = copier_cli("copy", "--overwrite", template_repo, folder, cwd=tmp_path, env=OFFLINE)
+    assert "Replaced by this copy (--overwrite), which existed before it: Dockerfile, pyproject.toml." in output
+    assert (folder / "README.md").read_text() == "# Legacy\n"  # the team's own file is kept
+    assert "requests" not in (folder / "pyproject.toml").read_text()  # replaced, as the message says
+
+
+def test_the_closing_message_quotes_the_path_so_it_can_be_pasted(template_repo, tmp_path):
+    folder = tmp_path / "My Svc (v2)!"
+    output = copier_cli("copy", template_repo, folder, cwd=tmp_path, env=OFFLINE)
+    cd = next(line.strip() for line in output.splitlines() if line.strip().startswith("cd "))
+    assert run(["sh", "-c", f"{cd} && pwd"], tmp_path).strip() == str(folder)
+    assert "Replaced by this copy" not in output
