@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import re
 import sys
+import zipfile
+from email import parser as email_parser
+from email.utils import getaddresses
 from pathlib import Path
 
 import answers
+import identity
+import jinja2
 import pytest
 import yaml
 
@@ -335,3 +340,35 @@ def test_the_closing_message_quotes_the_path_so_it_can_be_pasted(template_repo, 
     cd = next(line.strip() for line in output.splitlines() if line.strip().startswith("cd "))
     assert run(["sh", "-c", f"{cd} && pwd"], tmp_path).strip() == str(folder)
     assert "Replaced by this copy" not in output
+
+
+@pytest.mark.parametrize(
+    ("author", "email"),
+    [("Zoë O'Hara & Co ✓", "first.last+tag@sub.example.org"), ("Payments Team #2 \\ 😀", "o'brien@example.com")],
+)
+def test_the_wheels_metadata_reads_back_the_author_and_email_as_answered(author, email, render):
+    """Package metadata writes ``Author-email: <name> <address>`` (uv_build leaves the name
+    unquoted): every accepted answer reads back as one name and one address."""
+    project = render(env=OFFLINE, author_name=author, author_email=email)
+    run(["uv", "build", "--wheel", "--out-dir", "dist"], project)
+    (wheel,) = (project / "dist").glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = email_parser.Parser().parsestr(
+            archive.read(next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))).decode()
+        )
+    assert getaddresses([metadata["Author-email"]]) == [(author, email)]
+
+
+def test_an_interactive_prompt_applies_the_gates_rule_and_answers_given_defer_to_the_gate():
+    """copier.yml's validators: at a prompt, the rule's message (Copier asks again); for an
+    answer given with --data or a default, nothing (the gate refuses it in a few lines)."""
+    environment = jinja2.Environment(autoescape=False)  # noqa: S701 - plain text, as Copier renders validators
+    environment.globals.update(answers.JINJA_GLOBALS)
+    validator = environment.from_string(QUESTIONS["author_email"]["validator"])
+    bad = "a..b@example..com"
+    prompted = {"_copier_conf": {"defaults": False, "data": {}}, "author_email": bad}
+    assert validator.render(prompted) == identity.email_error(bad) != ""
+    assert validator.render({**prompted, "author_email": "team@example.com"}) == ""
+    given = {"_copier_conf": {"defaults": False, "data": {"author_email": bad}}, "author_email": bad}
+    defaulted = {"_copier_conf": {"defaults": True, "data": {}}, "author_email": bad}
+    assert validator.render(given) == validator.render(defaulted) == ""

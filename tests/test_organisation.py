@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -227,6 +228,28 @@ def test_organisation_defaults_from_copiers_settings_file_need_no_trust_flag(ind
         {"COPIER_SETTINGS_PATH": str(tmp_path / "none.yml")},
     )
     assert "--trust" in untrusted
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "https://127.0.0.1:{port}/simple/",
+        "https://127.0.0.1:{port}/simple",  # without the trailing slash
+        "https://localhost:{port}/simple/",  # the host by name
+        "https://127.0.0.1:{port}/%73imple/",  # a percent-encoded letter
+    ],
+)
+def test_every_accepted_spelling_of_the_index_url_is_the_index_uv_contacts(spelling, index, render, tmp_path):
+    """The index is asked for the project's packages (an empty uv cache, so nothing answers
+    from it), and pyproject.toml names it as typed. Spellings uv would read as another index
+    (an upper-case scheme or host) are refused (tests/test_organisation_rules.py)."""
+    url = spelling.format(port=urlsplit(index.url).port)
+    index.log.write_text("")
+    project = render(env=index.env(cache=tmp_path / "cold"), package_index_url=url, package_index_auth="ci-variables")
+    assert (project / "uv.lock").is_file()
+    assert read_toml(project / "pyproject.toml")["tool"]["uv"]["index"][0]["url"] == url
+    asked = index.log.read_text().splitlines()
+    assert any(path.startswith(("/simple/pytest", "/%73imple/pytest")) for path in asked), asked
 
 
 def test_organisation_defaults_from_a_data_file(index, template_repo, tmp_path):
