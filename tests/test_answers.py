@@ -362,7 +362,7 @@ def test_the_wheels_metadata_reads_back_the_author_and_email_as_answered(author,
 def test_an_interactive_prompt_applies_the_gates_rule_and_answers_given_defer_to_the_gate():
     """copier.yml's validators: at a prompt, the rule's message (Copier asks again); for an
     answer given with --data or a default, nothing (the gate refuses it in a few lines)."""
-    environment = jinja2.Environment(autoescape=False)  # noqa: S701 - plain text, as Copier renders validators
+    environment = jinja2.Environment(autoescape=False)
     environment.globals.update(answers.JINJA_GLOBALS)
     validator = environment.from_string(QUESTIONS["author_email"]["validator"])
     bad = "a..b@example..com"
