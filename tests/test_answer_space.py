@@ -1,6 +1,8 @@
-"""Every answer the template accepts gives a green project; every other is refused before a
-file is written. A property-based test (Hypothesis) draws whole answer sets from each
-question's accepted space and from hostile text, and checks that invariant for each.
+"""Every answer the template accepts gives a green, safe project; every other is refused before
+a file is written. A property-based test (Hypothesis) draws whole answer sets from each
+question's accepted space and from every class of bad answer (hostile text, YAML's types,
+boolean spellings, look-alike letters, names Python and the tools take, index URL spellings,
+stray names), and checks that invariant for each.
 
 In CI it runs a fixed, derandomised budget (the ``ci`` profile); a longer run explores more:
 
@@ -13,20 +15,24 @@ holds an internal package), so an accepted index answer can be locked and instal
 
 from __future__ import annotations
 
+import json
 import os
 import string
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import answers as answers_gate
+import identity
 import images
+import organisation
 import pytest
 from copier.errors import UserMessageError
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from pytest_copie.plugin import Copie
 
-from tests.kit import check_green, check_schema, interpreter, render_with
+from tests.kit import check_green, check_schema, interpreter, pipeline, render_with
 from tests.servers import Index, publish, serving_index
 
 settings.register_profile(
@@ -57,18 +63,66 @@ KNOWN_UV = [f"{major}.{minor}" for major, minor in images.UV_RELEASES] + [
     f"{major}.{minor}.{last}" for (major, minor), last in images.UV_RELEASES.items()
 ]
 PYTHONS = [version for version in images.SUPPORTED_PYTHONS if interpreter(version)]
+# What YAML makes of a bare scalar in a data file, a settings file or --data: a boolean, a
+# number, a null; Copier would cast each to the question's type.
+yaml_scalars = st.booleans() | st.integers(-3, 3) | st.sampled_from([3.1, 3.13, 0.1, 0.13, None])
+# Spellings of a boolean: YAML's (taken) and others (refused).
+boolean_spellings = st.sampled_from(["yes", "No", "on", "OFF", "y", "nope", "maybe", "2", "", "truee"]) | yaml_scalars
+# Letters that look like others or show nothing.
+LOOKALIKES = ["\u0430", "\u03bf", "\u3164", "\u2800", "\u115f", "\ufe0f", "\u00ad", "\u200d"]
+lookalike_names = st.builds(
+    lambda name, ch, at: name[:at] + ch + name[at:], names, st.sampled_from(LOOKALIKES), st.integers(0, 8)
+)
+# Names Python or the project's tools already give a meaning: the tables the rule reads.
+taken_modules = st.sampled_from(
+    sorted(identity.TOOL_MODULES | identity.SPECIAL_MODULES | frozenset().union(*identity.STDLIB_MODULES.values()))
+).filter(lambda name: name.isidentifier() and name.islower()) | st.sampled_from(["__main__", "__pycache__"])
+taken_distributions = st.sampled_from(sorted(identity.TOOL_DISTRIBUTIONS | identity.TOOL_SCRIPTS))
+# Names misspelt or computed, given as if they were questions.
+stray_names = st.sampled_from(["python-version", "pyton_version", "Dockerfile", "images", "package_index"])
+
+
+def index_spellings(url: str) -> st.SearchStrategy[str]:
+    """The loopback index's URL as people write it: taken (slash or not, the host by name) or
+    refused (an upper-case scheme or host, a port out of range, a token, a dot segment)."""
+    parts = urlsplit(url)
+    port = parts.port
+    return st.sampled_from(
+        [
+            url,
+            url.rstrip("/"),
+            url.replace("127.0.0.1", "localhost"),
+            url.replace("https://", "HTTPS://"),
+            url.replace("127.0.0.1", "LOCALHOST"),
+            url.replace(f":{port}", ":99999"),
+            url + "?private_token=glpat-0000",
+            url.replace("/simple", "/x/../simple"),
+        ]
+    )
+
+
 # What a hostile draw puts in one question instead of an accepted answer.
 HOSTILE = {
-    "project_name": hostile_text | st.text(min_size=101, max_size=5000),
-    "description": hostile_text | st.text(min_size=2001, max_size=5000),
-    "author_name": hostile_text,
-    "author_email": hostile_text | st.emails(),
-    "distribution_name": hostile_text | st.from_regex(r"\A[a-z][a-z0-9-]{60,90}\Z") | st.just("pytest"),
-    "package_name": hostile_text | st.sampled_from(["json", "class", "pytest", "_pytest", "Payments"]),
-    "uv_version": st.from_regex(r"\A\d{1,2}\.\d{1,3}(\.\d{1,3})?\Z") | hostile_text,
+    "project_name": hostile_text | st.text(min_size=101, max_size=5000) | lookalike_names | yaml_scalars,
+    "description": hostile_text | st.text(min_size=2001, max_size=5000) | yaml_scalars,
+    "author_name": hostile_text | lookalike_names | st.sampled_from(["Smith, John", "Ann: Team", "A <b>"]),
+    "author_email": hostile_text | st.emails() | st.sampled_from(["a..b@example..com", ".a@b.co", "a@b.c"]),
+    "distribution_name": hostile_text
+    | st.from_regex(r"\A[a-z][a-z0-9-]{60,90}\Z")
+    | taken_distributions
+    | yaml_scalars,
+    "package_name": hostile_text | st.sampled_from(["json", "class", "Payments"]) | taken_modules,
+    "python_version": yaml_scalars | st.sampled_from(["3.9", "3.15", "3.1"]),
+    "uv_version": st.from_regex(r"\A\d{1,2}\.\d{1,3}(\.\d{1,3})?\Z") | hostile_text | yaml_scalars,
     "image_mirror": hostile_text | st.text(min_size=201, max_size=5000),
     "package_index_url": hostile_text | st.sampled_from(["http://pypi.example.com/simple", "https://x/s?t=1"]),
-    "ci_runner_tags": st.lists(hostile_text, min_size=1, max_size=3) | st.just(["docker", "docker"]),
+    "ci_runner_tags": st.lists(hostile_text, min_size=1, max_size=3)
+    | st.just(["docker", "docker"])
+    | st.lists(words, min_size=51, max_size=60, unique=True),
+    **dict.fromkeys(
+        ["dockerfile", "publish_package", "ci_share_cache_with_merge_requests", "ci_python_matrix", "renovate"],
+        boolean_spellings,
+    ),
 }
 
 
@@ -97,15 +151,19 @@ def answer_sets(draw: st.DrawFn, index: Index) -> dict[str, object]:
     if answers["image_registry"] == "mirror":
         answers["image_mirror"] = draw(st.from_regex(r"\A[a-z0-9]{1,20}\.[a-z]{2,6}(/[a-z0-9]{1,20}){0,2}\Z"))
     if draw(st.booleans()):
-        answers["package_index_url"] = index.url
+        answers["package_index_url"] = draw(index_spellings(index.url))
         answers["package_index_mode"] = draw(st.sampled_from(["beside", "replace"]))
-        answers["package_index_auth"] = "ci-variables"
+        # The job token is refused for an index that is not a GitLab registry (this one).
+        answers["package_index_auth"] = draw(st.sampled_from(["ci-variables", "ci-variables", "gitlab-job-token"]))
         answers["package_index_packages"] = draw(st.lists(st.sampled_from(["acme-utils", "ledger"]), unique=True))
-    if draw(st.integers(0, 3)) == 0:
+    # Hypothesis favours the simplest draws (0, the first element): the accepted answer is it.
+    if draw(st.integers(0, 3)) == 3:
         question = draw(st.sampled_from(sorted(HOSTILE)))
         answers[question] = draw(HOSTILE[question])
         if question == "image_mirror":
             answers["image_registry"] = "mirror"
+    if draw(st.integers(0, 15)) == 15:
+        answers[draw(stray_names)] = draw(st.sampled_from(["3.12", "{}", "true"]))
     return answers
 
 
@@ -117,8 +175,12 @@ def mirror(tmp_path_factory) -> Iterator[Index]:
         yield index
 
 
-def check_invariant(copie: Copie, template: Path, answers: dict[str, object], env: dict[str, str]) -> None:
-    """Refused before a file is written, or rendered green (lock, format, lint, tests, schema)."""
+def check_invariant(
+    copie: Copie, template: Path, answers: dict[str, object], env: dict[str, str], index_log: Path
+) -> None:
+    """Refused before a file is written, or rendered green (lock, format, lint, tests, schema)
+    and safe (``check_safe``)."""
+    index_log.write_text("")
     written_before = {path for path in Path(copie.test_dir).rglob("*") if path.is_file()}
     refused: UserMessageError | None = None
     try:
@@ -134,8 +196,26 @@ def check_invariant(copie: Copie, template: Path, answers: dict[str, object], en
     assert (project / "uv.lock").is_file(), "accepted, but the copy could not lock"
     check_green(project, env)
     check_schema(project)
+    check_safe(project, answers, index_log)
+
+
+def check_safe(project: Path, answers: dict[str, object], index_log: Path) -> None:
+    """Accepted and green, and safe: the index the answers name is the one uv asked (its log
+    grew during this render), and the job token goes to no index that is not a GitLab
+    registry, nor to any index outside the host check."""
+    url = answers.get("package_index_url")
+    if not url:
+        return
+    assert index_log.read_text().strip(), f"uv never asked the index {url!r} the project names"
+    ci = pipeline(project)
+    assert "CI_JOB_TOKEN" not in json.dumps(ci.get("variables", {}))
+    before = "\n".join(ci[".template-job"]["before_script"])
+    if "CI_JOB_TOKEN" in before:
+        assert organisation.is_gitlab_registry(str(url))
+        assert "CI_SERVER_HOST" in before
 
 
 @given(data=st.data())
 def test_every_answer_is_refused_before_writing_or_gives_a_green_project(data, mirror, template_repo, copie_session):
-    check_invariant(copie_session, template_repo, data.draw(answer_sets(mirror), label="answers"), mirror.env())
+    answers = data.draw(answer_sets(mirror), label="answers")
+    check_invariant(copie_session, template_repo, answers, mirror.env(), mirror.log)
