@@ -10,12 +10,13 @@ command line prints the message alone, a few lines, and nothing has been written
 
 1. ``refuse_given_answers``, the ``when`` of copier.yml's first question (never asked), before
    Copier reads any answer: every answer given from outside, as given (its name, its YAML
-   type, a boolean's spelling, a choice, YAML syntax), against copier.yml's questions.
+   type, a boolean's spelling, a choice, YAML syntax, its rule), against copier.yml's questions.
 2. ``check_before_writing``, from the extension's context hook at the first render of the
    render phase, before a file is written: every answer as Copier will use it, whatever its
-   source (defaults, prompts and updates included), the values computed from them, and on
-   an update the project's answers file as recorded (Copier silently drops a recorded answer
-   it cannot read and takes the default).
+   source (defaults, prompts and updates included), the values computed from them, on an
+   update the project's answers file as recorded (Copier silently drops a recorded answer it
+   cannot read and takes the default), and the folder it writes into (the files a copy would
+   replace, refused unless --overwrite).
 
 copier.yml's validators call ``answer_error``: they only give the interactive prompt its
 retry, with the same rules. Plain functions, unit-tested without Copier (tests/test_answers.py).
@@ -45,6 +46,10 @@ YAML_BOOLEANS = {
 }
 # Answers that are versions: text, though YAML reads an unquoted 3.10 as the number 3.1.
 VERSIONS = ("python_version", "uv_version")
+# Questions earlier releases asked and this one does not: their answers stay in projects'
+# answers files, and an update passes them back as data, which Copier ignores. A question
+# removed from copier.yml is added here (tests/test_answers.py checks every release).
+RETIRED_QUESTIONS: frozenset[str] = frozenset()
 MAX_SHOWN = 80  # characters of a refused value a message shows
 MAX_REFUSALS = 6  # lines of refusals a message lists
 REFUSED = "copier-uv-gitlab refused the answers; nothing was written:"  # every refusal's first line
@@ -113,7 +118,8 @@ RULES: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "python_version": _choice("python_version", images.python_choices),
     "uv_version": lambda a: images.uv_version_error(a["uv_version"]),
     "os_flavour": lambda a: images.image_error(a["python_version"], a["uv_version"], a["os_flavour"]),
-    "image_registry": lambda a: images.registry_error(a["image_registry"]),
+    # The registry alone: whether the mirror's prefix is good is image_mirror's rule.
+    "image_registry": lambda a: "" if a["image_registry"] == "mirror" else images.registry_error(a["image_registry"]),
     "image_mirror": lambda a: images.registry_error(a["image_registry"], a["image_mirror"]),
     "image_digests": lambda a: images.digests_error(a["image_digests"]),
     "package_index_url": lambda a: organisation.index_url_error(a["package_index_url"]),
@@ -215,7 +221,7 @@ def given_answers_errors(given: Mapping[str, Any], questions: Mapping[str, Mappi
     answers = literal_defaults(questions)
     for name, value in given.items():
         spec = questions.get(name)
-        if name.startswith("_"):  # Copier's own (_commit, _src_path), not an answer
+        if name.startswith("_") or name in RETIRED_QUESTIONS:  # Copier's own (_commit), or retired
             continue
         if spec is None:
             guess = closest_question(name, questions)

@@ -82,23 +82,19 @@ taken_distributions = st.sampled_from(sorted(identity.TOOL_DISTRIBUTIONS | ident
 stray_names = st.sampled_from(["python-version", "pyton_version", "Dockerfile", "images", "package_index"])
 
 
-def index_spellings(url: str) -> st.SearchStrategy[str]:
-    """The loopback index's URL as people write it: taken (slash or not, the host by name) or
+def index_spellings(url: str) -> tuple[list[str], list[str]]:
+    """The loopback index's URL as people write it: taken (slash or not, the host by name) and
     refused (an upper-case scheme or host, a port out of range, a token, a dot segment)."""
-    parts = urlsplit(url)
-    port = parts.port
-    return st.sampled_from(
-        [
-            url,
-            url.rstrip("/"),
-            url.replace("127.0.0.1", "localhost"),
-            url.replace("https://", "HTTPS://"),
-            url.replace("127.0.0.1", "LOCALHOST"),
-            url.replace(f":{port}", ":99999"),
-            url + "?private_token=glpat-0000",
-            url.replace("/simple", "/x/../simple"),
-        ]
-    )
+    port = urlsplit(url).port
+    taken = [url, url.rstrip("/"), url.replace("127.0.0.1", "localhost")]
+    refused = [
+        url.replace("https://", "HTTPS://"),
+        url.replace("127.0.0.1", "LOCALHOST"),
+        url.replace(f":{port}", ":99999"),
+        url + "?private_token=glpat-0000",
+        url.replace("/simple", "/x/../simple"),
+    ]
+    return taken, refused
 
 
 # What a hostile draw puts in one question instead of an accepted answer.
@@ -127,8 +123,9 @@ HOSTILE = {
 
 
 @st.composite
-def answer_sets(draw: st.DrawFn, index: Index) -> dict[str, object]:
-    """One answer set from the accepted space; one draw in four puts hostile input in one question."""
+def answer_sets(draw: st.DrawFn, index: Index) -> tuple[dict[str, object], bool]:
+    """One answer set from the accepted space; one draw in four puts hostile input in one question.
+    Also whether the set is wholly from the accepted space (then it must be accepted)."""
     python = draw(st.sampled_from(PYTHONS))
     uv = draw(st.sampled_from(KNOWN_UV))
     answers: dict[str, object] = {
@@ -150,21 +147,27 @@ def answer_sets(draw: st.DrawFn, index: Index) -> dict[str, object]:
     }
     if answers["image_registry"] == "mirror":
         answers["image_mirror"] = draw(st.from_regex(r"\A[a-z0-9]{1,20}\.[a-z]{2,6}(/[a-z0-9]{1,20}){0,2}\Z"))
+    clean = True
     if draw(st.booleans()):
-        answers["package_index_url"] = draw(index_spellings(index.url))
+        taken, refused = index_spellings(index.url)
+        answers["package_index_url"] = draw(st.sampled_from(taken + refused))
+        clean = answers["package_index_url"] in taken
         answers["package_index_mode"] = draw(st.sampled_from(["beside", "replace"]))
         # The job token is refused for an index that is not a GitLab registry (this one).
         answers["package_index_auth"] = draw(st.sampled_from(["ci-variables", "ci-variables", "gitlab-job-token"]))
         answers["package_index_packages"] = draw(st.lists(st.sampled_from(["acme-utils", "ledger"]), unique=True))
+        clean = clean and answers["package_index_auth"] == "ci-variables"
     # Hypothesis favours the simplest draws (0, the first element): the accepted answer is it.
     if draw(st.integers(0, 3)) == 3:
         question = draw(st.sampled_from(sorted(HOSTILE)))
         answers[question] = draw(HOSTILE[question])
         if question == "image_mirror":
             answers["image_registry"] = "mirror"
+        clean = False
     if draw(st.integers(0, 15)) == 15:
         answers[draw(stray_names)] = draw(st.sampled_from(["3.12", "{}", "true"]))
-    return answers
+        clean = False
+    return answers, clean
 
 
 @pytest.fixture(scope="module")
@@ -176,10 +179,11 @@ def mirror(tmp_path_factory) -> Iterator[Index]:
 
 
 def check_invariant(
-    copie: Copie, template: Path, answers: dict[str, object], env: dict[str, str], index_log: Path
+    copie: Copie, template: Path, answers: dict[str, object], env: dict[str, str], index_log: Path, *, clean: bool
 ) -> None:
     """Refused before a file is written, or rendered green (lock, format, lint, tests, schema)
-    and safe (``check_safe``)."""
+    and safe (``check_safe``); accepted whenever the answers are all from the accepted space
+    (a refusal of a good answer is a bug too)."""
     index_log.write_text("")
     written_before = {path for path in Path(copie.test_dir).rglob("*") if path.is_file()}
     refused: UserMessageError | None = None
@@ -189,6 +193,7 @@ def check_invariant(
         refused = error
     if refused is not None:
         assert str(refused).startswith(answers_gate.REFUSED), refused  # the gate's, not a template that broke
+        assert not clean, f"answers from the accepted space were refused: {refused}"
         assert {path for path in Path(copie.test_dir).rglob("*") if path.is_file()} == written_before
         event(f"refused: {str(refused).splitlines()[1].split(' ')[3]}")
         return
@@ -217,5 +222,5 @@ def check_safe(project: Path, answers: dict[str, object], index_log: Path) -> No
 
 @given(data=st.data())
 def test_every_answer_is_refused_before_writing_or_gives_a_green_project(data, mirror, template_repo, copie_session):
-    answers = data.draw(answer_sets(mirror), label="answers")
-    check_invariant(copie_session, template_repo, answers, mirror.env(), mirror.log)
+    answers, clean = data.draw(answer_sets(mirror), label="answers")
+    check_invariant(copie_session, template_repo, answers, mirror.env(), mirror.log, clean=clean)

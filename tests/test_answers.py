@@ -23,6 +23,7 @@ import yaml
 from tests.kit import (
     BASELINE,
     OFFLINE,
+    RELEASES,
     ROOT,
     answers_of,
     commit_all,
@@ -37,6 +38,15 @@ COMPUTED = sorted(name for name, spec in QUESTIONS.items() if answers.computed(s
 
 
 # ---------------------------------------------------------------- the rules, as plain functions
+
+
+def test_every_question_an_earlier_release_asked_is_asked_or_retired():
+    """An update passes the answers a project recorded back to Copier as data: a question a
+    release removed must be in RETIRED_QUESTIONS, or every project that answered it is refused."""
+    for release, commit in RELEASES.items():
+        old = yaml.safe_load(git(ROOT, "show", f"{commit}:copier.yml"))
+        asked = {name for name, spec in old.items() if not name.startswith("_") and spec.get("when") is not False}
+        assert asked <= set(QUESTIONS) | answers.RETIRED_QUESTIONS, release
 
 
 def test_the_gate_knows_every_question_and_every_validator_asks_it():
