@@ -56,8 +56,18 @@ names = st.builds(
     st.sampled_from(string.ascii_letters),
     st.text(alphabet=NAME_CHARACTERS, max_size=69),
 )
+# Author names as package metadata holds them (test_answers.py builds the wheel): words of
+# letters, digits and punctuation that no e-mail header reads as a separator, single-spaced.
+author_names = st.lists(
+    st.text(alphabet=string.ascii_letters + string.digits + "'-&.#/éüßÆ✓😀", min_size=1, max_size=12),
+    min_size=1,
+    max_size=4,
+).map(" ".join)
 descriptions = st.text(alphabet=NAME_CHARACTERS + "\n\\[]{}*`$%!?", min_size=1, max_size=300).filter(str.strip)
-emails = st.from_regex(r"\A[a-z0-9._+-]{1,20}@[a-z0-9-]{1,15}\.[a-z]{2,6}\Z")
+# Dot-atom local parts (no leading, trailing or doubled dot) and host names of whole labels.
+emails = st.from_regex(
+    r"\A[a-z0-9_+-]{1,10}(\.[a-z0-9_+-]{1,10}){0,2}@([a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?\.){1,2}[a-z]{2,6}\Z"
+)
 words = st.text(alphabet=string.ascii_letters + string.digits + "-_.", min_size=1, max_size=20)
 KNOWN_UV = [f"{major}.{minor}" for major, minor in images.UV_RELEASES] + [
     f"{major}.{minor}.{last}" for (major, minor), last in images.UV_RELEASES.items()
@@ -131,7 +141,7 @@ def answer_sets(draw: st.DrawFn, index: Index) -> tuple[dict[str, object], bool]
     answers: dict[str, object] = {
         "project_name": draw(names),
         "description": draw(descriptions),
-        "author_name": draw(names),
+        "author_name": draw(author_names),
         "author_email": draw(emails),
         "python_version": python,
         "uv_version": uv,
