@@ -36,6 +36,7 @@ import identity
 import images
 import organisation
 import yaml
+from copier.errors import UserMessageError  # Copier's command line prints it alone, no traceback
 from jinja2 import pass_context
 
 # YAML 1.1's boolean spellings (yaml.org/type/bool.html), the ones Copier's data files and
@@ -53,19 +54,6 @@ RETIRED_QUESTIONS: frozenset[str] = frozenset()
 MAX_SHOWN = 80  # characters of a refused value a message shows
 MAX_REFUSALS = 6  # lines of refusals a message lists
 REFUSED = "copier-uv-gitlab refused the answers; nothing was written:"  # every refusal's first line
-
-
-class Refused(Exception):
-    """Answers the template refuses; ``str()`` is the message a person reads."""
-
-
-def _refusal_type() -> type[Exception]:
-    """Copier's ``UserMessageError`` where Copier runs (its CLI prints it without traceback)."""
-    try:
-        from copier.errors import UserMessageError  # noqa: PLC0415 - only inside Copier
-    except ImportError:  # pragma: no cover - the rules are also used without Copier
-        return Refused
-    return UserMessageError
 
 
 @cache
@@ -251,7 +239,7 @@ def refuse_given_answers(context: Mapping[str, Any]) -> bool:
     sources = [data, conf["user_defaults"], getattr(conf["settings"], "defaults", {})]
     errors = [error for source in sources for error in given_answers_errors(source or {}, questions)]
     if errors:
-        raise _refusal_type()(refusal_message(errors))
+        raise UserMessageError(refusal_message(errors))
     return False
 
 
@@ -393,7 +381,7 @@ def check_before_writing(context: Mapping[str, Any], render: Callable[[str], str
     recorded = Path(conf["dst_path"]) / (name or ".copier-answers.yml")
     errors = recorded_answers_errors(recorded, questions) or answers_errors(answers, questions)
     if errors:
-        raise _refusal_type()(refusal_message(errors))
+        raise UserMessageError(refusal_message(errors))
     _BUSY.append(worker)  # rendering the paths below calls this hook again
     try:
         replaced = files_to_replace(context, render)
@@ -401,7 +389,7 @@ def check_before_writing(context: Mapping[str, Any], render: Callable[[str], str
         _BUSY.pop()
     if replaced and not conf["overwrite"]:
         kept = ", ".join(template_config(str(src / "copier.yml")).get("_skip_if_exists", []))
-        raise _refusal_type()(
+        raise UserMessageError(
             f"{REFUSED}\n  - {shell_quote(conf['dst_path'])} already holds files this copy would replace: "
             f"{', '.join(replaced)}.\n  Copy into a new folder, or add --overwrite to replace them (the "
             f"team's own files are never replaced: {kept})."

@@ -11,7 +11,6 @@ import answers as answers_gate
 import identity
 import images
 import pytest
-import yaml
 
 from tests.kit import (
     BASELINE,
@@ -290,11 +289,10 @@ def shown(default: object) -> str:
 
 def questions() -> dict[str, dict]:
     """copier.yml's questions, in order: what it asks (its hidden, derived values left out)."""
-    config = yaml.safe_load((ROOT / "copier.yml").read_text(encoding="utf-8"))
     return {
         name: spec
-        for name, spec in config.items()
-        if not name.startswith("_") and isinstance(spec, dict) and not answers_gate.computed(spec)
+        for name, spec in answers_gate.questions_of(str(ROOT / "copier.yml")).items()
+        if not answers_gate.computed(spec)
     }
 
 
