@@ -1,9 +1,13 @@
-"""Fixtures over tests/kit.py: the committed template, and ``render`` bound to it."""
+"""Fixtures over tests/kit.py: the committed template, and ``render`` bound to it; and the
+fast tier's guard."""
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Callable
+import subprocess
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +18,47 @@ from copier.errors import UserMessageError
 from tests import kit
 
 kit.use_test_environment()
+
+
+# ---------------------------------------------------------------- the fast tier
+
+# `uv run pytest -m fast`: the rules, the image table, the sync logic and the report
+# converters, as plain functions. A test marked fast may start no process (no render, no git,
+# no uv, no pipeline), in its fixtures or its body: the guard fails it, so the marker cannot lie.
+
+
+class StartedAProcess(AssertionError):
+    """A test marked fast started a process."""
+
+
+def _refuse_processes(*args: Any, **kwargs: Any) -> None:
+    command = args[1] if args and isinstance(args[0], subprocess.Popen) else args[:1]
+    msg = f"a test marked fast started a process: {command!r} (leave the mark off, or test the function instead)"
+    raise StartedAProcess(msg)
+
+
+@contextmanager
+def _no_process_if_fast(item: pytest.Item) -> Iterator[None]:
+    """Within a fast test's setup and call, every way to start a process raises."""
+    with pytest.MonkeyPatch.context() as patch:
+        if item.get_closest_marker("fast"):
+            patch.setattr(subprocess.Popen, "_execute_child", _refuse_processes)
+            for name in ("system", "posix_spawn", "posix_spawnp", "fork", "execv", "execve"):
+                if hasattr(os, name):
+                    patch.setattr(os, name, _refuse_processes)
+        yield
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    with _no_process_if_fast(item):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    with _no_process_if_fast(item):
+        return (yield)
 
 
 @pytest.fixture(scope="session")

@@ -49,6 +49,7 @@ def test_every_question_an_earlier_release_asked_is_asked_or_retired():
         assert asked <= set(QUESTIONS) | answers.RETIRED_QUESTIONS, release
 
 
+@pytest.mark.fast
 def test_the_gate_knows_every_question_and_every_validator_asks_it():
     """Each rule is for a question of copier.yml, and each validator calls the gate's rule for
     its own question (a validator with a rule of its own would be a second rule)."""
@@ -107,6 +108,7 @@ def test_the_gate_knows_every_question_and_every_validator_asks_it():
         ),
     ],
 )
+@pytest.mark.fast
 def test_given_answers_are_refused_as_given(given, message):
     errors = answers.given_answers_errors(given, QUESTIONS)
     assert any(message in error for error in errors), errors
@@ -124,10 +126,12 @@ def test_given_answers_are_refused_as_given(given, message):
         {"ci_runner_tags": ["docker"], "package_index_packages": []},
     ],
 )
+@pytest.mark.fast
 def test_answers_in_any_of_yamls_spellings_are_taken(given):
     assert answers.given_answers_errors(given, QUESTIONS) == []
 
 
+@pytest.mark.fast
 def test_a_computed_value_that_reaches_the_render_is_refused():
     """A value Copier's settings file gave (its `defaults:`) lands in the render: the gate
     recomputes it and refuses a difference."""
@@ -157,6 +161,7 @@ def test_a_computed_value_that_reaches_the_render_is_refused():
         ("_commit: v1.0.0\n_src_path: x\npython_version: 3.10\n", "line 3: python_version 3.1 is a YAML number"),
     ],
 )
+@pytest.mark.fast
 def test_an_answers_file_copier_would_misread_is_named_with_its_line(text, message, tmp_path):
     recorded = tmp_path / ".copier-answers.yml"
     recorded.write_text(text)
@@ -164,12 +169,14 @@ def test_an_answers_file_copier_would_misread_is_named_with_its_line(text, messa
     assert any(f".copier-answers.yml{', ' if 'line' in message else ' '}{message}" in e for e in errors), errors
 
 
+@pytest.mark.fast
 def test_an_answer_to_a_question_this_version_no_longer_asks_is_not_an_error(tmp_path):
     recorded = tmp_path / ".copier-answers.yml"
     recorded.write_text("_commit: v0.1.0\n_src_path: x\nretired_question: anything\n")
     assert answers.recorded_answers_errors(recorded, QUESTIONS) == []
 
 
+@pytest.mark.fast
 def test_a_refusal_lists_a_few_reasons_and_says_nothing_was_written():
     message = answers.refusal_message([f"reason {i}" for i in range(9)])
     assert message.splitlines() == [
@@ -369,6 +376,7 @@ def test_the_wheels_metadata_reads_back_the_author_and_email_as_answered(author,
     assert getaddresses([metadata["Author-email"]]) == [(author, email)]
 
 
+@pytest.mark.fast
 def test_an_interactive_prompt_applies_the_gates_rule_and_answers_given_defer_to_the_gate():
     """copier.yml's validators: at a prompt, the rule's message (Copier asks again); for an
     answer given with --data or a default, nothing (the gate refuses it in a few lines)."""

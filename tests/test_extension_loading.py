@@ -92,6 +92,7 @@ def rule_modules_put_back():
 
 
 @pytest.mark.usefixtures("rule_modules_put_back")
+@pytest.mark.fast
 def test_each_template_version_renders_with_its_own_rule_modules(tmp_path):
     # copier update renders the project's version and the new one in one process.
     old, new = tmp_path / "v1" / "extensions", tmp_path / "v2" / "extensions"

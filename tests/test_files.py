@@ -7,6 +7,8 @@ import tomllib
 import files
 import pytest
 
+pytestmark = pytest.mark.fast  # the fast tier: no process, no render (tests/conftest.py)
+
 
 @pytest.mark.parametrize(
     "value",

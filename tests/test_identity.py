@@ -29,6 +29,7 @@ from tests.kit import interpreter, run
         ("x" * 100, "x" * identity.MAX_NAME),
     ],
 )
+@pytest.mark.fast
 def test_the_distribution_name_is_derived_from_the_project_name_within_the_limit(project_name, distribution):
     assert identity.default_distribution_name(project_name) == distribution
     assert len(distribution) <= identity.MAX_NAME
@@ -43,6 +44,7 @@ def test_the_distribution_name_is_derived_from_the_project_name_within_the_limit
         ("Ωmega", "Ω (U+03A9)"),
     ],
 )
+@pytest.mark.fast
 def test_letters_the_derived_names_would_drop_are_refused_showing_the_names(project_name, shown):
     derived = identity.default_distribution_name(project_name)
     message = identity.lost_letters_error(project_name, derived)
@@ -52,11 +54,13 @@ def test_letters_the_derived_names_would_drop_are_refused_showing_the_names(proj
     assert identity.lost_letters_error("Café Søren", identity.default_distribution_name("Café Søren")) == ""
 
 
+@pytest.mark.fast
 def test_the_package_name_replaces_dashes():
     assert identity.default_package_name("payment-service-2") == "payment_service_2"
 
 
 @pytest.mark.parametrize("name", ["payment-service", "a", "x1-2", "p" * identity.MAX_NAME, "pytest-plugin"])
+@pytest.mark.fast
 def test_valid_distribution_names(name):
     assert identity.distribution_name_error(name) == ""
 
@@ -71,6 +75,7 @@ def test_valid_distribution_names(name):
         ("pluggy", "the project would depend on itself"),
     ],
 )
+@pytest.mark.fast
 def test_invalid_distribution_names_are_named_in_the_message(name, reason):
     message = identity.distribution_name_error(name)
     assert f"distribution_name {name[:80]!r}" in message
@@ -93,6 +98,7 @@ def test_the_name_tables_hold_what_the_tools_and_pythons_have(template_repo, tmp
 
 
 @pytest.mark.parametrize("name", ["payment_service", "_private", "app2", "p" * identity.MAX_NAME])
+@pytest.mark.fast
 def test_valid_package_names(name):
     assert identity.package_name_error(name) == ""
 
@@ -122,12 +128,14 @@ def test_valid_package_names(name):
         ("p" * (identity.MAX_NAME + 1), f"at most {identity.MAX_NAME} are allowed"),
     ],
 )
+@pytest.mark.fast
 def test_invalid_package_names(name, reason):
     message = identity.package_name_error(name, "3.10")
     assert f"package_name {name[:80]!r}" in message
     assert reason in message
 
 
+@pytest.mark.fast
 def test_standard_library_names_are_those_of_the_projects_python_and_newer():
     """A module removed before the project's Python is free; one added after it is not (the
     project may move up, and its matrix tests the newer ones)."""
@@ -138,6 +146,7 @@ def test_standard_library_names_are_those_of_the_projects_python_and_newer():
 
 
 @pytest.mark.parametrize("email", ["a@b.co", "first.last+tag@sub.example.org", "o'brien@example.com"])
+@pytest.mark.fast
 def test_valid_emails(email):
     assert identity.email_error(email) == ""
 
@@ -149,6 +158,7 @@ def test_valid_emails(email):
         *("a..b@example..com", ".a@b.co", "a.@b.co", "a@-b.co", "a@b.c", "a@b..co", 'a"b@c.de'),
     ],
 )
+@pytest.mark.fast
 def test_invalid_emails(email):
     assert f"author_email {email[:80]!r}" in identity.email_error(email)
 
@@ -169,6 +179,7 @@ def test_invalid_emails(email):
         ("x" * (identity.MAX_TITLE + 1), f"at most {identity.MAX_TITLE} are allowed"),
     ],
 )
+@pytest.mark.fast
 def test_one_line_fields(field, value, reason):
     check = getattr(identity, f"{field}_error")
     assert reason in check(value)
@@ -178,6 +189,7 @@ def test_one_line_fields(field, value, reason):
 @pytest.mark.parametrize(
     "name", ["Smith, John", 'Zoë "Z" O\'Hara', "Ann: Team", "A <b>", "a@b", "Ann (Ops", "Ann;Bo", "A  B"]
 )
+@pytest.mark.fast
 def test_author_names_that_package_metadata_would_split_are_refused(name):
     """uv_build writes ``Author-email: <name> <address>`` unquoted: these would read back as
     another name, two addresses or a group (tests/test_generated_project.py builds the wheel)."""
@@ -187,6 +199,7 @@ def test_author_names_that_package_metadata_would_split_are_refused(name):
     assert identity.project_name_error(name) == ""  # a title may hold them
 
 
+@pytest.mark.fast
 def test_the_description_may_span_lines_but_hold_nothing_hidden():
     assert identity.description_error("Line one.\nLine two: 'quoted' # ✓") == ""
     assert "description must not be empty (got ' \\n')" in identity.description_error(" \n")

@@ -14,6 +14,8 @@ from jinja2 import Environment
 
 from tests.kit import ROOT
 
+pytestmark = pytest.mark.fast  # the fast tier: no process, no render (tests/conftest.py)
+
 PYTHONS = images.SUPPORTED_PYTHONS
 FLAVOURS = [*images.OS_FLAVOUR_ANSWERS, "alpine3.23"]
 # One uv version of each class the history distinguishes.

@@ -10,6 +10,8 @@ import team_file_kept
 import yaml
 from follow_new_default import follow_new_default, main
 
+pytestmark = pytest.mark.fast  # the fast tier: no process, no render (tests/conftest.py)
+
 ANSWERS = """# Written by Copier: keep this comment.
 _commit: v1.0.0
 python_version: '3.13'

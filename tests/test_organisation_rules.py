@@ -5,6 +5,8 @@ from __future__ import annotations
 import organisation
 import pytest
 
+pytestmark = pytest.mark.fast  # the fast tier: no process, no render (tests/conftest.py)
+
 
 @pytest.mark.parametrize(
     ("url", "upload"),

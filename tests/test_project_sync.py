@@ -41,6 +41,7 @@ def branch(name: str, *commits: sync.Commit) -> sync.Branch:
 # ---------------------------------------------------------------- whose commit, whose branch
 
 
+@pytest.mark.fast
 def test_a_commit_is_the_jobs_only_with_its_identity_as_author_and_committer_and_its_trailer():
     assert sync.is_job_commit(JOB, JOB, "v3.0.0", JOB)
 
@@ -54,15 +55,18 @@ def test_a_commit_is_the_jobs_only_with_its_identity_as_author_and_committer_and
         pytest.param(JOB, JOB, "", id="the job's identity without its trailer"),
     ],
 )
+@pytest.mark.fast
 def test_any_other_commit_is_a_persons(author, committer, trailer):
     assert not sync.is_job_commit(author, committer, trailer, JOB)
 
 
+@pytest.mark.fast
 def test_the_job_address_can_be_set_for_push_rules_that_need_a_verified_one():
     assert sync.job_email({}) == JOB
     assert sync.job_email({"TEMPLATE_UPDATE_EMAIL": "bot@example.com"}) == "bot@example.com"
 
 
+@pytest.mark.fast
 def test_a_branch_is_the_jobs_only_while_every_commit_since_the_default_branch_is():
     assert branch(TARGET, job_commit(), job_commit("d" * 40)).owned
     assert not branch(TARGET, job_commit(), person_commit()).owned
@@ -72,12 +76,14 @@ def test_a_branch_is_the_jobs_only_while_every_commit_since_the_default_branch_i
 # ---------------------------------------------------------------- what the job may touch
 
 
+@pytest.mark.fast
 def test_a_new_version_gets_a_new_branch():
     decided = sync.plan(TARGET, [])
     assert decided.existing is None
     assert not decided.blocked
 
 
+@pytest.mark.fast
 def test_the_jobs_own_branch_for_the_version_is_rebuilt():
     own = branch(TARGET, job_commit())
     decided = sync.plan(TARGET, [own])
@@ -85,10 +91,12 @@ def test_the_jobs_own_branch_for_the_version_is_rebuilt():
     assert not decided.blocked
 
 
+@pytest.mark.fast
 def test_a_branch_for_the_version_with_a_persons_commit_blocks_the_job():
     assert sync.plan(TARGET, [branch(TARGET, job_commit(), person_commit())]).blocked
 
 
+@pytest.mark.fast
 def test_an_older_version_branch_of_the_job_is_superseded_and_one_with_a_persons_commit_is_kept():
     own = branch("template-update/v2.0.0", job_commit())
     team = branch("template-update/v2.1.0", job_commit(), person_commit())
@@ -106,11 +114,13 @@ def test_an_older_version_branch_of_the_job_is_superseded_and_one_with_a_persons
         "main",
     ],
 )
+@pytest.mark.fast
 def test_other_branches_are_never_touched_even_with_only_job_commits(name):
     decided = sync.plan(TARGET, [branch(name, job_commit())])
     assert (decided.existing, decided.superseded, decided.kept) == (None, [], [])
 
 
+@pytest.mark.fast
 def test_branch_names_are_the_version_with_a_v_whatever_the_tag():
     assert sync.branch_for("v3.0.0") == sync.branch_for("3.0.0") == TARGET
     assert sync.branch_version(TARGET) == Version("3.0.0")
@@ -121,6 +131,7 @@ def test_branch_names_are_the_version_with_a_v_whatever_the_tag():
     ("ref", "version"),
     [("v1.2.0", "1.2.0"), ("1.2.0", "1.2.0"), ("v1.2.0-3-gabc1234", "1.2.0.post3"), ("main", None)],
 )
+@pytest.mark.fast
 def test_a_template_ref_stands_for_its_release(ref, version):
     assert sync.release(ref) == (Version(version) if version else None)
 
@@ -201,12 +212,14 @@ def proposal(**overrides) -> sync.Proposal:
     return sync.Proposal(**{**fields, "conflicts": [], "notes": [], **overrides})
 
 
+@pytest.mark.fast
 def test_a_clean_update_is_ready_to_merge():
     clean = proposal()
     assert clean.title == "Update template from v1.0.0 to v3.0.0"
     assert "merge_request.draft" not in sync.push_options(clean, create=True, default_branch="main")
 
 
+@pytest.mark.fast
 def test_a_conflict_makes_a_draft_that_names_every_conflicted_file():
     conflicted = proposal(conflicts=[".gitlab/ci/uv.gitlab-ci.yml", "Dockerfile"])
     assert conflicted.title.startswith("Draft: ")
@@ -214,30 +227,35 @@ def test_a_conflict_makes_a_draft_that_names_every_conflicted_file():
     assert "- `.gitlab/ci/uv.gitlab-ci.yml`<br>- `Dockerfile`" in sync.description(conflicted)
 
 
+@pytest.mark.fast
 def test_a_conflict_in_pyproject_says_the_lock_is_pending_and_how_to_finish_it():
     text = sync.description(proposal(conflicts=["pyproject.toml"]))
     assert "`uv.lock` is pending" in text
     assert "run `uv lock`" in text
 
 
+@pytest.mark.fast
 def test_a_failed_check_makes_a_draft_naming_it():
     failed = proposal(checks=[("tests", False, "uv run --locked pytest")])
     assert failed.needs_human
     assert "- tests: FAILED (`uv run --locked pytest`)" in sync.description(failed)
 
 
+@pytest.mark.fast
 def test_kept_branches_are_named_with_each_persons_commit():
     kept = branch("template-update/v2.0.0", job_commit(), person_commit("e" * 40))
     text = sync.description(proposal(kept=[kept]))
     assert "- `template-update/v2.0.0`: eeeeeeee Resolve the conflict in uv.gitlab-ci.yml (Jane Doe)" in text
 
 
+@pytest.mark.fast
 def test_the_description_is_one_line_with_the_notes_of_the_update():
     text = sync.description(proposal(notes=["restored .gitlab/ci/release.gitlab-ci.yml: ..."]))
     assert "\n" not in text
     assert "Notes from the update:<br>- restored .gitlab/ci/release.gitlab-ci.yml" in text
 
 
+@pytest.mark.fast
 def test_only_a_new_branch_asks_gitlab_to_create_the_merge_request():
     assert "merge_request.create" in sync.push_options(proposal(), create=True, default_branch="main")
     refresh = sync.push_options(proposal(), create=False, default_branch="trunk")
@@ -245,6 +263,7 @@ def test_only_a_new_branch_asks_gitlab_to_create_the_merge_request():
     assert "merge_request.target=trunk" in refresh
 
 
+@pytest.mark.fast
 def test_the_migrations_notes_are_collected_with_their_continuation_lines():
     output = (
         "Updating\nnote: uv_version: 0.13 -> 0.14\n  Why it moved.\n > Running task\nwarning: uv.lock was not updated\n"
@@ -252,6 +271,7 @@ def test_the_migrations_notes_are_collected_with_their_continuation_lines():
     assert sync.notes_in(output) == ["uv_version: 0.13 -> 0.14 Why it moved.", "uv.lock was not updated"]
 
 
+@pytest.mark.fast
 def test_the_changes_are_the_changelog_sections_after_the_old_version_up_to_the_new():
     changelog = "# Changelog\n\n## v3.0.0\n\n- three\n\n## v2.0.0 (2026-01-01)\n\n- two\n\n## v1.0.0\n\n- one\n"
     assert sync.template_changes(changelog, "v1.0.0", "v3.0.0") == [
@@ -268,6 +288,7 @@ def test_the_changes_are_the_changelog_sections_after_the_old_version_up_to_the_
 # ---------------------------------------------------------------- secrets and access
 
 
+@pytest.mark.fast
 def test_every_token_the_job_knows_is_masked_and_short_values_are_not():
     environ = {"CI_JOB_TOKEN": "glcbt-1234", "TEMPLATE_UPDATE_TOKEN": "glpat-abcd", "TEMPLATE_REPOSITORY_URL": "ab"}
     text = "push https://gitlab-ci-token:glcbt-1234@host with glpat-abcd about ab"
@@ -275,12 +296,14 @@ def test_every_token_the_job_knows_is_masked_and_short_values_are_not():
     assert bootstrap.redact(text, environ) == sync.redact(text, environ)
 
 
+@pytest.mark.fast
 def test_pushes_go_through_a_project_access_token_when_one_is_set():
     environ = {"TEMPLATE_UPDATE_TOKEN": "glpat-x", "CI_SERVER_HOST": "gitlab.example.com", "CI_PROJECT_PATH": "g/p"}
     assert sync.push_url(environ) == "https://template-update:glpat-x@gitlab.example.com/g/p.git"
     assert sync.push_url({"CI_SERVER_HOST": "gitlab.example.com"}) == "origin"
 
 
+@pytest.mark.fast
 def test_the_job_token_reads_a_template_on_the_same_gitlab_only():
     environ = {"CI_JOB_TOKEN": "tok", "CI_SERVER_HOST": "gitlab.example.com"}
     same = bootstrap.git_auth_environment("https://gitlab.example.com/platform/template.git", environ)
@@ -289,6 +312,7 @@ def test_the_job_token_reads_a_template_on_the_same_gitlab_only():
     assert bootstrap.git_auth_environment("https://github.com/org/template.git", environ) == {}
 
 
+@pytest.mark.fast
 def test_a_template_url_variable_replaces_the_recorded_one():
     environ = {"TEMPLATE_REPOSITORY_URL": "https://oauth2:tok@mirror.example.com/t.git"}
     found = bootstrap.git_auth_environment("https://gitlab.example.com/t.git", environ)
@@ -310,15 +334,18 @@ def test_a_template_url_variable_replaces_the_recorded_one():
         ('_src_path: "/srv/caf\\u00e9\\ttab"', "/srv/café\ttab"),
     ],
 )
+@pytest.mark.fast
 def test_the_template_location_is_read_as_copier_wrote_it(line, location):
     assert bootstrap.template_location(f"_commit: v1.0.0\n{line}\nproject_name: x\n") == location
 
 
+@pytest.mark.fast
 def test_a_project_without_a_recorded_template_says_so():
     with pytest.raises(bootstrap.TemplateUnreadable, match="records no _src_path"):
         bootstrap.template_location("project_name: x\n")
 
 
+@pytest.mark.fast
 def test_the_newest_release_is_the_highest_version_not_the_last_listed_or_a_pre_release():
     listing = "\n".join(
         f"{'0' * 40}\trefs/tags/{tag}" for tag in ("v1.10.0", "v1.9.0", "v2.0.0rc1", "latest", "1.2.0", "v1.10.0-x")
@@ -571,6 +598,7 @@ def test_a_failing_template_url_variable_is_named_as_the_thing_to_check(tmp_path
     ],
 )
 @pytest.mark.parametrize("action", ["drift", "update"])
+@pytest.mark.fast
 def test_the_jobs_name_an_answers_file_copier_would_crash_on_or_misread(
     action, text, named, tmp_path, monkeypatch, capsys
 ):

@@ -49,6 +49,7 @@ def project_files(project: Path) -> set[str]:
     return {p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()}
 
 
+@pytest.mark.fast
 def test_baseline_names_are_what_the_rules_derive():
     assert identity.default_distribution_name(BASELINE["project_name"]) == DISTRIBUTION
     assert identity.default_package_name(DISTRIBUTION) == PACKAGE
@@ -296,10 +297,12 @@ def questions() -> dict[str, dict]:
     }
 
 
+@pytest.mark.fast
 def test_the_readme_lists_every_question_in_copiers_order():
     assert list(readme_questions()) == list(questions())
 
 
+@pytest.mark.fast
 def test_the_readmes_defaults_are_copiers():
     literal = {name: spec["default"] for name, spec in questions().items() if "{{" not in str(spec["default"])}
     documented = readme_questions()

@@ -213,6 +213,7 @@ def annotated_entries() -> dict[str, str]:
     return entries
 
 
+@pytest.mark.fast
 def test_every_image_or_release_in_the_table_carries_the_annotation_renovate_reads():
     entries = annotated_entries()
     assert entries  # the table names some

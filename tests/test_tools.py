@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import tools
 
+pytestmark = pytest.mark.fast  # the fast tier: no process, no render (tests/conftest.py)
+
 
 def test_every_project_gets_lint_test_and_hooks_and_the_checkers_group_only_with_one():
     assert list(tools.tool_groups("none")) == ["lint", "test", "hooks"]
