@@ -133,9 +133,10 @@ HOSTILE = {
 
 
 @st.composite
-def answer_sets(draw: st.DrawFn, index: Index) -> tuple[dict[str, object], bool]:
-    """One answer set from the accepted space; one draw in four puts hostile input in one question.
-    Also whether the set is wholly from the accepted space (then it must be accepted)."""
+def answer_sets(draw: st.DrawFn, index: Index, index_mode: str | None) -> tuple[dict[str, object], bool]:
+    """One answer set from the accepted space, with the organisation's index in ``index_mode``
+    (None: no index); one draw in four puts hostile input in one question. Also whether the set
+    is wholly from the accepted space (then it must be accepted)."""
     python = draw(st.sampled_from(PYTHONS))
     uv = draw(st.sampled_from(KNOWN_UV))
     answers: dict[str, object] = {
@@ -158,11 +159,11 @@ def answer_sets(draw: st.DrawFn, index: Index) -> tuple[dict[str, object], bool]
     if answers["image_registry"] == "mirror":
         answers["image_mirror"] = draw(st.from_regex(r"\A[a-z0-9]{1,20}\.[a-z]{2,6}(/[a-z0-9]{1,20}){0,2}\Z"))
     clean = True
-    if draw(st.booleans()):
+    if index_mode:
         taken, refused = index_spellings(index.url)
         answers["package_index_url"] = draw(st.sampled_from(taken + refused))
         clean = answers["package_index_url"] in taken
-        answers["package_index_mode"] = draw(st.sampled_from(["beside", "replace"]))
+        answers["package_index_mode"] = index_mode
         # The job token is refused for an index that is not a GitLab registry (this one).
         answers["package_index_auth"] = draw(st.sampled_from(["ci-variables", "ci-variables", "gitlab-job-token"]))
         answers["package_index_packages"] = draw(st.lists(st.sampled_from(["acme-utils", "ledger"]), unique=True))
@@ -230,7 +231,34 @@ def check_safe(project: Path, answers: dict[str, object], index_log: Path) -> No
         assert "CI_SERVER_HOST" in before
 
 
+# The space in three parts, one test each (each its own random stream, and the two workers of
+# a run share them out): no organisation index, one beside PyPI, one in place of PyPI. Each part
+# draws a third of the profile's examples.
+PART = settings(max_examples=-(-settings.default.max_examples // 3))
+
+
+@PART
 @given(data=st.data())
-def test_every_answer_is_refused_before_writing_or_gives_a_green_project(data, mirror, template_repo, copie_session):
-    answers, clean = data.draw(answer_sets(mirror), label="answers")
+def test_every_answer_without_an_index_is_refused_before_writing_or_gives_a_green_project(
+    data, mirror, template_repo, copie_session
+):
+    answers, clean = data.draw(answer_sets(mirror, None), label="answers")
+    check_invariant(copie_session, template_repo, answers, mirror.env(), mirror.log, clean=clean)
+
+
+@PART
+@given(data=st.data())
+def test_every_answer_with_an_index_beside_pypi_is_refused_before_writing_or_gives_a_green_project(
+    data, mirror, template_repo, copie_session
+):
+    answers, clean = data.draw(answer_sets(mirror, "beside"), label="answers")
+    check_invariant(copie_session, template_repo, answers, mirror.env(), mirror.log, clean=clean)
+
+
+@PART
+@given(data=st.data())
+def test_every_answer_with_an_index_in_place_of_pypi_is_refused_before_writing_or_gives_a_green_project(
+    data, mirror, template_repo, copie_session
+):
+    answers, clean = data.draw(answer_sets(mirror, "replace"), label="answers")
     check_invariant(copie_session, template_repo, answers, mirror.env(), mirror.log, clean=clean)
