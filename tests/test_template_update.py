@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -70,17 +72,34 @@ JOB_TOKEN = "glcbt-secret-job-token-1234"
 class Origin:
     """A bare repository standing in for the project on GitLab: it records every push."""
 
-    def __init__(self, path: Path, project: Path) -> None:
-        """Make the bare repository, push ``project``'s main to it, then start recording."""
+    def __init__(self, path: Path) -> None:
         self.path = path
         self.log = path.parent / f"{path.name}-pushes.jsonl"
+
+    @classmethod
+    def made_from(cls, path: Path, project: Path) -> Origin:
+        """Make the bare repository, push ``project``'s main to it, then start recording."""
+        origin = cls(path)
         git(path.parent, "init", "-q", "--bare", path.name)
         git(path, "config", "receive.advertisePushOptions", "true")
         git(project, "remote", "add", "origin", str(path))
         git(project, "push", "-q", "origin", "main")
-        hook = path / "hooks" / "pre-receive"
+        origin.record()
+        return origin
+
+    def record(self) -> None:
+        hook = self.path / "hooks" / "pre-receive"
         hook.write_text(PUSH_HOOK.format(python=sys.executable, log=str(self.log)))
         hook.chmod(0o755)
+
+    def copied_to(self, path: Path) -> Origin:
+        """A copy at ``path``, with the pushes recorded so far, recording its own."""
+        copy = Origin(path)
+        shutil.copytree(self.path, path, symlinks=True)
+        if self.log.exists():
+            shutil.copy2(self.log, copy.log)
+        copy.record()
+        return copy
 
     def pushes(self) -> list[dict]:
         if not self.log.exists():
@@ -128,12 +147,24 @@ class Person:
         return git(self.clone, "rev-parse", "HEAD").strip()
 
 
-@pytest.fixture
-def template(tmp_path) -> Path:
-    repo = snapshot_template(tmp_path / "template")
+@pytest.fixture(scope="module")
+def template_repository(tmp_path_factory) -> Path:
+    """The template at one place for the module, as on a GitLab server: v1.0.0 and v2.0.0."""
+    repo = snapshot_template(tmp_path_factory.mktemp("template") / "template")
     git(repo, "tag", "v1.0.0")
     release_template(repo, "v2.0.0", "retry flaky jobs")
     return repo
+
+
+@pytest.fixture
+def template(template_repository) -> Iterator[Path]:
+    """The template at v2.0.0: what a test releases after it is gone when the test ends (the
+    tests of a worker run one at a time), so projects made once serve every test."""
+    yield template_repository
+    for tag in git(template_repository, "tag", "--list").split():
+        if tag not in {"v1.0.0", "v2.0.0"}:
+            git(template_repository, "tag", "-d", tag)
+    git(template_repository, "reset", "-q", "--hard", "v2.0.0")
 
 
 @pytest.fixture(scope="module")
@@ -147,16 +178,51 @@ def shared_uv_cache(tmp_path_factory) -> Path:
 TEAM_HISTORY = 25
 
 
-def project_on_origin(template: Path, tmp_path: Path, name: str, team_edit=None) -> tuple[Path, Origin]:
-    project = tmp_path / name
-    copier_cli("copy", "--vcs-ref", "v1.0.0", template, project, cwd=tmp_path, data=BASELINE)
+def project_on_origin(template: Path, folder: Path, name: str, team_edit=None) -> tuple[Path, Origin]:
+    project = folder / name
+    copier_cli("copy", "--vcs-ref", "v1.0.0", template, project, cwd=folder, data=BASELINE)
     commit_all(project, "copied from template v1.0.0")
     for number in range(TEAM_HISTORY):
         git(project, "commit", "-q", "--allow-empty", "-m", f"team work {number}")
     if team_edit:
         team_edit(project)
         commit_all(project, "team work")
-    return project, Origin(tmp_path / f"{name}.git", project)
+    return project, Origin.made_from(folder / f"{name}.git", project)
+
+
+def copy_of(project: Path, origin: Origin, folder: Path) -> tuple[Path, Origin]:
+    """``project`` and its origin, copied into ``folder``: the copy pushes to the copy."""
+    copy = folder / project.name
+    shutil.copytree(project, copy, symlinks=True, ignore=shutil.ignore_patterns(".venv"))  # uv makes it again
+    copied_origin = origin.copied_to(folder / origin.path.name)
+    git(copy, "remote", "set-url", "origin", str(copied_origin.path))
+    return copy, copied_origin
+
+
+class Projects:
+    """Projects on their origins, each made once per module (a copy at v1.0.0 with 25 commits of
+    team work, or after a first job run) and copied into every test that starts from it."""
+
+    def __init__(self, template: Path, folder: Path) -> None:
+        self.template, self.folder = template, folder
+        self.made: dict[str, tuple[Path, Origin]] = {}
+
+    def start(self, key: str, make: Callable[[Path], tuple[Path, Origin]], folder: Path) -> tuple[Path, Origin]:
+        """A copy in ``folder`` of what ``make`` made (in a folder of its own) the first time ``key`` was asked."""
+        if key not in self.made:
+            made_in = self.folder / key
+            made_in.mkdir()
+            self.made[key] = make(made_in)
+        return copy_of(*self.made[key], folder)
+
+    def copied(self, name: str, folder: Path, team_edit: Callable[[Path], None] | None = None) -> tuple[Path, Origin]:
+        """A project copied at v1.0.0 with the team's history and ``team_edit`` (one per ``name``)."""
+        return self.start(name, lambda made_in: project_on_origin(self.template, made_in, name, team_edit), folder)
+
+
+@pytest.fixture(scope="module")
+def projects(template_repository, tmp_path_factory) -> Projects:
+    return Projects(template_repository, tmp_path_factory.mktemp("projects"))
 
 
 class Jobs:
@@ -218,18 +284,22 @@ def test_the_job_validates_and_runs_only_on_schedules_and_by_hand(template, rend
 
 
 @pytest.fixture
-def proposed(template, tmp_path, jobs) -> tuple[Path, Origin]:
-    """A project copied at v1.0.0, with team edits, after one run of the template-update job."""
+def proposed(template, projects, tmp_path, jobs) -> tuple[Path, Origin]:
+    """A project copied at v1.0.0, with team edits, after one run of the template-update job
+    (made once per depth)."""
 
     def team_edit(project: Path) -> None:
         run(["uv", "add", "--quiet", "attrs>=23"], project)
         with (project / "README.md").open("a") as readme:
             readme.write("\n## Team notes\n\nOn-call: #payments.\n")
 
-    project, origin = project_on_origin(template, tmp_path, "service", team_edit)
-    job = jobs.update(project)
-    assert JOB_TOKEN not in job.stdout  # the log never shows the token
-    return project, origin
+    def first_run(folder: Path) -> tuple[Path, Origin]:
+        project, origin = projects.copied("service", folder, team_edit)
+        job = jobs.update(project)
+        assert JOB_TOKEN not in job.stdout  # the log never shows the token
+        return project, origin
+
+    return projects.start(f"proposed-depth-{jobs.depth}", first_run, tmp_path)
 
 
 @pytest.mark.slow
@@ -347,9 +417,9 @@ def pytest_sessionstart(session):
 
 
 @pytest.mark.slow
-def test_a_push_that_lands_while_the_job_runs_is_refused_by_the_lease(template, tmp_path, jobs):
-    project, origin = project_on_origin(
-        template, tmp_path, "race", lambda project: (project / "tests" / "conftest.py").write_text(RACE_CONFTEST)
+def test_a_push_that_lands_while_the_job_runs_is_refused_by_the_lease(projects, tmp_path, jobs):
+    project, origin = projects.copied(
+        "race", tmp_path, lambda project: (project / "tests" / "conftest.py").write_text(RACE_CONFTEST)
     )
     jobs.update(project)
     person = Person(origin, tmp_path / "jane")
@@ -366,11 +436,11 @@ def test_a_push_that_lands_while_the_job_runs_is_refused_by_the_lease(template, 
 
 
 @pytest.mark.slow
-def test_a_conflict_or_a_failing_check_makes_a_draft_that_names_it(template, tmp_path, jobs):
+def test_a_conflict_or_a_failing_check_makes_a_draft_that_names_it(projects, tmp_path, jobs):
     def clashing_edit(project: Path) -> None:
         add_to_uv_jobs(project / ".gitlab" / "ci" / "uv.gitlab-ci.yml", "retry: 2")
 
-    project, origin = project_on_origin(template, tmp_path, "clash", clashing_edit)
+    project, origin = projects.copied("clash", tmp_path, clashing_edit)
     jobs.update(project)
     (push,) = origin.pushes()
     opts = options(push)
@@ -385,7 +455,7 @@ def test_a_conflict_or_a_failing_check_makes_a_draft_that_names_it(template, tmp
         broken = "def test_broken() -> None:\n    assert 1 == 2  # noqa: PLR0133\n"
         (project / "tests" / "test_broken.py").write_text(broken)
 
-    project, origin = project_on_origin(template, tmp_path, "failing", failing_test)
+    project, origin = projects.copied("failing", tmp_path, failing_test)
     jobs.update(project)
     (push,) = origin.pushes()
     opts = options(push)
@@ -395,13 +465,13 @@ def test_a_conflict_or_a_failing_check_makes_a_draft_that_names_it(template, tmp
 
 
 @pytest.mark.slow
-def test_a_conflict_in_pyproject_still_gives_a_draft_with_the_lock_pending(template, tmp_path, jobs):
+def test_a_conflict_in_pyproject_still_gives_a_draft_with_the_lock_pending(projects, tmp_path, jobs):
     def clashing_dependency(project: Path) -> None:
         # v2 adds a line right above the first group's: the same lines change on both sides.
         edit(project / "pyproject.toml", 'lint = ["ruff>=0.17"]', 'lint = ["ruff>=0.17.1"]')
         run(["uv", "lock", "--quiet"], project)
 
-    project, origin = project_on_origin(template, tmp_path, "pyproject", clashing_dependency)
+    project, origin = projects.copied("pyproject", tmp_path, clashing_dependency)
     job = jobs.update(project)
     assert "pyproject.toml holds conflict markers" in job.stdout
     (push,) = origin.pushes()
@@ -423,11 +493,14 @@ def test_a_conflict_in_pyproject_still_gives_a_draft_with_the_lock_pending(templ
 
 
 @pytest.mark.slow
-def test_a_project_on_the_newest_version_pushes_nothing(template, tmp_path, jobs):
-    project = tmp_path / "current"
-    copier_cli("copy", "--vcs-ref", "v2.0.0", template, project, cwd=tmp_path)
-    commit_all(project, "copied from template v2.0.0")
-    origin = Origin(tmp_path / "current.git", project)
+def test_a_project_on_the_newest_version_pushes_nothing(template, projects, tmp_path, jobs):
+    def copied_at_v2(folder: Path) -> tuple[Path, Origin]:
+        project = folder / "current"
+        copier_cli("copy", "--vcs-ref", "v2.0.0", template, project, cwd=folder)
+        commit_all(project, "copied from template v2.0.0")
+        return project, Origin.made_from(folder / "current.git", project)
+
+    project, origin = projects.start("current", copied_at_v2, tmp_path)
     job = jobs.update(project)
     assert "up to date: template v2.0.0; nothing to propose" in job.stdout
     assert origin.pushes() == []
@@ -435,8 +508,8 @@ def test_a_project_on_the_newest_version_pushes_nothing(template, tmp_path, jobs
 
 
 @pytest.mark.slow
-def test_a_fix_to_the_jobs_reaches_a_project_at_its_next_run_before_any_merge(template, tmp_path, jobs):
-    project, origin = project_on_origin(template, tmp_path, "behind")  # still on v1.0.0
+def test_a_fix_to_the_jobs_reaches_a_project_at_its_next_run_before_any_merge(template, projects, tmp_path, jobs):
+    project, origin = projects.copied("behind", tmp_path)  # still on v1.0.0
     script = template / "sync" / "project_sync.py"
     first_line = '    old = str(read_answers(project)["_commit"])\n'
     edit(script, first_line, f'    say("v3 update logic")\n{first_line}')
@@ -452,10 +525,10 @@ def test_a_fix_to_the_jobs_reaches_a_project_at_its_next_run_before_any_merge(te
 
 @pytest.mark.slow
 def test_a_deleted_template_owned_file_never_stops_the_pipeline_drift_names_it_and_the_update_restores_it(
-    template, tmp_path, jobs
+    projects, tmp_path, jobs
 ):
-    project, origin = project_on_origin(
-        template, tmp_path, "deleted", lambda project: git(project, "rm", "-q", ".gitlab/ci/audit.gitlab-ci.yml")
+    project, origin = projects.copied(
+        "deleted", tmp_path, lambda project: git(project, "rm", "-q", ".gitlab/ci/audit.gitlab-ci.yml")
     )
     on_main = runner_checkout(origin.path, tmp_path / "main-now", depth=jobs.depth)
     scheduled = listed_jobs(on_main, "--variable", "CI_PIPELINE_SOURCE=schedule", "--variable", "CI_COMMIT_BRANCH=main")
@@ -476,14 +549,15 @@ def test_a_deleted_template_owned_file_never_stops_the_pipeline_drift_names_it_a
 @pytest.mark.slow
 @pytest.mark.parametrize("team_edited_dockerfile", [False, True], ids=["dockerfile-untouched", "dockerfile-edited"])
 def test_an_answer_edited_by_hand_is_applied_by_the_next_update_as_copier_update_data_would(
-    template, tmp_path, jobs, team_edited_dockerfile
+    projects, tmp_path, jobs, team_edited_dockerfile
 ):
     def turn_docker_off_by_hand(project: Path) -> None:
         edit(project / ".copier-answers.yml", "dockerfile: true", "dockerfile: false")
         if team_edited_dockerfile:
             edit(project / "Dockerfile", "WORKDIR /tmp\n", "WORKDIR /srv\n")
 
-    project, origin = project_on_origin(template, tmp_path, "by-hand", turn_docker_off_by_hand)
+    name = "by-hand-dockerfile-edited" if team_edited_dockerfile else "by-hand"
+    project, origin = projects.copied(name, tmp_path, turn_docker_off_by_hand)
 
     # Drift blames no file on the team for what the edited answer would render differently.
     drift = jobs.drift(project)
