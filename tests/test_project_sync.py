@@ -320,6 +320,56 @@ def test_a_template_url_variable_replaces_the_recorded_one():
     assert found["GIT_CONFIG_VALUE_0"] == "https://gitlab.example.com/t.git"
 
 
+# ---------------------------------------------------------------- where the release is checked out
+
+
+@pytest.fixture
+def temporary(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    return tmp_path
+
+
+@pytest.mark.fast
+def test_each_run_checks_the_release_out_at_the_same_path_so_uv_finds_its_script_environment(temporary):
+    with bootstrap.release_checkout("update") as first:
+        first.mkdir()
+        (first / "left-over").write_text("")
+    with bootstrap.release_checkout("update") as again:
+        assert again == first
+        assert not again.exists()  # emptied for the clone
+    assert not first.exists()  # removed afterwards
+    with bootstrap.release_checkout("drift") as drift:
+        assert drift != first
+    assert first.parent == temporary / f"copier-uv-gitlab-{os.getuid()}"
+    assert first.parent.stat().st_mode & 0o777 == 0o700
+
+
+@pytest.mark.fast
+def test_jobs_running_at_once_each_get_a_checkout_of_their_own(temporary):
+    with bootstrap.release_checkout("update") as first, bootstrap.release_checkout("update") as second:
+        assert first != second
+        assert first.parent == second.parent
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("mode", [0o755, 0o777])
+def test_a_checkout_folder_others_could_write_is_never_used(temporary, mode):
+    shared = temporary / f"copier-uv-gitlab-{os.getuid()}"
+    shared.mkdir()
+    shared.chmod(mode)
+    with bootstrap.release_checkout("update") as checkout:
+        assert shared not in checkout.parents
+
+
+@pytest.mark.fast
+def test_a_link_in_place_of_the_checkout_folder_is_never_followed(temporary):
+    elsewhere = temporary / "elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    (temporary / f"copier-uv-gitlab-{os.getuid()}").symlink_to(elsewhere)
+    with bootstrap.release_checkout("update") as checkout:
+        assert elsewhere not in checkout.resolve().parents
+
+
 # ---------------------------------------------------------------- finding the newest release
 
 

@@ -22,16 +22,26 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
+import stat
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: a new folder for each run
+    fcntl = None
 
 ANSWERS_FILE = ".copier-answers.yml"
 SCRIPT = "sync/project_sync.py"
 RELEASE_TAG = re.compile(r"refs/tags/(v?(\d+(?:\.\d+)*))$")
 SECRET_VARIABLES = ("CI_JOB_TOKEN", "TEMPLATE_UPDATE_TOKEN", "TEMPLATE_REPOSITORY_URL")
 FAILED = 1
+SLOTS = 8  # release checkouts kept per action: one per job of this user running at once
 
 
 class TemplateUnreadable(RuntimeError):
@@ -106,6 +116,49 @@ def git(args: list[str], environ: dict[str, str], src: str) -> str:
     return result.stdout
 
 
+def private_folder() -> Path | None:
+    """This user's folder for release checkouts in the temporary directory (made mode 0700), or
+    None when that path is not a folder of this user's alone (a shared machine's other user
+    could have made it, or a link)."""
+    folder = Path(tempfile.gettempdir()) / f"copier-uv-gitlab-{os.getuid()}"
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        info = folder.lstat()
+    except OSError:
+        return None
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        return None
+    return folder
+
+
+@contextmanager
+def release_checkout(action: str) -> Iterator[Path]:
+    """A folder to check the release out into, emptied, and removed afterwards.
+
+    The same few paths serve every run: `uv run --script` keys a script's environment by the
+    script's path, so a run finds the environment an earlier run made (Copier installed and its
+    bytecode compiled) in uv's cache instead of making it again. Jobs running at once on one
+    machine each lock a different one of the ``SLOTS`` folders; without locks (not POSIX), or
+    when all are taken, a new temporary folder serves, as before.
+    """
+    folder = private_folder() if fcntl else None
+    for slot in range(SLOTS if folder else 0):
+        checkout = folder / f"{action}-{slot}"
+        with (folder / f"{action}-{slot}.lock").open("w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue
+            shutil.rmtree(checkout, ignore_errors=True)
+            try:
+                yield checkout
+            finally:
+                shutil.rmtree(checkout, ignore_errors=True)
+            return
+    with tempfile.TemporaryDirectory() as tmp:
+        yield Path(tmp) / "release"
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 1 or argv[0] not in {"drift", "update"}:
         sys.stderr.write(f"usage: {sys.argv[0]} drift|update\n")
@@ -118,9 +171,10 @@ def main(argv: list[str]) -> int:
         if tag is None:
             msg = f"{without_credentials(src)}: no release tag (vX.Y.Z)"
             raise TemplateUnreadable(msg)
-        with tempfile.TemporaryDirectory() as tmp:
-            git(["clone", "--quiet", "--depth", "1", "--branch", tag, src, tmp], environ, src)
-            script = Path(tmp) / SCRIPT
+        with release_checkout(argv[0]) as checkout:
+            clone = ["clone", "--quiet", "--depth", "1", "--branch", tag, src, str(checkout)]
+            git(clone, environ, src)
+            script = checkout / SCRIPT
             if not script.is_file():
                 msg = f"{without_credentials(src)}: release {tag} has no {SCRIPT}"
                 raise TemplateUnreadable(msg)
