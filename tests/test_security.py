@@ -17,6 +17,8 @@ import pytest
 
 from tests.kit import (
     OFFLINE,
+    PACKAGE,
+    TYPE_CHECKS,
     check_green,
     check_schema,
     commit_all,
@@ -175,6 +177,18 @@ def test_a_type_error_fails_the_test_job_and_reaches_the_code_quality_report(che
     assert "1 failed" not in log  # pytest passed: the type checker failed the job
     places = [place(finding) for finding in report(project, "test", "gl-code-quality-types.json")]
     assert places == [("tests/test_types.py", 2)]
+
+
+def test_the_suites_shared_mypy_cache_never_hides_a_type_error(render):
+    # tests/kit.py gives every mypy run of a test process one cache: a clean project warms it
+    # with modules of the same names, and the next project's error is still found.
+    clean, broken = render(), render()
+    check_green(clean)
+    init = broken / "src" / PACKAGE / "__init__.py"
+    init.write_text(init.read_text() + '\nanswer: int = "forty-two"\n')
+    out = run_failing(TYPE_CHECKS["mypy"], broken)
+    assert f"src/{PACKAGE}/__init__.py" in out
+    assert "Incompatible types in assignment" in out
 
 
 def test_no_type_checker_leaves_no_trace(render):
