@@ -231,6 +231,11 @@ def check_safe(project: Path, answers: dict[str, object], index_log: Path) -> No
         assert "CI_SERVER_HOST" in before
 
 
+def check_drawn(data: st.DataObject, mirror: Index, index_mode: str | None, template: Path, copie: Copie) -> None:
+    answers, clean = data.draw(answer_sets(mirror, index_mode), label="answers")
+    check_invariant(copie, template, answers, mirror.env(), mirror.log, clean=clean)
+
+
 # The space in three parts, one test each (each its own random stream, and the two workers of
 # a run share them out): no organisation index, one beside PyPI, one in place of PyPI. Each part
 # draws a third of the profile's examples.
@@ -242,8 +247,7 @@ PART = settings(max_examples=-(-settings.default.max_examples // 3))
 def test_every_answer_without_an_index_is_refused_before_writing_or_gives_a_green_project(
     data, mirror, template_repo, copie_session
 ):
-    answers, clean = data.draw(answer_sets(mirror, None), label="answers")
-    check_invariant(copie_session, template_repo, answers, mirror.env(), mirror.log, clean=clean)
+    check_drawn(data, mirror, None, template_repo, copie_session)
 
 
 @PART
@@ -251,8 +255,7 @@ def test_every_answer_without_an_index_is_refused_before_writing_or_gives_a_gree
 def test_every_answer_with_an_index_beside_pypi_is_refused_before_writing_or_gives_a_green_project(
     data, mirror, template_repo, copie_session
 ):
-    answers, clean = data.draw(answer_sets(mirror, "beside"), label="answers")
-    check_invariant(copie_session, template_repo, answers, mirror.env(), mirror.log, clean=clean)
+    check_drawn(data, mirror, "beside", template_repo, copie_session)
 
 
 @PART
@@ -260,5 +263,4 @@ def test_every_answer_with_an_index_beside_pypi_is_refused_before_writing_or_giv
 def test_every_answer_with_an_index_in_place_of_pypi_is_refused_before_writing_or_gives_a_green_project(
     data, mirror, template_repo, copie_session
 ):
-    answers, clean = data.draw(answer_sets(mirror, "replace"), label="answers")
-    check_invariant(copie_session, template_repo, answers, mirror.env(), mirror.log, clean=clean)
+    check_drawn(data, mirror, "replace", template_repo, copie_session)
