@@ -18,6 +18,7 @@ from copier.errors import UserMessageError
 from tests import kit
 
 kit.use_test_environment()
+kit.compile_each_text_once()
 
 
 # ---------------------------------------------------------------- the fast tier

@@ -10,7 +10,9 @@ Failures raise ``CommandFailed`` (an ``AssertionError``) with the command's whol
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
+import io
 import os
 import re
 import shutil
@@ -20,8 +22,10 @@ import tempfile
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
+import jinja2
 import pytest
 import yaml
 from plumbum import local
@@ -109,6 +113,75 @@ def use_test_environment() -> None:
         if name not in env:
             del local.env[name]
     local.env.update(**env)
+
+
+# ---------------------------------------------------------------- Jinja's compiles, once per test process
+
+# Copier makes a new Jinja environment for every render, and Jinja compiles a template's text
+# (every file, every path part, every templated default of copier.yml) to Python again in each:
+# half of an in-process render's CPU time, the same texts to the same code a thousand times.
+# The test processes keep each compiled text for the next render. What Jinja compiles a text
+# to depends on the text, its template name, and the environment's settings below (syntax,
+# extensions, optimizer, sandbox; the optimizer folds constant filter and test calls, so the
+# filters and tests are part of the key), never on the answers, which only the rendering sees.
+# The file it came from (a new clone of the template per render) only names the code: a kept
+# code is given the file it is compiled for now, so tracebacks and ``__file__`` stay true.
+# tests/test_render.py holds that a render through this cache is byte for byte a plain one.
+
+_COMPILED: dict[tuple[Any, ...], CodeType] = {}
+_compile_with_jinja = jinja2.Environment.compile
+
+
+def _compile_settings(env: jinja2.Environment) -> tuple[Any, ...]:
+    def named(functions: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+        return tuple(sorted((name, getattr(f, "__qualname__", type(f).__qualname__)) for name, f in functions.items()))
+
+    syntax = (
+        env.block_start_string, env.block_end_string, env.variable_start_string, env.variable_end_string,
+        env.comment_start_string, env.comment_end_string, env.line_statement_prefix, env.line_comment_prefix,
+        env.trim_blocks, env.lstrip_blocks, env.newline_sequence, env.keep_trailing_newline,
+    )  # fmt: skip
+    return (
+        type(env),
+        syntax,
+        tuple(sorted(env.extensions)),
+        (env.optimized, env.is_async, env.finalize is None, repr(env.autoescape)),
+        named(env.filters),
+        named(env.tests),
+    )
+
+
+def _filed_as(code: CodeType, filename: str) -> CodeType:
+    """``code`` (and the code of its functions) named as compiled from ``filename``."""
+    if code.co_filename == filename:
+        return code
+    consts = tuple(_filed_as(const, filename) if isinstance(const, CodeType) else const for const in code.co_consts)
+    return code.replace(co_filename=filename, co_consts=consts)
+
+
+def _compile_once(
+    self: jinja2.Environment,
+    source: str | Any,
+    name: str | None = None,
+    filename: str | None = None,
+    raw: bool = False,
+    defer_init: bool = False,
+) -> Any:
+    if raw or not isinstance(source, str):
+        return _compile_with_jinja(self, source, name, filename, raw, defer_init)
+    settings = self.__dict__.get("_compile_settings")
+    if settings is None or settings[0] != (len(self.filters), len(self.tests)):  # set once, or filters added
+        settings = self.__dict__["_compile_settings"] = ((len(self.filters), len(self.tests)), _compile_settings(self))
+    key = (source, name, defer_init, settings[1])
+    if key not in _COMPILED:
+        _COMPILED[key] = _compile_with_jinja(self, source, name, filename, raw, defer_init)
+    return _filed_as(_COMPILED[key], filename or "<template>")
+
+
+def compile_each_text_once(enabled: bool = True) -> None:
+    """Keep Jinja's compiled texts for this process's later renders (or stop, and forget them)."""
+    _COMPILED.clear()
+    jinja2.Environment.compile = _compile_once if enabled else _compile_with_jinja  # type: ignore[method-assign]
 
 
 class CommandFailed(AssertionError):
@@ -416,12 +489,19 @@ def pipeline_files(project: Path) -> list[Path]:
 
 
 def check_schema(project: Path) -> None:
-    """Validate every pipeline file against GitLab's CI schema (check-jsonschema's copy)."""
-    files = pipeline_files(project)
-    run(
-        [tool("check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci", "--data-transform", "gitlab-ci", *files],
-        project,
-    )
+    """Validate every pipeline file against GitLab's CI schema (check-jsonschema's copy).
+
+    check-jsonschema's own command, run in this process: importing it takes 3 s of CPU (the
+    format checkers build their URI grammars), a validation 0.02 s, so the import is paid once
+    per test process instead of once per check. It exits 0 only when every file is valid."""
+    from check_jsonschema.cli.main_command import main as check_jsonschema  # noqa: PLC0415 (3 s, where used)
+
+    args = ["--builtin-schema", "vendor.gitlab-ci", "--data-transform", "gitlab-ci", *map(str, pipeline_files(project))]
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+        code = check_jsonschema.main(args, prog_name="check-jsonschema", standalone_mode=False)
+    if code != 0:
+        raise CommandFailed(f"check-jsonschema {' '.join(args)} failed ({code}) in {project}\n{output.getvalue()}")
 
 
 def pipeline(project: Path) -> dict[str, Any]:

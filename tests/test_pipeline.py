@@ -15,6 +15,7 @@ import pytest
 from benchmarks import cache_archives
 from tests.kit import (
     OFFLINE,
+    CommandFailed,
     ancestors,
     answers_of,
     cache_dirs,
@@ -72,6 +73,14 @@ def rendered(request, render) -> Path:
 
 def test_every_pipeline_validates_against_gitlabs_schema(rendered):
     check_schema(rendered)
+
+
+def test_the_schema_check_fails_on_a_job_gitlab_would_refuse(render):
+    project = render(env=OFFLINE)
+    with (project / ".gitlab-ci.yml").open("a") as team_file:
+        team_file.write("\nbroken:\n  script: 3\n  when: sometimes\n")
+    with pytest.raises(CommandFailed, match=r"(?s)\.gitlab-ci\.yml::\$\.broken.*is not"):
+        check_schema(project)
 
 
 def test_every_template_job_extends_the_shared_base(rendered):

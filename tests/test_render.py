@@ -20,6 +20,7 @@ from tests.kit import (
     PACKAGE,
     ROOT,
     answers_of,
+    compile_each_text_once,
     copier_cli,
     interpreter,
     read_toml,
@@ -142,9 +143,7 @@ def test_every_python_version_derives_the_same_version_everywhere(version, rende
     assert pyproject["tool"]["ruff"]["target-version"] == "py" + version.replace(".", "")
 
 
-def test_two_renders_with_the_same_answers_are_identical(render):
-    first, second = render(), render()
-
+def assert_same_tree(first: Path, second: Path) -> None:
     def compare(dcmp: filecmp.dircmp) -> None:
         assert (dcmp.left_only, dcmp.right_only, dcmp.funny_files) == ([], [], [])
         _, mismatch, errors = filecmp.cmpfiles(dcmp.left, dcmp.right, dcmp.common_files, shallow=False)
@@ -153,6 +152,36 @@ def test_two_renders_with_the_same_answers_are_identical(render):
             compare(sub)
 
     compare(filecmp.dircmp(first, second))
+
+
+def test_two_renders_with_the_same_answers_are_identical(render):
+    assert_same_tree(render(), render())
+
+
+OTHER_WAY = {
+    "dockerfile": False,
+    "publish_package": False,
+    "ci_python_matrix": True,
+    "type_checker": "ty",
+    "renovate": False,
+    "uv_cache_strategy": "prune",
+    "package_index_url": "https://pypi.example.com/simple",
+    "package_index_mode": "replace",
+}
+
+
+@pytest.mark.parametrize("answers", [{}, OTHER_WAY], ids=["defaults", "other-way"])
+def test_the_suites_compile_cache_renders_byte_for_byte_what_jinja_does_alone(answers, render):
+    """The test processes keep Jinja's compiled texts (tests/kit.py): a render from a warm
+    cache writes what a render that compiles every text again writes."""
+    render(env=OFFLINE, **answers)  # the cache now holds every text these answers render
+    warm = render(env=OFFLINE, **answers)
+    compile_each_text_once(enabled=False)
+    try:
+        alone = render(env=OFFLINE, **answers)
+    finally:
+        compile_each_text_once()
+    assert_same_tree(warm, alone)
 
 
 def test_no_path_in_the_template_contains_a_double_quote():
