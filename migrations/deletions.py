@@ -17,12 +17,15 @@ for each file it settled (the template-update job quotes them in its merge reque
   refuses a pipeline whose include is missing). They are restored from TO's render; a
   feature is turned off by its answer, not by deleting its files.
 
-Both need a render of the template, which costs a second or two; the first is only made
-when the update deleted something.
+Both need a render of the template, which costs a second or two: the first is only made
+when the update deleted something, the second only when a template-owned file may be
+missing (``may_lack_owned``: some file of TO whose source says it is template-owned has no
+file at its place in the project).
 """
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import tempfile
@@ -77,6 +80,38 @@ def keep_edited(deleted: list[str], old: Path) -> list[str]:
     return notes
 
 
+# A path part that exists only for some answers: `{% if dockerfile %}Dockerfile{% endif %}`.
+IF_WRAPPED = re.compile(r"\{%-?\s*if\s+(\w+)\s*-?%\}(.*?)\{%-?\s*endif\s*-?%\}")
+
+
+def may_lack_owned(template: Path, project: Path, answered: dict[str, object]) -> bool:
+    """Whether a template-owned file of ``template`` (copier's checkout of TO) may be missing
+    from ``project`` rendered with ``answered``: a source file that says it is template-owned
+    has no file at the place it renders to (a part that exists only for some answers is there
+    when its answer is true, and absent otherwise), or its place depends on more than one
+    answer's truth. Only then does TO's render have to say which files it owns."""
+    config = yaml.safe_load((template / "copier.yml").read_text(encoding="utf-8"))
+    root = template / str(config.get("_subdirectory", ""))
+    suffix = str(config.get("_templates_suffix", ".jinja"))
+
+    def part(match: re.Match[str]) -> str:
+        answer = match.group(1)
+        return match.group(2) if answered.get(answer) else "" if answer in answered else "{unknown}"
+
+    for source in root.rglob("*"):
+        if not source.is_file() or "__pycache__" in source.parts or MARKER.encode() not in source.read_bytes():
+            continue
+        parts = [
+            IF_WRAPPED.sub(part, name) for name in source.relative_to(root).as_posix().removesuffix(suffix).split("/")
+        ]
+        if "" in parts:
+            continue  # not rendered with these answers
+        name = "/".join(parts)
+        if "{" in name or not (project / name).is_file():
+            return True
+    return False
+
+
 def restore_missing(new: Path, project: Path) -> list[str]:
     """Copy each template-owned file of ``new`` that ``project`` lacks; return the notes."""
     notes = []
@@ -104,7 +139,8 @@ def main(argv: list[str]) -> int:
             before = answers(git("show", f"HEAD:{ANSWERS_FILE}"))
             notes += keep_edited(deleted, render(template, old_ref, before, Path(tmp) / "old"))
         now = answers((project / ANSWERS_FILE).read_text(encoding="utf-8"))
-        notes += restore_missing(render(template, new_ref, now, Path(tmp) / "new"), project)
+        if may_lack_owned(Path(template), project, now):
+            notes += restore_missing(render(template, new_ref, now, Path(tmp) / "new"), project)
     for note in notes:
         sys.stdout.write(note + "\n")
     return 0

@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import answer_for_older_projects
+import deletions
 import pytest
 import team_file_kept
 import yaml
 from follow_new_default import follow_new_default, main
+
+from tests.kit import ROOT
 
 pytestmark = pytest.mark.fast  # the fast tier: no process, no render (tests/conftest.py)
 
@@ -99,3 +102,45 @@ def test_without_a_file_of_its_own_nothing_is_said_or_recorded(paths, tmp_path, 
     assert team_file_kept.main(["--answer", "renovate=false", "--note", "n", *paths]) == 0
     assert capsys.readouterr().out == ""
     assert Path(".copier-answers.yml").read_text() == "_commit: v0.2.0\n"
+
+
+# The files the template owns with every feature on: an update renders the new version a
+# third time (to restore what the team deleted) only when one of them may be missing.
+OWNED = [
+    ".gitlab/ci/audit.gitlab-ci.yml",
+    ".gitlab/ci/code_quality.py",
+    ".gitlab/ci/ruff.toml",
+    ".gitlab/ci/template-sync.gitlab-ci.yml",
+    ".gitlab/ci/template.gitlab-ci.yml",
+    ".gitlab/ci/template_sync.py",
+    ".gitlab/ci/uv.gitlab-ci.yml",
+    ".gitlab/ci/docker.gitlab-ci.yml",
+    ".gitlab/ci/release.gitlab-ci.yml",
+    ".dockerignore",
+    "Dockerfile",
+]
+ALL_ON = {"dockerfile": True, "publish_package": True}
+
+
+def project_with(tmp_path: Path, names: list[str]) -> Path:
+    for name in names:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("# Template-owned\n")
+    return tmp_path
+
+
+def test_with_every_template_owned_file_in_place_the_update_renders_no_third_time(tmp_path):
+    assert not deletions.may_lack_owned(ROOT, project_with(tmp_path, OWNED), ALL_ON)
+
+
+@pytest.mark.parametrize("deleted", OWNED)
+def test_a_deleted_template_owned_file_makes_the_update_render_to_restore_it(deleted, tmp_path):
+    project = project_with(tmp_path, [name for name in OWNED if name != deleted])
+    assert deletions.may_lack_owned(ROOT, project, ALL_ON)
+
+
+def test_a_file_of_a_feature_turned_off_is_not_missing_and_an_unknown_answer_is_rendered(tmp_path):
+    docker = {".gitlab/ci/docker.gitlab-ci.yml", ".dockerignore", "Dockerfile"}
+    project = project_with(tmp_path, [name for name in OWNED if name not in docker])
+    assert not deletions.may_lack_owned(ROOT, project, {**ALL_ON, "dockerfile": False})
+    assert deletions.may_lack_owned(ROOT, project, {"publish_package": True})  # dockerfile: not recorded
