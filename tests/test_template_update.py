@@ -263,8 +263,18 @@ class Jobs:
 @pytest.fixture(params=[1, 20, 0], ids=["depth-1", "depth-20", "full"])
 def jobs(request, shared_uv_cache, tmp_path) -> Jobs:
     """The jobs, in checkouts as deep as GitLab makes them: 1 (a team's setting), 20 (GitLab's
-    default for new projects), 0 (the whole history)."""
+    default for new projects), 0 (the whole history). For what the jobs read from the history:
+    their own and the team's branches and commits, the answers file's earlier texts."""
     return Jobs(request.param, shared_uv_cache, tmp_path / "runner")
+
+
+@pytest.fixture
+def default_jobs(shared_uv_cache, tmp_path) -> Jobs:
+    """The jobs in a checkout of GitLab's default depth (20), for what an update writes from
+    the project's files and the template (conflicts, failing checks, restored files, the newest
+    release's script): the steps that read the history run there too, and at every depth in
+    the tests that take ``jobs``."""
+    return Jobs(20, shared_uv_cache, tmp_path / "runner")
 
 
 def options(push: dict) -> dict[str, str]:
@@ -436,12 +446,12 @@ def test_a_push_that_lands_while_the_job_runs_is_refused_by_the_lease(projects, 
 
 
 @pytest.mark.slow
-def test_a_conflict_or_a_failing_check_makes_a_draft_that_names_it(projects, tmp_path, jobs):
+def test_a_conflict_or_a_failing_check_makes_a_draft_that_names_it(projects, tmp_path, default_jobs):
     def clashing_edit(project: Path) -> None:
         add_to_uv_jobs(project / ".gitlab" / "ci" / "uv.gitlab-ci.yml", "retry: 2")
 
     project, origin = projects.copied("clash", tmp_path, clashing_edit)
-    jobs.update(project)
+    default_jobs.update(project)
     (push,) = origin.pushes()
     opts = options(push)
     assert opts["merge_request.title"] == "Draft: Update template from v1.0.0 to v2.0.0"
@@ -456,7 +466,7 @@ def test_a_conflict_or_a_failing_check_makes_a_draft_that_names_it(projects, tmp
         (project / "tests" / "test_broken.py").write_text(broken)
 
     project, origin = projects.copied("failing", tmp_path, failing_test)
-    jobs.update(project)
+    default_jobs.update(project)
     (push,) = origin.pushes()
     opts = options(push)
     assert opts["merge_request.title"].startswith("Draft: ")
@@ -465,14 +475,14 @@ def test_a_conflict_or_a_failing_check_makes_a_draft_that_names_it(projects, tmp
 
 
 @pytest.mark.slow
-def test_a_conflict_in_pyproject_still_gives_a_draft_with_the_lock_pending(projects, tmp_path, jobs):
+def test_a_conflict_in_pyproject_still_gives_a_draft_with_the_lock_pending(projects, tmp_path, default_jobs):
     def clashing_dependency(project: Path) -> None:
         # v2 adds a line right above the first group's: the same lines change on both sides.
         edit(project / "pyproject.toml", 'lint = ["ruff>=0.17"]', 'lint = ["ruff>=0.17.1"]')
         run(["uv", "lock", "--quiet"], project)
 
     project, origin = projects.copied("pyproject", tmp_path, clashing_dependency)
-    job = jobs.update(project)
+    job = default_jobs.update(project)
     assert "pyproject.toml holds conflict markers" in job.stdout
     (push,) = origin.pushes()
     opts = options(push)
@@ -493,7 +503,7 @@ def test_a_conflict_in_pyproject_still_gives_a_draft_with_the_lock_pending(proje
 
 
 @pytest.mark.slow
-def test_a_project_on_the_newest_version_pushes_nothing(template, projects, tmp_path, jobs):
+def test_a_project_on_the_newest_version_pushes_nothing(template, projects, tmp_path, default_jobs):
     def copied_at_v2(folder: Path) -> tuple[Path, Origin]:
         project = folder / "current"
         copier_cli("copy", "--vcs-ref", "v2.0.0", template, project, cwd=folder)
@@ -501,20 +511,22 @@ def test_a_project_on_the_newest_version_pushes_nothing(template, projects, tmp_
         return project, Origin.made_from(folder / "current.git", project)
 
     project, origin = projects.start("current", copied_at_v2, tmp_path)
-    job = jobs.update(project)
+    job = default_jobs.update(project)
     assert "up to date: template v2.0.0; nothing to propose" in job.stdout
     assert origin.pushes() == []
     assert origin.branches() == ["main"]
 
 
 @pytest.mark.slow
-def test_a_fix_to_the_jobs_reaches_a_project_at_its_next_run_before_any_merge(template, projects, tmp_path, jobs):
+def test_a_fix_to_the_jobs_reaches_a_project_at_its_next_run_before_any_merge(
+    template, projects, tmp_path, default_jobs
+):
     project, origin = projects.copied("behind", tmp_path)  # still on v1.0.0
     script = template / "sync" / "project_sync.py"
     first_line = '    old = str(read_answers(project)["_commit"])\n'
     edit(script, first_line, f'    say("v3 update logic")\n{first_line}')
     release_template(template, "v3.0.0", "better update job")
-    job = jobs.update(project)
+    job = default_jobs.update(project)
     assert "newest release v3.0.0: running its sync/project_sync.py" in job.stdout
     assert "v3 update logic" in job.stdout
     assert origin.branches() == ["main", "template-update/v3.0.0"]
@@ -525,20 +537,20 @@ def test_a_fix_to_the_jobs_reaches_a_project_at_its_next_run_before_any_merge(te
 
 @pytest.mark.slow
 def test_a_deleted_template_owned_file_never_stops_the_pipeline_drift_names_it_and_the_update_restores_it(
-    projects, tmp_path, jobs
+    projects, tmp_path, default_jobs
 ):
     project, origin = projects.copied(
         "deleted", tmp_path, lambda project: git(project, "rm", "-q", ".gitlab/ci/audit.gitlab-ci.yml")
     )
-    on_main = runner_checkout(origin.path, tmp_path / "main-now", depth=jobs.depth)
+    on_main = runner_checkout(origin.path, tmp_path / "main-now", depth=default_jobs.depth)
     scheduled = listed_jobs(on_main, "--variable", "CI_PIPELINE_SOURCE=schedule", "--variable", "CI_COMMIT_BRANCH=main")
     assert {"template-drift", "template-update"} <= job_names(scheduled)
     assert "audit" not in job_names(scheduled)
 
-    drift = jobs.drift(project)
+    drift = default_jobs.drift(project)
     assert "missing: .gitlab/ci/audit.gitlab-ci.yml is template-owned and was deleted" in drift.stdout
 
-    jobs.update(project)
+    default_jobs.update(project)
     (push,) = origin.pushes()
     assert "- restored .gitlab/ci/audit.gitlab-ci.yml: it was deleted" in options(push)["merge_request.description"]
     proposal = tmp_path / "proposal"
