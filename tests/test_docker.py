@@ -115,13 +115,21 @@ def test_without_dockerfile_there_is_no_image_build(render):
 # ---------------------------------------------------------------- the real build
 
 
+def unmount_below(folder: Path) -> None:
+    """Unmount what the overlay driver left mounted below ``folder`` (its storage folder
+    itself, bind-mounted private), deepest first: else the folder cannot be removed."""
+    mounts = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()]
+    for mount_point in sorted((m for m in mounts if m.startswith(f"{folder}/")), reverse=True):
+        subprocess.run(["umount", mount_point], capture_output=True, check=False)
+
+
 class Buildah:
     """buildah with its own storage (chroot isolation: no daemon). Its storage driver is
     overlay where the kernel lets this user mount one (a layer is a difference), else vfs (each
     layer a whole copy of the root file system: the test's two builds took 122 s, not 11 s)."""
 
     def __init__(self, root: Path) -> None:
-        self.exe = require_tool("buildah", "builds the generated image")
+        self.exe, self.root = require_tool("buildah", "builds the generated image"), root
         self.driver = "overlay" if self._mounts_overlay(root / "probe") else "vfs"
         self.global_opts = [
             "--root",
@@ -137,13 +145,20 @@ class Buildah:
         try:
             container = run([self.exe, *options, "from", "scratch"], probe.parent).strip().splitlines()[-1]
             run([self.exe, *options, "mount", container], probe.parent)
-            run([self.exe, *options, "rm", container], probe.parent)
         except CommandFailed:
             return False
         finally:
             subprocess.run([self.exe, *options, "rm", "--all"], capture_output=True, check=False)
+            unmount_below(probe)
             shutil.rmtree(probe, ignore_errors=True)
         return True
+
+    def remove(self) -> None:
+        """Remove every container, image and mount of this storage, then the storage."""
+        subprocess.run([self.exe, *self.global_opts, "rm", "--all"], capture_output=True, check=False)
+        subprocess.run([self.exe, *self.global_opts, "rmi", "--all", "--force"], capture_output=True, check=False)
+        unmount_below(self.root)
+        shutil.rmtree(self.root, ignore_errors=True)
 
     def __call__(self, *args: str | Path, cwd: Path | None = None) -> str:
         return run([self.exe, *self.global_opts, *args], cwd or Path.cwd(), {"BUILDAH_ISOLATION": "chroot"})
@@ -162,9 +177,9 @@ class Buildah:
 
 @pytest.fixture(scope="session")
 def buildah(tmp_path_factory) -> Iterator[Buildah]:
-    root = tmp_path_factory.mktemp("buildah")
-    yield Buildah(root)
-    shutil.rmtree(root, ignore_errors=True)
+    buildah = Buildah(tmp_path_factory.mktemp("buildah"))
+    yield buildah
+    buildah.remove()
 
 
 @pytest.fixture(scope="session")
