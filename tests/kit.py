@@ -507,8 +507,8 @@ def check_schema(project: Path) -> None:
 def pipeline(project: Path) -> dict[str, Any]:
     """The template's jobs and settings, merged as GitLab merges the includes."""
     merged: dict[str, Any] = {}
-    for path in reversed(pipeline_files(project)):
-        merged.update(read_yaml(path) or {})
+    for path in reversed(pipeline_files(project)):  # mappings merged key by key, as GitLab merges includes
+        merged = _deep_merge(merged, read_yaml(path) or {})
     return merged
 
 

@@ -313,7 +313,10 @@ def test_without_an_index_releases_go_to_the_projects_registry_and_pyproject_nam
     assert "index" not in read_toml(project / "pyproject.toml")["tool"]["uv"]
     release = pipeline(project)["release"]
     assert release["rules"] == [
-        {"if": '$CI_COMMIT_TAG && $CI_COMMIT_REF_PROTECTED == "true"', "exists": [".gitlab/ci/uv.gitlab-ci.yml"]}
+        {
+            "if": '$CI_COMMIT_TAG && $CI_COMMIT_REF_PROTECTED == "true" && $TEMPLATE_AUDIT == "included"',
+            "exists": [".gitlab/ci/uv.gitlab-ci.yml"],
+        }
     ]
     assert release["variables"]["UV_PUBLISH_USERNAME"] == "gitlab-ci-token"
     assert release["artifacts"]["paths"] == ["dist/"]

@@ -156,7 +156,7 @@ def test_each_job_has_its_own_cache_named_after_everything_that_makes_it_incompa
 def test_only_jobs_with_a_cache_set_its_archive_format_and_fastzip(render):
     ci = pipeline(render(env=OFFLINE))
     cached = [job for job in template_jobs(ci) if job_setting(ci, job, "cache")]
-    assert sorted(cached) == ["lint", "test"]
+    assert sorted(cached) == ["audit", "lint", "test"]
     settings = {
         job: {key: (job_setting(ci, job, "variables") or {}).get(key) for key in ARCHIVE_SETTINGS}
         for job in template_jobs(ci)
@@ -263,10 +263,16 @@ def test_a_deleted_job_file_leaves_the_pipeline_loading_and_nothing_ships_withou
     project = commit_all(render(env=OFFLINE, publish_package=True), "generated")
     for job in ("docker-image", "release"):
         settings = pipeline(project)[job]
-        assert {(need["job"], need["optional"]) for need in settings["needs"]} == {("lint", True), ("test", True)}
+        needs = {(need["job"], need["optional"]) for need in settings["needs"]}
+        assert needs == {("lint", True), ("test", True), ("audit", True)}
         assert all(rule["exists"] == [".gitlab/ci/uv.gitlab-ci.yml"] for rule in settings["rules"])
     on_a_tag = ("--variable", "CI_COMMIT_TAG=v0.1.0")
-    assert {"lint", "test", "docker-image", "release"} <= job_names(listed_jobs(project, *on_a_tag))
+    assert {"lint", "test", "audit", "docker-image", "release"} <= job_names(listed_jobs(project, *on_a_tag))
+    git(project, "rm", "-q", ".gitlab/ci/audit.gitlab-ci.yml")
+    commit_all(project, "the team deleted the audit's file")
+    listed = job_names(listed_jobs(project, *on_a_tag))
+    assert {"lint", "test"} <= listed
+    assert not {"audit", "docker-image", "release"} & listed
     git(project, "rm", "-q", ".gitlab/ci/uv.gitlab-ci.yml")
     commit_all(project, "the team deleted the file of lint and test")
     assert not {"lint", "test", "docker-image", "release"} & job_names(listed_jobs(project, *on_a_tag))

@@ -24,6 +24,8 @@ from tests.kit import (
     commit_all,
     git,
     gitlab_ci_local,
+    job_names,
+    listed_jobs,
     pipeline,
     read_toml,
     run,
@@ -31,7 +33,7 @@ from tests.kit import (
     run_pipeline,
     tool,
 )
-from tests.servers import Osv, serving_osv
+from tests.servers import PASSWORD, USER, Osv, serving_index, serving_osv
 
 ADVISORY = {
     "id": "PYSEC-2099-1",
@@ -91,7 +93,7 @@ def report(project: Path, job: str, name: str) -> list[dict]:
 def test_the_audit_fails_naming_the_package_the_advisory_and_the_fix(audited):
     passed, log = run_job(audited, "audit")
     assert not passed
-    assert re.search(r"audit\s+> uv\.lock:\d+: idna 3\.10: PYSEC-2099-1 \(.+\); fixed in: 3\.11\.", log), log
+    assert re.search(r"audit\s+> uv\.lock:\d+: major: idna 3\.10: PYSEC-2099-1 \(.+\); fixed in: 3\.11\.", log), log
 
 
 def test_the_audit_report_lists_the_advisory_with_a_stable_fingerprint(audited):
@@ -131,7 +133,7 @@ def test_an_unreachable_service_fails_the_audit_naming_it(audited, osv):
     assert f"uv audit could not query {osv.url}" in log
 
 
-def test_the_audit_runs_on_schedules_the_default_branch_and_merge_requests_that_change_the_lock(audited, tmp_path):
+def test_the_audit_runs_wherever_something_ships_and_in_merge_requests_that_change_the_lock(audited, tmp_path):
     origin = tmp_path / "origin.git"
     git(tmp_path, "init", "-q", "--bare", str(origin))
     git(audited, "remote", "add", "origin", str(origin))
@@ -143,15 +145,100 @@ def test_the_audit_runs_on_schedules_the_default_branch_and_merge_requests_that_
         return bool(re.search(r"^audit\s", run([gitlab_ci_local(), "--list", *args], audited), re.MULTILINE))
 
     assert listed("CI_PIPELINE_SOURCE=schedule")
-    assert listed()  # a push to main
+    assert listed()  # a push to main: its image is `latest`
+    assert listed("CI_COMMIT_TAG=v0.1.0")  # a release
     git(audited, "switch", "-q", "-c", "feature")
-    assert not listed()  # a push to another branch
+    assert listed()  # a push to another branch pushes that branch's image
     (audited / "src" / "payment_service" / "extra.py").write_text('"""More code."""\n')
     commit_all(audited, "code only")
     assert not listed("CI_PIPELINE_SOURCE=merge_request_event")
     run(["uv", "add", "--quiet", "idna==3.11"], audited)
     commit_all(audited, "a new lock")
     assert listed("CI_PIPELINE_SOURCE=merge_request_event")
+
+
+def advisory(number: int, package: str, version: str, **rating: object) -> dict:
+    """An OSV record for ``package`` at ``version``, rated as ``rating`` says (OSV's fields)."""
+    return {
+        **ADVISORY,
+        "id": f"PYSEC-2099-{number}",
+        "affected": [{"package": {"name": package, "ecosystem": "PyPI"}, "versions": [version]}],
+        **rating,
+    }
+
+
+# Each advisory's rating, and the Code Quality level it must be given.
+RATINGS = {
+    10: ({"database_specific": {"severity": "LOW"}}, "minor"),
+    11: ({"database_specific": {"severity": "MODERATE"}}, "major"),
+    12: ({"database_specific": {"severity": "HIGH"}}, "critical"),
+    13: ({"database_specific": {"severity": "CRITICAL"}}, "blocker"),
+    14: ({"severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}]}, "blocker"),
+    15: ({"severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:L/AC:H/PR:H/UI:R/S:U/C:L/I:N/A:N"}]}, "minor"),
+    16: ({}, "major"),  # no rating: neither dismissed nor the worst
+}
+
+
+def test_each_finding_is_rated_as_its_advisory_rates_it_and_identical_ones_stay_apart(audited, osv):
+    records = [advisory(number, "idna", "3.10", **rating) for number, (rating, _) in RATINGS.items()]
+    osv.advisories.write_text(json.dumps(records), encoding="utf-8")
+    passed, log = run_job(audited, "audit")
+    assert not passed, log
+    found = {
+        entry["description"].split(": ")[1].split(" ")[0]: entry
+        for entry in report(audited, "audit", "gl-code-quality-audit.json")
+    }
+    assert {advisory_id: entry["severity"] for advisory_id, entry in found.items()} == {
+        f"PYSEC-2099-{number}": level for number, (_, level) in RATINGS.items()
+    }
+    assert "CVSS 9.8" in found["PYSEC-2099-14"]["description"]
+    assert "CVSS 1.8" in found["PYSEC-2099-15"]["description"]
+    assert len({entry["fingerprint"] for entry in found.values()}) == len(RATINGS)
+
+
+def test_a_development_tools_finding_is_reported_and_blocks_only_when_the_organisation_says_so(audited, osv):
+    pytest_version = next(
+        package["version"] for package in read_toml(audited / "uv.lock")["package"] if package["name"] == "pytest"
+    )
+    osv.advisories.write_text(json.dumps([advisory(20, "pytest", pytest_version)]), encoding="utf-8")
+    passed, log = run_job(audited, "audit")
+    assert passed, log
+    (entry,) = report(audited, "audit", "gl-code-quality-audit.json")
+    assert entry["description"].startswith(f"pytest {pytest_version}: PYSEC-2099-20")
+    assert "A development tool: reported, not blocking (AUDIT_BLOCKS=all blocks)." in entry["description"]
+    passed, log = run_job(audited, "audit", "--variable", "AUDIT_BLOCKS=all")
+    assert not passed, log
+
+
+@pytest.mark.slow
+def test_a_release_tag_with_a_flagged_runtime_dependency_ships_nothing_until_the_finding_is_ignored(audited, tmp_path):
+    with serving_index(tmp_path / "registry") as registry:
+        tag = ["CI_COMMIT_TAG=v0.1.0", f"UV_PUBLISH_URL={registry.upload}", f"UV_PUBLISH_USERNAME={USER}"]
+        tag += [f"UV_PUBLISH_PASSWORD={PASSWORD}", f"CA_BUNDLE={registry.ca_bundle}"]
+        variables = [arg for variable in tag for arg in ("--variable", variable)]
+        listed = listed_jobs(audited, *variables)
+        assert {"audit", "docker-image", "release"} <= job_names(listed)
+        blocked = run_pipeline(audited, *variables, "--needs", jobs=["release"], check=False)
+        assert blocked.returncode != 0
+        assert re.search(r"^audit\s+> .*PYSEC-2099-1", blocked.stdout, re.MULTILINE), blocked.stdout
+        assert not re.search(r"^release\s+>", blocked.stdout, re.MULTILINE), blocked.stdout
+        assert list(registry.packages.iterdir()) == []
+
+        with (audited / "pyproject.toml").open("a") as pyproject:
+            pyproject.write(
+                '\n[tool.uv.audit]\nignore = ["PYSEC-2099-1"]  # only reachable through a codec we never call\n'
+            )
+        commit_all(audited, "ignore PYSEC-2099-1, with the reason")
+        shutil.rmtree(audited / ".gitlab-ci-local" / "builds", ignore_errors=True)
+        released = run_pipeline(audited, *variables, "--needs", jobs=["release"])
+        assert re.search(r"^release\s+>", released.stdout, re.MULTILINE), released.stdout
+        assert sorted(path.name for path in registry.packages.iterdir()) == [
+            f"{PACKAGE}-0.1.0-py3-none-any.whl",
+            f"{PACKAGE}-0.1.0.tar.gz",
+        ]
+    # The image push waits for the same gate.
+    needs = {need["job"] for need in pipeline(audited)["docker-image"]["needs"]}
+    assert "audit" in needs
 
 
 # ---------------------------------------------------------------- type checking
