@@ -7,17 +7,21 @@ is checked with the release itself, in tests/test_organisation.py.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
+import jinja2
 import pytest
 
 from tests.kit import (
     OFFLINE,
     PACKAGE,
+    ROOT,
     TYPE_CHECKS,
     check_green,
     check_schema,
@@ -239,6 +243,54 @@ def test_a_release_tag_with_a_flagged_runtime_dependency_ships_nothing_until_the
     # The image push waits for the same gate.
     needs = {need["job"] for need in pipeline(audited)["docker-image"]["needs"]}
     assert "audit" in needs
+
+
+def converter(type_checker: str, folder: Path) -> ModuleType:
+    """.gitlab/ci/code_quality.py as a project with ``type_checker`` gets it, imported."""
+    env = jinja2.Environment(
+        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True
+    )  # copier.yml's _envops
+    source = (ROOT / "template" / ".gitlab" / "ci" / "code_quality.py.jinja").read_text(encoding="utf-8")
+    path = folder / "code_quality.py"
+    path.write_text(env.from_string(source).render(type_checker=type_checker), encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("code_quality", path)
+    assert spec
+    assert spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.fast
+def test_identical_type_errors_in_one_file_keep_fingerprints_of_their_own(tmp_path):
+    error = {"file": "src/a.py", "line": 3, "message": 'Name "x" is not defined', "code": "name-defined"}
+    errors = [error, {**error, "line": 9}, {**error, "file": "src/b.py"}]
+    (tmp_path / "mypy.jsonl").write_text("".join(json.dumps(e) + "\n" for e in errors))
+    module = converter("mypy", tmp_path)
+    assert module.main(["mypy", str(tmp_path / "mypy.jsonl"), str(tmp_path / "report.json")]) == 0
+    first, second, other = json.loads((tmp_path / "report.json").read_text())
+    assert len({first["fingerprint"], second["fingerprint"], other["fingerprint"]}) == 3
+    # The first of them keeps the fingerprint it had before (GitLab still knows it).
+    key = "\x1f".join(["mypy/name-defined", "src/a.py", 'Name "x" is not defined'])
+    assert first["fingerprint"] == hashlib.sha256(key.encode()).hexdigest()
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize(
+    ("vector", "score"),
+    [
+        ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", 9.8),
+        ("CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N", 6.1),
+        ("CVSS:3.0/AV:N/AC:L/PR:L/UI:N/S:C/C:H/I:H/A:H", 9.9),
+        ("CVSS:3.1/AV:P/AC:H/PR:H/UI:R/S:U/C:N/I:N/A:N", 0.0),
+        ("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N", None),
+        ("CVSS:3.1/AV:N", None),
+    ],
+)
+def test_cvss3_base_scores_are_firsts(vector, score, tmp_path):
+    """Scores from FIRST's CVSS v3.1 calculator (first.org/cvss/calculator/3.1); v4 and broken
+    vectors give none (the record's label, or `major`, rates those)."""
+    assert converter("none", tmp_path).cvss3_base_score(vector) == score
 
 
 # ---------------------------------------------------------------- type checking
