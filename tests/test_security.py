@@ -26,6 +26,7 @@ from tests.kit import (
     check_green,
     check_schema,
     commit_all,
+    edit,
     git,
     gitlab_ci_local,
     job_names,
@@ -375,6 +376,15 @@ def test_the_hooks_refuse_a_private_key(hooked):
     (hooked / "deploy_key").write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE=\n")
     git(hooked, "add", "deploy_key")
     assert re.search(r"no private keys\.+Failed", run_failing(hooks(hooked), hooked))
+
+
+def test_a_stale_lock_fails_its_own_hook_and_the_others_still_run(hooked):
+    edit(hooked / "pyproject.toml", "dependencies = []", 'dependencies = ["idna>=3"]')  # not locked
+    git(hooked, "add", "pyproject.toml")
+    output = run_failing(hooks(hooked, "--all-files"), hooked)
+    assert re.search(r"uv\.lock matches pyproject\.toml\.+Failed", output), output
+    for other in ("ruff format", "ruff check", "no conflict markers", "no private keys", "no large files"):
+        assert re.search(rf"{other}\.+Passed", output), (other, output)
 
 
 def test_the_hooks_run_the_tools_uv_lock_holds(hooked):
