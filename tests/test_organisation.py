@@ -161,17 +161,20 @@ def test_a_release_keeps_a_valid_sbom_of_the_locked_runtime_set_beside_the_wheel
     project = tmp_path / "project"
     git(tmp_path, "clone", "-q", str(internal_project), str(project))
     run(["uv", "add", "--quiet", "python-dateutil==2.9.0.post0"], project, index.env())
+    run(["uv", "add", "--quiet", "--optional", "idn", "idna==3.11"], project, index.env())  # an extra
     run(["uv", "version", "--quiet", "0.2.0"], project, index.env())  # a release of its own
-    commit_all(project, "depends on python-dateutil; 0.2.0")
-    run_pipeline(project, *ci_variables(index), "--variable", "CI_COMMIT_TAG=v0.2.0", jobs=["release"])
+    commit_all(project, "depends on python-dateutil, and idna for an extra; 0.2.0")
+    variables = [*ci_variables(index), "--variable", "CI_COMMIT_TAG=v0.2.0"]
+    released = run_pipeline(project, *variables, jobs=["release"])
+    assert "bomFormat" not in released.stdout  # the SBOM is in its file, not in the job log
+    assert pipeline(project)["release"]["artifacts"]["expire_in"] == "never"  # kept as long as the release
     sbom = (project / ".gitlab-ci-local" / "artifacts" / "release" / "dist" / "sbom.cdx.json").read_text()
     assert JsonStrictValidator(SchemaVersion.V1_5).validate_str(sbom) is None  # CycloneDX 1.5, strictly
     components = {(c["name"], c["version"]) for c in json.loads(sbom)["components"]}
-    runtime = run(
-        ["uv", "export", "--frozen", "--no-default-groups", "--no-emit-project", "--no-hashes", "--no-header"], project
-    )
+    export = ["uv", "export", "--frozen", "--no-default-groups", "--all-extras", "--no-emit-project", "--no-hashes"]
+    runtime = run([*export, "--no-header"], project)
     locked = {tuple(line.split(" ")[0].split("==")) for line in runtime.splitlines() if "==" in line}
-    assert {name for name, _ in locked} == {"payments-core", "python-dateutil", "six"}
+    assert {name for name, _ in locked} == {"payments-core", "python-dateutil", "six", "idna"}
     assert locked <= components  # every runtime package, with its locked version
     dev_only = (
         {package["name"] for package in read_toml(project / "uv.lock")["package"]}
