@@ -14,7 +14,7 @@ import re
 TYPE_CHECKERS = {"mypy": "mypy>=2.4", "ty": "ty>=0.0.104"}
 LINT = ["ruff>=0.17"]
 TEST = ["pytest>=9", "pytest-cov>=7"]
-HOOKS = ["pre-commit-hooks>=6"]  # what the git hooks of .pre-commit-config.yaml run
+HOOKS = ["pre-commit-hooks>=6", "detect-secrets>=1.5"]  # what the git hooks and the secrets job run
 BUILD_BACKEND = "uv_build"  # build-system.requires, pinned to the uv minor (images.py)
 
 

@@ -156,7 +156,7 @@ def test_each_job_has_its_own_cache_named_after_everything_that_makes_it_incompa
 def test_only_jobs_with_a_cache_set_its_archive_format_and_fastzip(render):
     ci = pipeline(render(env=OFFLINE))
     cached = [job for job in template_jobs(ci) if job_setting(ci, job, "cache")]
-    assert sorted(cached) == ["audit", "lint", "test"]
+    assert sorted(cached) == ["audit", "lint", "secrets", "test"]
     settings = {
         job: {key: (job_setting(ci, job, "variables") or {}).get(key) for key in ARCHIVE_SETTINGS}
         for job in template_jobs(ci)

@@ -138,7 +138,7 @@ def test_renovate_holds_other_new_releases_for_the_cooldown(looked_up):
 def test_renovate_leaves_the_templates_tools_and_python_to_the_template(looked_up):
     report, _ = looked_up
     found = deps(report)
-    owned = ["python", "ruff", "pytest", "pytest-cov", "mypy", "pre-commit-hooks", "uv_build"]
+    owned = ["python", "ruff", "pytest", "pytest-cov", "mypy", "pre-commit-hooks", "detect-secrets", "uv_build"]
     assert {name: found[name].get("skipReason") for name in owned} == dict.fromkeys(owned, "disabled")
 
 

@@ -387,6 +387,61 @@ def test_a_stale_lock_fails_its_own_hook_and_the_others_still_run(hooked):
         assert re.search(rf"{other}\.+Passed", output), (other, output)
 
 
+# Secrets as teams commit them by mistake: each file, the line it is on, and detect-secrets' name for it.
+PLANTED = {
+    ".env": ("AWS_REGION=eu-west-1\nAWS_ACCESS_KEY_ID=AKIA2E0A8F3B244C9986\n", 2, "AWS Access Key"),
+    "deploy/ci-token.txt": ("# for the deploy job\nglpat-xY3kL9mN2pQ8rT5vW7zA\n", 2, "GitLab Token"),
+    "deploy/id_rsa": (
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn\n-----END RSA PRIVATE KEY-----\n",
+        1,
+        "Private Key",
+    ),
+    "deploy/settings.py": (
+        '"""Deploy settings."""\n\nSIGNING = "9aF3kQ7zL1xV8mN2bR6tY4wP0sD5gH3j"\n',
+        3,
+        "Base64 High Entropy String",
+    ),
+}
+
+
+def plant_secrets(project: Path) -> None:
+    for name, (text, _, _) in PLANTED.items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(text)
+    git(project, "add", *PLANTED)
+
+
+def test_the_hooks_refuse_each_planted_secret_naming_its_file_and_line(hooked):
+    plant_secrets(hooked)
+    output = run_failing(hooks(hooked), hooked)
+    assert re.search(r"no secrets\.+Failed", output), output
+    for name, (_, line, kind) in PLANTED.items():
+        assert re.search(rf"Secret Type: {kind}\s+Location:\s+{re.escape(name)}:{line}\b", output), (name, output)
+
+
+def test_the_secrets_job_passes_a_fresh_project_and_fails_on_each_planted_secret(hooked):
+    passed, log = run_job(hooked, "secrets")
+    assert passed, log
+    assert report(hooked, "secrets", "gl-code-quality-secrets.json") == []
+    plant_secrets(hooked)
+    commit_all(hooked, "secrets, by mistake")
+    passed, log = run_job(hooked, "secrets")
+    assert not passed, log
+    found = {
+        (entry["location"]["path"], entry["location"]["lines"]["begin"], entry["check_name"])
+        for entry in report(hooked, "secrets", "gl-code-quality-secrets.json")
+    }
+    assert found == {(name, line, f"secrets/{kind}") for name, (_, line, kind) in PLANTED.items()}
+    for name, (_, line, kind) in PLANTED.items():
+        assert f"{name}:{line}: blocker: {kind} in {name}" in log, (name, log)
+
+    # Accepted in the baseline (detect-secrets' own command), a finding no longer fails the job.
+    run(["uv", "run", "--frozen", "detect-secrets", "scan", "--baseline", ".secrets.baseline"], hooked)
+    commit_all(hooked, "these are test fixtures, not secrets")
+    passed, log = run_job(hooked, "secrets")
+    assert passed, log
+
+
 def test_the_hooks_run_the_tools_uv_lock_holds(hooked):
     run(["uv", "add", "--quiet", "--group", "lint", "ruff==0.17.0"], hooked)
     commit_all(hooked, "hold ruff at 0.17.0")
