@@ -281,8 +281,10 @@ def options(push: dict) -> dict[str, str]:
     return dict(option.partition("=")[::2] for option in push["options"])
 
 
-def test_the_job_validates_and_runs_only_on_schedules_and_by_hand(template, render):
+def test_the_job_validates_and_runs_only_on_schedules_and_by_hand(template, render, tmp_path):
     project = commit_all(render(template=template, env=OFFLINE), "generated")
+    # On its origin, as on GitLab: a merge request's `rules: changes` compare with origin/main.
+    Origin.made_from(tmp_path / "origin.git", project)
     check_schema(project)
     job = pipeline(project)["template-update"]
     assert all("$CI_PIPELINE_SOURCE ==" in rule["if"] for rule in job["rules"])
