@@ -123,6 +123,11 @@ def unmount_below(folder: Path) -> None:
         subprocess.run(["umount", mount_point], capture_output=True, check=False)
 
 
+def storage_options(folder: Path, driver: str) -> list[str]:
+    """buildah's options for a storage of its own in ``folder``."""
+    return ["--root", str(folder / "storage"), "--runroot", str(folder / "run"), "--storage-driver", driver]
+
+
 class Buildah:
     """buildah with its own storage (chroot isolation: no daemon). Its storage driver is
     overlay where the kernel lets this user mount one (a layer is a difference), else vfs (each
@@ -131,34 +136,28 @@ class Buildah:
     def __init__(self, root: Path) -> None:
         self.exe, self.root = require_tool("buildah", "builds the generated image"), root
         self.driver = "overlay" if self._mounts_overlay(root / "probe") else "vfs"
-        self.global_opts = [
-            "--root",
-            str(root / "storage"),
-            "--runroot",
-            str(root / "run"),
-            "--storage-driver",
-            self.driver,
-        ]
+        self.global_opts = storage_options(root, self.driver)
 
     def _mounts_overlay(self, probe: Path) -> bool:
-        options = ["--root", str(probe / "storage"), "--runroot", str(probe / "run"), "--storage-driver", "overlay"]
+        options = storage_options(probe, "overlay")
         try:
             container = run([self.exe, *options, "from", "scratch"], probe.parent).strip().splitlines()[-1]
             run([self.exe, *options, "mount", container], probe.parent)
         except CommandFailed:
             return False
         finally:
-            subprocess.run([self.exe, *options, "rm", "--all"], capture_output=True, check=False)
-            unmount_below(probe)
-            shutil.rmtree(probe, ignore_errors=True)
+            self._remove(options, probe)
         return True
 
+    def _remove(self, options: list[str], folder: Path) -> None:
+        """Remove every container, image and mount of the storage in ``folder``, then the folder."""
+        for command in (["rm", "--all"], ["rmi", "--all", "--force"]):
+            subprocess.run([self.exe, *options, *command], capture_output=True, check=False)
+        unmount_below(folder)
+        shutil.rmtree(folder, ignore_errors=True)
+
     def remove(self) -> None:
-        """Remove every container, image and mount of this storage, then the storage."""
-        subprocess.run([self.exe, *self.global_opts, "rm", "--all"], capture_output=True, check=False)
-        subprocess.run([self.exe, *self.global_opts, "rmi", "--all", "--force"], capture_output=True, check=False)
-        unmount_below(self.root)
-        shutil.rmtree(self.root, ignore_errors=True)
+        self._remove(self.global_opts, self.root)
 
     def __call__(self, *args: str | Path, cwd: Path | None = None) -> str:
         return run([self.exe, *self.global_opts, *args], cwd or Path.cwd(), {"BUILDAH_ISOLATION": "chroot"})
