@@ -88,8 +88,8 @@ def may_lack_owned(template: Path, project: Path, answered: dict[str, object]) -
     """Whether a template-owned file of ``template`` (copier's checkout of TO) may be missing
     from ``project`` rendered with ``answered``: a source file that says it is template-owned
     has no file at the place it renders to (a part that exists only for some answers is there
-    when its answer is true, and absent otherwise), or its place depends on more than one
-    answer's truth. Only then does TO's render have to say which files it owns."""
+    when its answer is true, and absent otherwise), or its place depends on anything else (an
+    answer not recorded, other Jinja). Only then does TO's render have to say which files it owns."""
     config = yaml.safe_load((template / "copier.yml").read_text(encoding="utf-8"))
     root = template / str(config.get("_subdirectory", ""))
     suffix = str(config.get("_templates_suffix", ".jinja"))
