@@ -130,6 +130,7 @@ RULES: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "package_index_auth": lambda a: organisation.auth_error(a["package_index_auth"], a.get("package_index_url", "")),
     "vulnerability_service_url": lambda a: organisation.service_url_error(a["vulnerability_service_url"]),
     "ci_runner_tags": lambda a: organisation.runner_tags_error(a["ci_runner_tags"]),
+    "renovate_timezone": lambda a: organisation.timezone_error(a["renovate_timezone"]),
 }
 # Answers whose refusal must not print them whole (a token in a URL).
 SECRET_BEARING = {"package_index_url", "vulnerability_service_url"}

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import zoneinfo
+from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
 from identity import MAX_NAME, unsafe_characters
@@ -34,6 +36,8 @@ _HOST_RE = re.compile(r"^[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?$")
 # What a simple-index URL's path needs (RFC 3986 unreserved characters, "/", "%" escapes and
 # GitLab's "/-/"); no quotes, spaces or "$", which YAML, TOML, shells or GitLab would read.
 _PATH_RE = re.compile(r"^[A-Za-z0-9._~%/+-]*$")
+# An IANA zone name: Area/Location[/Sublocation] (Europe/Berlin, America/Argentina/Salta).
+_ZONE_RE = re.compile(r"^[A-Z][A-Za-z_]+(?:/[A-Za-z0-9_+-]+){1,2}$")
 _DISTRIBUTION_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _EXAMPLE_URL = "https://gitlab.example.com/api/v4/groups/42/-/packages/pypi/simple"
 
@@ -147,6 +151,27 @@ def service_url_error(url: str) -> str:
     return _refusal("vulnerability_service_url", url, "https://osv.example.com")
 
 
+def timezone_error(name: object) -> str:
+    """Why ``name`` cannot be the time zone Renovate reads its schedule in, or ``""``: an IANA
+    zone (Area/Location, as Renovate's ``timezone`` takes, docs.renovatebot.com
+    "Configuration Options", timezone) or UTC, known to this machine's time zone database
+    when it has one."""
+    if isinstance(name, str) and (name == "UTC" or _ZONE_RE.fullmatch(name)):
+        known = _known_zones()
+        if not known or name in known:
+            return ""
+    return (
+        f"renovate_timezone {str(name)[:80]!r} is not an IANA time zone; give Area/Location "
+        "as in Europe/Berlin or America/New_York, or UTC."
+    )
+
+
+@lru_cache(maxsize=1)
+def _known_zones() -> frozenset[str]:
+    """The zones of this machine's time zone database (none: not known here, any well-formed name)."""
+    return frozenset(zoneinfo.available_timezones())
+
+
 def upload_url(index_url: str) -> str:
     """Where packages are published to an index whose simple API is ``index_url``.
 
@@ -231,4 +256,5 @@ JINJA_GLOBALS = {
     "default_auth": default_auth,
     "package_names_error": package_names_error,
     "runner_tags_error": runner_tags_error,
+    "timezone_error": timezone_error,
 }

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import re
 
+# Each tool within the release series this template is tested with: the upper bound is the
+# next series that may change what the tool reports (ruff and mypy add rules in minor
+# releases; ty is 0.0.x, where every release may; pytest and the others follow semver), so
+# `uv lock --upgrade` (Renovate's lock file maintenance) moves a tool only within its series,
+# and only a template release moves it across (tests/test_tools.py holds every range to it).
 # The type checker's group, by the type_checker answer ("none": no group).
-TYPE_CHECKERS = {"mypy": "mypy>=2.4", "ty": "ty>=0.0.104"}
-LINT = ["ruff>=0.17"]
-TEST = ["pytest>=9", "pytest-cov>=7"]
-HOOKS = ["pre-commit-hooks>=6", "detect-secrets>=1.5"]  # what the git hooks and the secrets job run
+TYPE_CHECKERS = {"mypy": "mypy>=2.4,<2.5", "ty": "ty>=0.0.108,<0.0.109"}
+LINT = ["ruff>=0.17,<0.18"]
+TEST = ["pytest>=9,<10", "pytest-cov>=7,<8"]
+HOOKS = ["pre-commit-hooks>=6,<7", "detect-secrets>=1.5,<1.6"]  # what the git hooks and the secrets job run
 BUILD_BACKEND = "uv_build"  # build-system.requires, pinned to the uv minor (images.py)
 
 

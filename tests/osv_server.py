@@ -8,16 +8,21 @@ prints as its first line, until killed:
 - ``POST /v1/querybatch`` answers each query (a package name, its ecosystem and a version)
   with the IDs of the records whose ``affected`` entry names that package and lists that
   version in its ``versions``;
-- ``GET /v1/vulns/<id>`` returns the record.
+- ``GET /v1/vulns/<id>`` returns the record;
+- ``GET /osv-offline.zip`` returns every record as the database Renovate's OSV alerts read
+  (``@renovatebot/osv-offline``: a zip of one JSON record per line, ``pypi.nedb`` for PyPI),
+  which Renovate downloads from ``OSV_OFFLINE_DATABASE_URL``.
 
 The file is read on every request, so a test can change the advisories while it runs.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import sys
+import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -61,7 +66,22 @@ class Handler(BaseHTTPRequestHandler):
             results.append({"vulns": [{"id": r["id"], "modified": r["modified"]} for r in found]} if found else {})
         self.answer(200, {"results": results})
 
+    def offline_database(self) -> bytes:
+        lines = "".join(json.dumps(record) + "\n" for record in self.records())
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("pypi.nedb", lines)
+        return buffer.getvalue()
+
     def do_GET(self) -> None:
+        if self.path == "/osv-offline.zip":
+            data = self.offline_database()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/zip")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         wanted = self.path.removeprefix("/v1/vulns/")
         record = next((r for r in self.records() if r["id"] == wanted), None)
         self.answer(200, record) if record else self.answer(404, {"message": "not found"})

@@ -60,9 +60,10 @@ class Index:
 
 
 @contextmanager
-def serving_index(root: Path, *, mirror: bool = False) -> Iterator[Index]:
+def serving_index(root: Path, *, mirror: bool = False, dated: bool = False) -> Iterator[Index]:
     """A password-protected HTTPS index on a free loopback port, its CA added to the machine's
-    (``mirror``: names it does not hold are redirected to PyPI, as an organisation's mirror)."""
+    (``mirror``: names it does not hold are redirected to PyPI, as an organisation's mirror;
+    ``dated``: it gives each file's upload time, as PyPI does, in PEP 691's JSON)."""
     root.mkdir(parents=True, exist_ok=True)
     packages = root / "packages"
     packages.mkdir()
@@ -74,7 +75,8 @@ def serving_index(root: Path, *, mirror: bool = False) -> Iterator[Index]:
     bundle = root / "ca-bundle.pem"
     bundle.write_bytes(SYSTEM_BUNDLE.read_bytes() + b"\n" + ca.cert_pem.bytes())
     log = root / "requests.log"
-    arguments = [packages, root / "htpasswd", root / "server.pem", "--log", log, *(["--mirror"] if mirror else [])]
+    arguments = [packages, root / "htpasswd", root / "server.pem", "--log", log]
+    arguments += [*(["--mirror"] if mirror else []), *(["--dated"] if dated else [])]
     with serving("tests.index_server", *arguments) as (port, _):
         yield Index(f"https://127.0.0.1:{port}/simple/", f"https://127.0.0.1:{port}/", packages, bundle, log)
 
@@ -114,3 +116,25 @@ def serving_osv(root: Path, advisories: list[dict]) -> Iterator[Osv]:
     records.write_text(json.dumps(advisories), encoding="utf-8")
     with serving("tests.osv_server", records) as (port, server):
         yield Osv(f"http://127.0.0.1:{port}", records, server)
+
+
+@dataclass
+class GitLab:
+    api: str  # the API's root, as Renovate's endpoint and python-gitlab's URL take it
+    log: Path  # every request it answered, one JSON object per line
+
+    def requests(self) -> list[dict]:
+        return [json.loads(line) for line in self.log.read_text(encoding="utf-8").splitlines()]
+
+
+@contextmanager
+def serving_gitlab(root: Path, projects: list[dict], user: dict | None = None) -> Iterator[GitLab]:
+    """The loopback GitLab (tests/gitlab_server.py) holding ``projects``, its API on a free port."""
+    root.mkdir(parents=True, exist_ok=True)
+    state = root / "gitlab.json"
+    user = user or {"id": 1, "username": "renovate-bot", "name": "Renovate Bot", "email": "renovate@example.com"}
+    state.write_text(json.dumps({"user": user, "projects": projects}), encoding="utf-8")
+    log = root / "gitlab-requests.log"
+    log.touch()
+    with serving("tests.gitlab_server", state, log) as (port, _):
+        yield GitLab(f"http://127.0.0.1:{port}/api/v4/", log)

@@ -107,6 +107,9 @@ def index_spellings(url: str) -> tuple[list[str], list[str]]:
     return taken, refused
 
 
+# Renovate's schedule zone: UTC, zones with a sublocation, a DST-free offset zone.
+TIME_ZONES = ["UTC", "Europe/Berlin", "America/Argentina/Salta", "Asia/Kolkata", "Etc/GMT-14"]
+
 # What a hostile draw puts in one question instead of an accepted answer.
 HOSTILE = {
     "project_name": hostile_text | st.text(min_size=101, max_size=5000) | lookalike_names | yaml_scalars,
@@ -125,6 +128,7 @@ HOSTILE = {
     "ci_runner_tags": st.lists(hostile_text, min_size=1, max_size=3)
     | st.just(["docker", "docker"])
     | st.lists(words, min_size=51, max_size=60, unique=True),
+    "renovate_timezone": hostile_text | yaml_scalars | st.sampled_from(["CET+1", "Europe/Nowhere", "../etc/localtime"]),
     **dict.fromkeys(
         ["dockerfile", "publish_package", "ci_share_cache_with_merge_requests", "ci_python_matrix", "renovate"],
         boolean_spellings,
@@ -155,6 +159,7 @@ def answer_sets(draw: st.DrawFn, index: Index, index_mode: str | None) -> tuple[
         "ci_share_cache_with_merge_requests": draw(st.booleans()),
         "ci_python_matrix": draw(st.booleans()),
         "ci_runner_tags": draw(st.lists(words, max_size=3, unique=True)),
+        "renovate_timezone": draw(st.sampled_from(TIME_ZONES)),
     }
     if answers["image_registry"] == "mirror":
         answers["image_mirror"] = draw(st.from_regex(r"\A[a-z0-9]{1,20}\.[a-z]{2,6}(/[a-z0-9]{1,20}){0,2}\Z"))
@@ -218,7 +223,10 @@ def check_invariant(
 def check_safe(project: Path, answers: dict[str, object], index_log: Path) -> None:
     """Accepted and green, and safe: the index the answers name is the one uv asked (its log
     grew during this render), and the job token goes to no index that is not a GitLab
-    registry, nor to any index outside the host check."""
+    registry, nor to any index outside the host check; Renovate reads its schedule in the
+    zone the answers give."""
+    renovate = json.loads((project / "renovate.json").read_text(encoding="utf-8"))
+    assert renovate["timezone"] == answers.get("renovate_timezone", "UTC")
     url = answers.get("package_index_url")
     if not url:
         return

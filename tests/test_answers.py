@@ -225,6 +225,7 @@ def copier_refuses(template: Path, tmp_path: Path, *args: str) -> list[str]:
         (["-d", "project_name=Pay\u3164ment"], "invisible filler"),
         (["-d", "project_name=P\u0430yment Service"], "distribution_name 'pyment-service', package_name"),
         (["-d", "ci_runner_tags=[" + ", ".join(f"t{i}" for i in range(51)) + "]"], "more than 50"),
+        (["-d", "renovate_timezone=CET+1"], "renovate_timezone 'CET+1' is not an IANA time zone"),
     ],
 )
 def test_a_bad_answer_on_the_command_line_is_refused_in_a_few_lines(args, message, template_repo, tmp_path):

@@ -98,7 +98,7 @@ def test_each_template_version_renders_with_its_own_rule_modules(tmp_path):
     old, new = tmp_path / "v1" / "extensions", tmp_path / "v2" / "extensions"
     for folder in (old, new):
         shutil.copytree(ROOT / "extensions", folder)
-    edit(new / "tools.py", 'TEST = ["pytest>=9",', 'TEST = ["pytest>=9", "pytest-timeout>=2.3",')
+    edit(new / "tools.py", 'TEST = ["pytest>=9,<10",', 'TEST = ["pytest>=9,<10", "pytest-timeout>=2.3,<3",')
     tests_of = {}
     for name, folder in (("new", new), ("old", old), ("new again", new)):
         registry = _load_registry(folder)

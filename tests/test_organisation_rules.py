@@ -82,6 +82,21 @@ def test_vulnerability_services_that_would_leak_or_break_are_refused_naming_why(
     assert "For example 'https://osv.example.com'" in message
 
 
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin", "America/Argentina/Salta", "Etc/GMT-14", "Asia/Kolkata"])
+def test_iana_time_zones_are_taken(zone):
+    assert organisation.timezone_error(zone) == ""
+
+
+@pytest.mark.parametrize(
+    "zone",
+    ["", "utc", "Europe/Nowhere", "europe/berlin", "UTC+2", "GMT", "../etc/passwd", "Europe/Berlin\n", 3.1, None],
+)
+def test_what_is_not_an_iana_time_zone_is_refused(zone):
+    message = organisation.timezone_error(zone)
+    assert message.startswith(f"renovate_timezone {str(zone)[:80]!r} is not an IANA time zone")
+    assert "Europe/Berlin" in message
+
+
 def test_the_index_as_templates_see_it():
     assert organisation.index_settings("", "beside", [], "none") == {}
     index = organisation.index_settings("https://x.example.com/simple", "replace", ["a"], "ci-variables")

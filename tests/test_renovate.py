@@ -1,6 +1,12 @@
 """Renovate works with the template, not against it: Renovate itself (the npm package pinned in
 .ci/tools) runs with its local platform on generated projects and on this repository, and
 the tests read its own report file (and, for the branches it plans, its own JSON log).
+
+Where a claim is about what Renovate pushes (a relocked uv.lock, a security fix outside the
+schedule), it runs as the group's scheduled job runs it (README, "Running Renovate for a whole
+group"): on the GitLab platform, against the loopback GitLab of tests/gitlab_server.py, with
+uv from PATH (Renovate's ``binarySource: global``) relocking, the project's git repository a
+bare one the test reads back, and OSV's database served by the loopback vulnerability service.
 """
 
 from __future__ import annotations
@@ -10,22 +16,30 @@ import json
 import os
 import re
 import subprocess
+import tomllib
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 
 from tests.kit import (
     OFFLINE,
     ROOT,
+    check_schema,
     commit_all,
     copier_cli,
+    git,
     node_tool,
+    pipeline,
     render_with,
     run,
     snapshot_template,
 )
-from tests.servers import PASSWORD, USER, Index, publish, serving_index
+from tests.servers import PASSWORD, USER, GitLab, Index, publish, serving_gitlab, serving_index, serving_osv
 
 IMAGES = ROOT / "extensions" / "images.py"
 ANNOTATION = re.compile(r"# renovate: datasource=[a-z-]+")
@@ -94,9 +108,10 @@ def test_renovate_extracts_the_teams_dependencies_and_the_lock_and_nothing_the_t
 @pytest.fixture(scope="module")
 def looked_up(copie_session, template_repo, tmp_path_factory) -> Iterator[tuple[dict, list[dict]]]:
     """A project on the organisation's index (acme-utils pinned to it as internal), after both
-    its dependencies got newer releases, looked up by Renovate through its host rules."""
+    its dependencies got newer releases, looked up by Renovate through its host rules. The
+    index dates its releases (PEP 691 with upload times, as PyPI does), so the cooldown counts."""
     work = tmp_path_factory.mktemp("renovate")
-    with serving_index(work / "index") as index:
+    with serving_index(work / "index", dated=True) as index:
         for name in ("acme-utils", "payments-ledger"):
             publish(index, work / "packages", name, "1.0.0")
         answers = {
@@ -109,16 +124,25 @@ def looked_up(copie_session, template_repo, tmp_path_factory) -> Iterator[tuple[
         commit_all(project, "depends on two packages of the index")
         publish(index, work / "packages", "acme-utils", "2.0.0")
         publish(index, work / "packages", "payments-ledger", "1.1.0")
-        yield renovate(project, "full", renovate_environment(index))
+        yield renovate(project, "full", renovate_environment(index) | NOW)
 
 
 def renovate_environment(index: Index) -> dict[str, str]:
-    """What the platform team's Renovate pipeline sets (README, "Renovate"), from masked variables."""
+    """What the platform team's Renovate pipeline sets (README, "Running Renovate for a whole
+    group"): the organisation's CA for Renovate (Node) and for the uv it runs, the index's
+    credentials from a masked variable."""
+    rules = [
+        {"matchHost": "127.0.0.1", "username": USER, "password": PASSWORD},
+        {"matchHost": "pypi.org", "enabled": False},  # the tests' own: nothing beyond this machine
+    ]
     return {
         "NODE_EXTRA_CA_CERTS": str(index.ca_bundle),
-        "RENOVATE_HOST_RULES": json.dumps([{"matchHost": "127.0.0.1", "username": USER, "password": PASSWORD}]),
-        "RENOVATE_FORCE": json.dumps({"schedule": []}),  # plan the weekly branches now, not on Monday
+        "RENOVATE_CUSTOM_ENV_VARIABLES": json.dumps({"SSL_CERT_FILE": str(index.ca_bundle)}),
+        "RENOVATE_HOST_RULES": json.dumps(rules),
     }
+
+
+NOW = {"RENOVATE_FORCE": json.dumps({"schedule": []})}  # plan the weekly branches now, not on Monday
 
 
 def updates(dep: dict) -> list[tuple[str, bool]]:
@@ -131,8 +155,9 @@ def test_renovate_proposes_an_internal_release_at_once(looked_up):
 
 
 def test_renovate_holds_other_new_releases_for_the_cooldown(looked_up):
-    report, _ = looked_up
+    report, records = looked_up
     assert updates(deps(report)["payments-ledger"]) == [("1.1.0", True)]
+    assert not [r for r in records if "do not have a releaseTimestamp" in r["msg"]]  # held for its age
 
 
 def test_renovate_leaves_the_templates_tools_and_python_to_the_template(looked_up):
@@ -159,6 +184,183 @@ def test_renovate_plans_one_weekly_branch_for_the_dependencies_and_one_for_the_l
     }
 
 
+# ---------------------------------------------------------------- as the group's job runs it, on GitLab
+
+FLAGGED = {  # an OSV record as OSV's PyPI database holds it (the purl is what Renovate matches)
+    "id": "PYSEC-2099-50",
+    "modified": "2026-11-01T00:00:00Z",
+    "summary": "payments-ledger writes card numbers to its log",
+    "affected": [
+        {
+            "package": {"name": "payments-ledger", "ecosystem": "PyPI", "purl": "pkg:pypi/payments-ledger"},
+            "versions": ["1.0.0"],
+            "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.0.1"}]}],
+        }
+    ],
+}
+WEEKLY = "renovate/python-dependencies"
+SECURITY = "renovate/pypi-payments-ledger-vulnerability"
+
+
+def off_schedule_zone() -> str:
+    """A time zone in which it is not Monday before 7am now: the weekly schedule ("before 6am on
+    monday") is not due there, with an hour to spare. The three are at least 9 hours apart, so
+    at most one of them is in that 7-hour window."""
+    for zone in ("UTC", "Asia/Tokyo", "Pacific/Honolulu"):
+        now = datetime.now(ZoneInfo(zone))
+        if not (now.weekday() == 0 and now.hour < 7):
+            return zone
+    raise AssertionError("unreachable: the zones are 9 hours apart")
+
+
+@dataclass
+class OnGitLab:
+    origin: Path  # the project's repository, as Renovate pushed to it
+    gitlab: GitLab
+    zone: str
+    env: dict[str, str]
+    records: list[dict] = field(default_factory=list)  # the first run's log
+
+    def run(self, extra: dict[str, str] | None = None) -> list[dict]:
+        """Run Renovate over the project as the group's job does; return its JSON log records."""
+        command = [
+            node_tool("renovate", "keeps dependencies fresh"),
+            "--platform=gitlab",
+            f"--endpoint={self.gitlab.api}",
+            "--git-url=ssh",  # the loopback GitLab gives the bare repository's file:// URL there
+            "acme/payments",
+        ]
+        env = {**os.environ, **self.env, **(extra or {})}
+        proc = subprocess.run(command, cwd=self.origin.parent, capture_output=True, text=True, check=False, env=env)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        records = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+        assert not [r for r in records if r.get("level", 0) >= 50], "Renovate logged errors"
+        refused = [f"{r['method']} {r['path']}: {r['status']}" for r in self.gitlab.requests() if r["status"] >= 400]
+        assert refused == [], "the loopback GitLab lacks what Renovate asked for"
+        return records
+
+    def opened(self) -> dict[str, dict]:
+        """The merge requests Renovate opened, by source branch."""
+        return {
+            r["body"]["source_branch"]: r["body"]
+            for r in self.gitlab.requests()
+            if r["method"] == "POST" and r["path"].endswith("/merge_requests")
+        }
+
+    def changed(self, branch: str) -> dict[str, str]:
+        """The files ``branch`` changes from main, with their new text."""
+        names = git(self.origin, "diff", "--name-only", "main", branch).split()
+        return {name: git(self.origin, "show", f"{branch}:{name}") for name in names}
+
+
+def locked(lock_text: str, name: str) -> str:
+    return next(p["version"] for p in tomllib.loads(lock_text)["package"] if p["name"] == name)
+
+
+@pytest.fixture(scope="module")
+def on_gitlab(copie_session, template_repo, tmp_path_factory) -> Iterator[OnGitLab]:
+    """A project on GitLab depending on two packages of the organisation's index by range (one
+    of them internal), each locked at 1.0.0; then 1.2.0 of one comes out, and 1.0.1 of the
+    other, which fixes an advisory against 1.0.0. The index gives no release dates, as GitLab's
+    registry. Renovate has run once, in a time zone where its weekly schedule is not due."""
+    work = tmp_path_factory.mktemp("renovate-gitlab")
+    zone = off_schedule_zone()
+    with (
+        serving_index(work / "index") as index,
+        serving_osv(work / "osv", [FLAGGED]) as osv,
+    ):
+        for name in ("billing-core", "payments-ledger"):
+            publish(index, work / "packages", name, "1.0.0")
+        answers = {
+            "package_index_url": index.url,
+            "package_index_packages": ["payments-ledger"],
+            "package_index_auth": "ci-variables",
+            "renovate_timezone": zone,
+        }
+        project = render_with(copie_session, template_repo, answers, index.env())
+        run(["uv", "add", "--quiet", "billing-core>=1.0", "payments-ledger>=1.0"], project, index.env())
+        commit_all(project, "depends on two of the organisation's packages")
+        origin = work / "payments.git"
+        git(work, "clone", "--quiet", "--bare", str(project), str(origin))
+        publish(index, work / "packages", "billing-core", "1.2.0")
+        publish(index, work / "packages", "payments-ledger", "1.0.1")
+        gitlab_project = {
+            "id": 7,
+            "path_with_namespace": "acme/payments",
+            "default_branch": "main",
+            "ssh_url_to_repo": origin.as_uri(),
+            "http_url_to_repo": "https://gitlab.example.com/acme/payments.git",
+            "web_url": "https://gitlab.example.com/acme/payments",
+            "archived": False,
+            "mirror": False,
+            "empty_repo": False,
+            "merge_method": "merge",
+        }
+        with serving_gitlab(work / "gitlab", [gitlab_project]) as gitlab:
+            env = renovate_environment(index) | {
+                "RENOVATE_TOKEN": "glpat-loopback-renovate-bot",
+                "RENOVATE_GIT_AUTHOR": "Renovate Bot <renovate@example.com>",
+                "RENOVATE_BASE_DIR": str(work / "renovate"),
+                "RENOVATE_X_IGNORE_RE2": "true",
+                "OSV_OFFLINE_DATABASE_URL": f"{osv.url}/osv-offline.zip",  # README: a mirror of OSV's database
+                "OSV_OFFLINE_ROOT_DIR": str(work / "osv-offline"),
+                "LOG_LEVEL": "debug",
+                "LOG_FORMAT": "json",
+            }
+            renovated = OnGitLab(origin, gitlab, zone, env)
+            renovated.records = renovated.run()
+            yield renovated
+
+
+def test_renovate_fixes_a_flagged_dependency_at_once_outside_the_schedule(on_gitlab):
+    assert any(f"tz={on_gitlab.zone}" in r["msg"] and "before 6am on monday" in r["msg"] for r in on_gitlab.records)
+    opened = on_gitlab.opened()
+    assert list(opened) == [SECURITY]  # the weekly branch waits for Monday
+    assert opened[SECURITY]["title"] == "Update dependency payments-ledger to v1.0.1 [SECURITY]"
+    assert set(opened[SECURITY]["labels"].split(",")) == {"renovate", "security"}
+    assert "PYSEC-2099-50" in opened[SECURITY]["description"]
+
+
+def test_renovates_security_fix_is_relocked_by_uv_and_leaves_the_range_alone(on_gitlab):
+    changed = on_gitlab.changed(SECURITY)
+    assert list(changed) == ["uv.lock"]  # update-lockfile: the range >=1.0 already takes 1.0.1
+    assert locked(changed["uv.lock"], "payments-ledger") == "1.0.1"
+    assert locked(changed["uv.lock"], "billing-core") == "1.0.0"  # only the flagged package moves
+    assert git(on_gitlab.origin, "log", "-1", "--format=%an", SECURITY).strip() == "Renovate Bot"
+
+
+def test_renovate_proposes_an_in_range_release_on_the_weekly_schedule_as_a_lock_change(on_gitlab):
+    dashboard = next(
+        r["body"]["description"]
+        for r in on_gitlab.gitlab.requests()
+        if r["method"] == "POST" and r["path"].endswith("/issues")
+    )
+    # Not held for ever for want of a date: waiting only for Monday.
+    awaiting = dashboard.split("## Awaiting Schedule")[1].split("##")[0]
+    assert f"unschedule-branch={WEEKLY} -->Update dependency billing-core to v1.2.0" in awaiting
+    assert WEEKLY not in git(on_gitlab.origin, "branch", "--list")
+
+    on_gitlab.run(NOW)  # Monday morning
+    changed = on_gitlab.changed(WEEKLY)
+    assert list(changed) == ["uv.lock"]  # in range: the lock moves, pyproject.toml keeps >=1.0
+    assert locked(changed["uv.lock"], "billing-core") == "1.2.0"
+    assert WEEKLY in on_gitlab.opened()
+
+
+def test_the_readmes_group_job_passes_gitlabs_schema_and_runs_on_a_default_projects_ci_image(render, tmp_path):
+    """The README's Renovate job, as a platform team copies it: GitLab would take it, and its image
+    is the one a default render's CI runs on (uv and Python, as Renovate's relock needs), so a
+    template release that moves the image fails here until the README follows."""
+    section = (ROOT / "README.md").read_text(encoding="utf-8").split("### Running Renovate for a whole group")[1]
+    block = section.split("```yaml\n")[1].split("```")[0]
+    job = yaml.safe_load(block)["renovate"]
+    (tmp_path / ".gitlab-ci.yml").write_text(block, encoding="utf-8")
+    check_schema(tmp_path)
+    assert job["image"] == pipeline(render(env=OFFLINE))["variables"]["UV_CI_IMAGE"]
+    assert job["variables"]["RENOVATE_BINARY_SOURCE"] == "global"  # uv from the image
+    assert "RENOVATE_CUSTOM_ENV_VARIABLES" in block  # the CA reaches uv's relock too
+
+
 @pytest.mark.parametrize(
     "answers",
     [
@@ -173,9 +375,9 @@ def test_renovate_plans_one_weekly_branch_for_the_dependencies_and_one_for_the_l
             "package_index_mode": "replace",
             "type_checker": "ty",
         },
-        {"type_checker": "none"},
+        {"type_checker": "none", "renovate_timezone": "America/Argentina/Salta"},
     ],
-    ids=["pypi", "index", "index-with-internal-packages", "replace-ty", "no-type-checker"],
+    ids=["pypi", "index", "index-with-internal-packages", "replace-ty", "no-type-checker-a-time-zone"],
 )
 def test_every_generated_renovate_json_passes_renovates_validator(answers, render):
     assert "Config validated successfully" in validate(render(env=OFFLINE, **answers) / "renovate.json")

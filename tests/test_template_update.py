@@ -480,7 +480,7 @@ def test_a_conflict_or_a_failing_check_makes_a_draft_that_names_it(projects, tmp
 def test_a_conflict_in_pyproject_still_gives_a_draft_with_the_lock_pending(projects, tmp_path, default_jobs):
     def clashing_dependency(project: Path) -> None:
         # v2 adds a line right above the first group's: the same lines change on both sides.
-        edit(project / "pyproject.toml", 'lint = ["ruff>=0.17"]', 'lint = ["ruff>=0.17.1"]')
+        edit(project / "pyproject.toml", 'lint = ["ruff>=0.17,<0.18"]', 'lint = ["ruff>=0.17.1,<0.18"]')
         run(["uv", "lock", "--quiet"], project)
 
     project, origin = projects.copied("pyproject", tmp_path, clashing_dependency)

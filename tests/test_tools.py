@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import pytest
 import tools
+from packaging.requirements import Requirement
+from packaging.version import Version
 
 pytestmark = pytest.mark.fast  # the fast tier: no process, no render (tests/conftest.py)
 
 
 def test_every_project_gets_lint_test_and_hooks_and_the_checkers_group_only_with_one():
     assert list(tools.tool_groups("none")) == ["lint", "test", "hooks"]
-    assert tools.tool_groups("mypy")["types"] == ["mypy>=2.4"]
+    assert tools.tool_groups("mypy")["types"] == ["mypy>=2.4,<2.5"]
     assert list(tools.tool_groups("ty")) == ["lint", "test", "types", "hooks"]
 
 
@@ -23,3 +25,17 @@ def test_every_project_gets_lint_test_and_hooks_and_the_checkers_group_only_with
 )
 def test_the_names_renovate_leaves_to_the_template_are_every_tool_and_the_build_backend(checker, names):
     assert tools.tool_names(checker) == names
+
+
+def test_every_tool_is_held_to_the_release_series_the_template_tests():
+    """Renovate's lock file maintenance runs `uv lock --upgrade`: only an upper bound keeps it
+    from moving a tool into a series the template never ran; a template release moves it."""
+    checkers = [group for checker in tools.TYPE_CHECKERS for group in tools.tool_groups(checker).values()]
+    for requirement in {requirement for group in checkers for requirement in group}:
+        parsed = Requirement(requirement)
+        (floor,) = [Version(spec.version) for spec in parsed.specifier if spec.operator == ">="]
+        (ceiling,) = [Version(spec.version) for spec in parsed.specifier if spec.operator == "<"]
+        series = floor.release[: len(ceiling.release)]
+        assert ceiling.release == (*series[:-1], series[-1] + 1), f"{requirement}: not the next series"
+        if parsed.name in {"ruff", "mypy", "ty", "detect-secrets"}:  # their new releases report new findings
+            assert len(ceiling.release) >= 2, f"{requirement}: a new major series only"

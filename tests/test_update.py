@@ -95,7 +95,11 @@ def release_v2(repo: Path) -> None:
         + "\npackage:\n  extends: .uv\n  stage: build\n  script:\n    - uv build --no-sources\n"
         + "  artifacts:\n    paths:\n      - dist/\n"
     )
-    edit(repo / "extensions" / "tools.py", 'TEST = ["pytest>=9",', 'TEST = ["pytest>=9", "pytest-timeout>=2.3",')
+    edit(
+        repo / "extensions" / "tools.py",
+        'TEST = ["pytest>=9,<10",',
+        'TEST = ["pytest>=9,<10", "pytest-timeout>=2.3,<3",',
+    )
     git(repo, "commit", "-q", "-am", f"v2: uv {NEW_UV}, cache key on .python-version, package job, pytest-timeout")
     git(repo, "tag", "v2.0.0")
 
@@ -161,7 +165,7 @@ def test_update_to_v2_keeps_the_team_work_and_the_drift_check_follows(tagged_tem
     expected_image = images.image_refs(answers["python_version"], NEW_UV, answers["os_flavour"])["ci"]
     assert template_ci["variables"]["UV_CI_IMAGE"] == expected_image
     pyproject = read_toml(project / "pyproject.toml")
-    assert "pytest-timeout>=2.3" in pyproject["dependency-groups"]["test"]
+    assert "pytest-timeout>=2.3,<3" in pyproject["dependency-groups"]["test"]
     assert pyproject["tool"]["uv"]["required-version"] == f">={NEW_UV}"
 
     # Everything the team did is still there.
