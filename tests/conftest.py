@@ -1,5 +1,5 @@
-"""Fixtures over tests/kit.py: the committed template, and ``render`` bound to it; and the
-fast tier's guard."""
+"""Fixtures over tests/kit.py: the committed template, and ``render`` bound to it; the fast
+tier's guard; and the order the suite runs in."""
 
 from __future__ import annotations
 
@@ -19,6 +19,31 @@ from tests import kit
 
 kit.use_test_environment()
 kit.compile_each_text_once()
+
+
+# ---------------------------------------------------------------- the longest first
+# The modules whose tests take longest, longest first (the sums of their test times in a whole
+# CI=true run, README "Testing"). They run before the rest, each module whole (its module
+# fixtures set up once): pytest-xdist's worksteal gives each worker a contiguous share and an
+# idle worker takes from the end of another's queue, so the last minutes run short tests on
+# both workers instead of one worker's long update scenarios while the other waits.
+LONGEST_FIRST = [
+    "test_answer_space.py",
+    "test_template_update.py",
+    "test_update.py",
+    "test_pipeline.py",
+    "test_security.py",
+    "test_organisation.py",
+    "test_renovate.py",
+    "test_generated_text.py",
+    "test_docker.py",
+    "test_project_sync.py",
+]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: position for position, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: each module keeps its order
 
 
 # ---------------------------------------------------------------- the fast tier
@@ -60,6 +85,12 @@ def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     with _no_process_if_fast(item):
         return (yield)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_green_checks(tmp_path_factory) -> None:
+    """One environment and one mypy cache for this process's green checks (``kit.SHARED_GREEN``)."""
+    kit.SHARED_GREEN = tmp_path_factory.mktemp("green")
 
 
 @pytest.fixture(scope="session")
