@@ -482,11 +482,13 @@ TYPE_CHECKS = {"mypy": ("uv", "run", "--locked", "mypy"), "ty": ("uv", "run", "-
 SHARED_GREEN: Path | None = None
 
 
-def check_green(project: Path, env: Mapping[str, str] | None = None) -> None:
-    """Run every check of ``project`` (its type checker's too); the first that fails raises ``CommandFailed``."""
+def check_green(project: Path, env: Mapping[str, str] | None = None, *, shared_environment: bool = True) -> None:
+    """Run every check of ``project`` (its type checker's too); the first that fails raises
+    ``CommandFailed``. ``shared_environment=False``: in the project's own ``.venv``, as a
+    developer runs them (and leaves it synced for what the test runs next)."""
     type_check = TYPE_CHECKS.get(answers_of(project).get("type_checker", "none"))
     shared = {}
-    if SHARED_GREEN is not None and "UV_PROJECT_ENVIRONMENT" not in (env or {}):
+    if shared_environment and SHARED_GREEN is not None and "UV_PROJECT_ENVIRONMENT" not in (env or {}):
         shared = {"UV_PROJECT_ENVIRONMENT": str(SHARED_GREEN / "venv"), "MYPY_CACHE_DIR": str(SHARED_GREEN / "mypy")}
     for command in (*GREEN_CHECKS, *([type_check] if type_check else [])):
         run(command, project, {**shared, **(env or {})})

@@ -40,7 +40,7 @@ def test_generated_project_passes_its_own_checks(version, render):
 
     project = render(python_version=version)
     commit_all(project, "generated")
-    check_green(project)
+    check_green(project, shared_environment=False)  # a developer's first session, .venv and all
     output = run(["uv", "run", "--locked", DISTRIBUTION, "Ada", "--shout"], project)
     assert output.splitlines()[-1] == "HELLO, ADA!"
     assert f"Python {version}" in run(["uv", "run", "python", "--version"], project)
