@@ -13,8 +13,8 @@ method, path, query, body and the status it answered), so a test sees what a too
 
 Routes, each from its page on docs.gitlab.com/api:
 - ``GET /api/v4/version`` (version.md) and ``GET /api/v4/user`` (users.md, "Get the current
-  user"): the token's user; a request without the ``PRIVATE-TOKEN`` or ``Authorization``
-  header gets 401 as GitLab answers;
+  user"): the token's user; a request without a token (``PRIVATE-TOKEN``, a job's
+  ``JOB-TOKEN`` or ``Authorization``; rest/authentication.md) gets 401 as GitLab answers;
 - ``GET /api/v4/projects/:id``: ``:id`` a number or the URL-encoded path with namespace;
 - ``GET /api/v4/projects/:id/merge_requests`` (merge_requests.md, "List project merge
   requests"): the merge requests opened through this server, filtered by ``state`` and
@@ -23,6 +23,8 @@ Routes, each from its page on docs.gitlab.com/api:
 - ``GET /api/v4/projects/:id/merge_requests/:iid``, and its notes (notes.md): none;
 - ``GET /api/v4/projects/:id/issues`` (issues.md): the open ones; ``POST`` opens one;
   ``GET`` and ``PUT`` ``.../issues/:iid`` read and edit one (``state_event`` closes it);
+- ``GET`` and ``POST /api/v4/projects/:id/releases`` (releases/index.md, "List releases",
+  "Create a release"): 409 for a tag that has a release;
 - ``GET /api/v4/projects/:id/repository/files/:path`` and ``.../raw`` (repository_files.md):
   the file at ``ref`` in the project's repository, base64 in JSON or raw;
 - ``GET /api/v4/projects/:id/repository/commits/:sha`` (commits.md, "Get a single commit"),
@@ -57,6 +59,7 @@ class State:
         self.merge_requests: dict[int, list[dict]] = {project["id"]: [] for project in self.projects}
         self.issues: dict[int, list[dict]] = {project["id"]: [] for project in self.projects}
         self.statuses: list[dict] = []  # commit statuses tools set
+        self.releases: dict[int, list[dict]] = {project["id"]: [] for project in self.projects}
         self.lock = threading.Lock()
 
     def project(self, reference: str) -> dict | None:
@@ -94,7 +97,7 @@ class Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
         body = self.body() if method in {"POST", "PUT"} else {}
-        if not (self.headers.get("PRIVATE-TOKEN") or self.headers.get("Authorization")):
+        if not any(self.headers.get(name) for name in ("PRIVATE-TOKEN", "JOB-TOKEN", "Authorization")):
             self.answer(401, {"message": "401 Unauthorized"})
         elif not parts.path.startswith(API):
             self.not_found()
@@ -121,6 +124,8 @@ class Handler(BaseHTTPRequestHandler):
             self.merge_requests(method, project, rest.removeprefix("/merge_requests"), query, body)
         elif (method, rest) == ("GET", ""):
             self.answer(200, project)
+        elif rest == "/releases":
+            self.releases(method, project, body)
         elif rest.startswith("/issues"):
             self.issues(method, project, rest.removeprefix("/issues"), body)
         elif method == "GET" and (found := re.fullmatch(r"/repository/files/([^/]+)(/raw)?", rest)):
@@ -133,6 +138,21 @@ class Handler(BaseHTTPRequestHandler):
             status = {"id": len(self.state.statuses) + 1, "sha": found.group(1), "status": body["state"], **body}
             self.state.statuses.append(status)
             self.answer(201, status)
+        else:
+            self.not_found()
+
+    def releases(self, method: str, project: dict, body: dict) -> None:
+        """A project's releases (releases/index.md): ``GET`` lists them, ``POST`` creates one for
+        ``tag_name`` (409 ``Release already exists`` when there is one)."""
+        releases = self.state.releases[project["id"]]
+        if method == "GET":
+            self.answer(200, releases)
+        elif method == "POST" and any(r["tag_name"] == body.get("tag_name") for r in releases):
+            self.answer(409, {"message": "Release already exists"})
+        elif method == "POST":
+            release = {"tag_name": body["tag_name"], "name": body.get("name"), "description": body.get("description")}
+            releases.append(release)
+            self.answer(201, release)
         else:
             self.not_found()
 

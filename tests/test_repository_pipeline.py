@@ -1,0 +1,180 @@
+"""This repository's own pipeline (.gitlab-ci.yml at its root): GitLab's CI schema takes it, it
+runs the fast tier before the rest on merge requests and the default branch, and a protected
+version tag releases with its CHANGELOG.md section. The release script's checks are unit
+tests; the fast and release jobs run for real in gitlab-ci-local, in a snapshot of this
+repository, the release against the loopback GitLab of tests/gitlab_server.py."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.kit import (
+    OFFLINE,
+    ROOT,
+    check_schema,
+    gitlab_ci_local,
+    job_names,
+    pipeline,
+    run,
+    run_pipeline,
+    snapshot_template,
+)
+from tests.servers import GitLab, serving_gitlab
+
+_spec = importlib.util.spec_from_file_location("release", ROOT / ".ci" / "release.py")
+release = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(release)
+
+CHANGELOG = """# Changelog
+
+## Unreleased
+
+- Something not released yet.
+
+## v1.2.0
+
+Renovate proposes in-range updates.
+
+- A timezone answer.
+
+## v1.1.0
+
+## v1.0.0
+
+- The first release.
+"""
+
+
+# ---------------------------------------------------------------- the release's checks (fast)
+
+
+@pytest.mark.fast
+def test_a_tags_notes_are_its_changelog_section_without_the_heading():
+    assert release.notes(CHANGELOG, "v1.2.0") == "Renovate proposes in-range updates.\n\n- A timezone answer."
+    assert release.notes(CHANGELOG, "v1.0.0") == "- The first release."
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize(
+    ("tag", "message"),
+    [
+        ("v1.3.0", "CHANGELOG.md has no section '## v1.3.0'"),
+        ("v1.1.0", "CHANGELOG.md's section '## v1.1.0' is empty"),
+        ("1.2.0", "'1.2.0' is not a release tag"),
+        ("v1.2.0-rc1", "is not a release tag"),
+        ("Unreleased", "is not a release tag"),
+        ("", "'' is not a release tag"),
+    ],
+)
+def test_a_tag_without_a_section_of_its_own_is_refused_saying_what_to_do(tag, message):
+    with pytest.raises(release.ReleaseError) as refused:
+        release.notes(CHANGELOG, tag)
+    assert message in str(refused.value)
+
+
+@pytest.mark.fast
+def test_every_release_of_this_repositorys_changelog_has_notes():
+    text = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    tags = [line.removeprefix("## ").strip() for line in text.splitlines() if line.startswith("## v")]
+    assert tags  # the changelog names releases
+    assert all(release.notes(text, tag) for tag in tags)
+
+
+# ---------------------------------------------------------------- the pipeline
+
+
+@pytest.fixture(scope="module")
+def repository(tmp_path_factory) -> Path:
+    """This repository as committed work tree, its pipeline at the root."""
+    return snapshot_template(tmp_path_factory.mktemp("repository") / "copier-uv-gitlab")
+
+
+def listed(repository: Path, *variables: str) -> set[str]:
+    arguments = [arg for variable in variables for arg in ("--variable", variable)]
+    return job_names(run([gitlab_ci_local(), "--list", *arguments], repository))
+
+
+def test_the_pipeline_passes_gitlabs_schema_and_runs_on_a_default_projects_ci_image(repository, render):
+    check_schema(repository)  # its .gitlab-ci.yml (it has no .gitlab/ci/)
+    ci = pipeline(repository)
+    assert ci["variables"]["UV_CI_IMAGE"] == pipeline(render(env=OFFLINE))["variables"]["UV_CI_IMAGE"]
+    assert {job: ci[job].get("extends") for job in ("fast", "suite")} == {"fast": ".uv", "suite": ".uv"}
+
+
+def test_the_fast_tier_comes_first_and_a_protected_version_tag_also_releases(repository):
+    assert listed(repository, "CI_COMMIT_REF_PROTECTED=true") == {"fast", "suite"}  # main
+    assert listed(repository, "CI_COMMIT_TAG=v1.0.0", "CI_COMMIT_REF_PROTECTED=true") == {"fast", "suite", "release"}
+    assert listed(repository, "CI_COMMIT_TAG=v1.0.0", "CI_COMMIT_REF_PROTECTED=false") == {"fast", "suite"}
+    assert listed(repository, "CI_COMMIT_TAG=nightly", "CI_COMMIT_REF_PROTECTED=true") == {"fast", "suite"}
+    ci = pipeline(repository)
+    assert ci["suite"]["needs"] == ["fast"]
+    assert ci["release"]["needs"] == ["fast", "suite"]
+
+
+def test_the_fast_job_runs_the_fast_tier_in_a_checkout_of_this_repository(repository):
+    job = run_pipeline(repository, "--variable", f"UV_CACHE_DIR={uv_cache()}", jobs=["fast"])
+    summary = re.search(r"=+ (.*) in [\d.]+s =+", job.stdout)  # pytest's last line
+    assert summary, job.stdout[-2000:]
+    assert re.fullmatch(r"\d+ passed(, \d+ deselected)?", summary.group(1)), summary.group(1)  # nothing else
+
+
+def uv_cache() -> str:
+    """This machine's uv cache: the runner's cache, already warm (the job's relative one is cold)."""
+    return run(["uv", "cache", "dir"], ROOT).strip()
+
+
+@pytest.fixture
+def gitlab(repository, tmp_path) -> Iterator[GitLab]:
+    project = {
+        "id": 42,
+        "path_with_namespace": "platform/copier-uv-gitlab",
+        "default_branch": "main",
+        "ssh_url_to_repo": repository.as_uri(),
+        "http_url_to_repo": "https://gitlab.example.com/platform/copier-uv-gitlab.git",
+        "web_url": "https://gitlab.example.com/platform/copier-uv-gitlab",
+    }
+    with serving_gitlab(tmp_path / "gitlab", [project]) as server:
+        yield server
+
+
+def release_job(repository: Path, gitlab: GitLab, tag: str) -> tuple[bool, str]:
+    """The release job alone, as a pipeline of protected ``tag`` runs it."""
+    shutil.rmtree(repository / ".gitlab-ci-local" / "builds", ignore_errors=True)
+    variables = [
+        f"CI_COMMIT_TAG={tag}",
+        "CI_COMMIT_REF_PROTECTED=true",
+        f"CI_API_V4_URL={gitlab.api.rstrip('/')}",
+        "CI_PROJECT_ID=42",
+        "CI_JOB_TOKEN=glcbt-loopback-job-token",
+    ]
+    arguments = [arg for variable in variables for arg in ("--variable", variable)]
+    job = run_pipeline(repository, *arguments, jobs=["release"], check=False)
+    return job.returncode == 0, job.stdout
+
+
+def test_a_protected_version_tag_becomes_a_release_with_its_changelog_notes_once(repository, gitlab):
+    text = (repository / "CHANGELOG.md").read_text(encoding="utf-8")
+    tag = next(line.removeprefix("## ").strip() for line in text.splitlines() if line.startswith("## v"))
+    passed, log = release_job(repository, gitlab, tag)
+    assert passed, log
+    assert f"Released {tag}." in log
+    (created,) = [r for r in gitlab.requests() if r["method"] == "POST" and r["path"].endswith("/releases")]
+    assert created["body"] == {"tag_name": tag, "name": tag, "description": release.notes(text, tag)}
+
+    passed, log = release_job(repository, gitlab, tag)  # a retried job
+    assert passed, log
+    assert f"The release {tag} exists already; left as it is." in log
+
+
+def test_a_tag_the_changelog_does_not_name_fails_the_release_and_creates_nothing(repository, gitlab):
+    passed, log = release_job(repository, gitlab, "v99.0.0")
+    assert not passed
+    assert "CHANGELOG.md has no section '## v99.0.0'" in log
+    assert "Rename '## Unreleased' to '## v99.0.0'" in log
+    assert not [r for r in gitlab.requests() if r["path"].endswith("/releases")]
