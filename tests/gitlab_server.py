@@ -23,6 +23,14 @@ Routes, each from its page on docs.gitlab.com/api:
 - ``GET /api/v4/projects/:id/merge_requests/:iid``, and its notes (notes.md): none;
 - ``GET /api/v4/projects/:id/issues`` (issues.md): the open ones; ``POST`` opens one;
   ``GET`` and ``PUT`` ``.../issues/:iid`` read and edit one (``state_event`` closes it);
+- ``GET /api/v4/groups/:id/projects`` (groups.md, "List projects"; ``include_subgroups``,
+  ``archived``), paginated as every list here (rest/index.md, "Pagination": ``per_page`` at
+  most 100, ``X-Total``, ``X-Next-Page``, a ``Link`` header with ``rel="next"``);
+- ``GET /api/v4/projects/:id/repository/tags`` (tags.md), ``.../pipelines`` (pipelines.md,
+  by ``source`` and ``ref``, newest first) and ``.../pipelines/:pid/jobs`` (jobs.md);
+- a project the fixture marks ``deny`` answers that status to everything below it, ``slow``
+  answers late, ``throttle`` answers 429 with ``Retry-After`` that many times first, as GitLab's
+  rate limits do (security/rate_limits.md);
 - ``GET`` and ``POST /api/v4/projects/:id/releases`` (releases/index.md, "List releases",
   "Create a release"): 409 for a tag that has a release;
 - ``GET /api/v4/projects/:id/repository/files/:path`` and ``.../raw`` (repository_files.md):
@@ -36,16 +44,21 @@ Routes, each from its page on docs.gitlab.com/api:
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
 import subprocess
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 API = "/api/v4/"
+# What a fixture project holds beyond GitLab's own fields: its files, pipelines, merge requests,
+# tags, and the failures it plays (``deny``, ``slow``, ``throttle``; ``Handler.refused``).
+FIXTURE_KEYS = {"files", "pipelines", "merge_requests", "tags", "deny", "slow", "throttle"}
 VERSION = {"version": "18.6.0-ee", "revision": "loopback"}
 
 
@@ -56,7 +69,8 @@ class State:
         data = json.loads(source.read_text(encoding="utf-8"))
         self.user: dict = data["user"]
         self.projects: list[dict] = data["projects"]
-        self.merge_requests: dict[int, list[dict]] = {project["id"]: [] for project in self.projects}
+        self.merge_requests: dict[int, list[dict]] = {p["id"]: list(p.get("merge_requests", [])) for p in self.projects}
+        self.throttled: dict[int, int] = {}  # 429s still to answer, by project
         self.issues: dict[int, list[dict]] = {project["id"]: [] for project in self.projects}
         self.statuses: list[dict] = []  # commit statuses tools set
         self.releases: dict[int, list[dict]] = {project["id"]: [] for project in self.projects}
@@ -72,14 +86,17 @@ class Handler(BaseHTTPRequestHandler):
     state: State
     log: Path
 
-    def answer(self, status: int, body: object) -> None:
+    def answer(self, status: int, body: object, headers: dict[str, str] | None = None) -> None:
         self.status = status
         data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # a client that gave up waiting
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
 
     def not_found(self) -> None:
         self.answer(404, {"message": "404 Not Found"})
@@ -107,6 +124,41 @@ class Handler(BaseHTTPRequestHandler):
         with self.state.lock, self.log.open("a", encoding="utf-8") as log:
             log.write(json.dumps(entry) + "\n")
 
+    def paginated(self, items: list[dict], query: dict[str, str]) -> None:
+        """``items``, one page of them, with GitLab's pagination headers (rest/index.md,
+        "Pagination": ``X-Total``, ``X-Next-Page``, ``Link`` with ``rel="next"``)."""
+        per_page = min(int(query.get("per_page", 20)), 100)
+        page = int(query.get("page", 1))
+        pages = max(1, -(-len(items) // per_page))
+        headers = {
+            "X-Total": str(len(items)),
+            "X-Total-Pages": str(pages),
+            "X-Page": str(page),
+            "X-Per-Page": str(per_page),
+        }
+        if page < pages:
+            parts = urlsplit(self.path)
+            following = {**query, "page": str(page + 1), "per_page": str(per_page)}
+            url = f"http://{self.headers['Host']}{parts.path}?{urlencode(following)}"
+            headers |= {"X-Next-Page": str(page + 1), "Link": f'<{url}>; rel="next"'}
+        self.answer(200, items[(page - 1) * per_page : page * per_page], headers)
+
+    def refused(self, project: dict) -> bool:
+        """Whether the fixture makes this project's request fail: ``deny`` (its status), ``slow``
+        (seconds before answering), ``throttle`` (that many 429s with ``Retry-After: 1`` first)."""
+        if project.get("slow"):
+            time.sleep(project["slow"])
+        if project.get("deny"):
+            self.answer(project["deny"], {"message": f"{project['deny']} Forbidden"})
+            return True
+        with self.state.lock:
+            left = self.state.throttled.get(project["id"], project.get("throttle", 0))
+            self.state.throttled[project["id"]] = max(0, left - 1)
+        if left:
+            self.answer(429, {"message": "Too Many Requests"}, {"Retry-After": "1"})
+            return True
+        return False
+
     def route(self, method: str, path: str, query: dict[str, str], body: dict) -> None:
         if (method, path) == ("GET", "version"):
             self.answer(200, VERSION)
@@ -114,16 +166,25 @@ class Handler(BaseHTTPRequestHandler):
         if (method, path) == ("GET", "user"):
             self.answer(200, self.state.user)
             return
+        if method == "GET" and (group := re.fullmatch(r"groups/([^/]+)/projects", path)):
+            self.group_projects(unquote(group.group(1)), query)
+            return
         match = re.fullmatch(r"projects/([^/]+)(/.*)?", path)
         project = self.state.project(match.group(1)) if match else None
         if project is None:
             self.not_found()
             return
         rest = match.group(2) or ""
+        if not (rest and self.refused(project)):
+            self.project_route(method, project, rest, query, body)
+
+    def project_route(self, method: str, project: dict, rest: str, query: dict[str, str], body: dict) -> None:
         if rest.startswith("/merge_requests"):
             self.merge_requests(method, project, rest.removeprefix("/merge_requests"), query, body)
         elif (method, rest) == ("GET", ""):
             self.answer(200, project)
+        elif method == "GET" and re.fullmatch(r"/repository/tags|/pipelines(/\d+/jobs)?", rest):
+            self.history(project, rest, query)
         elif rest == "/releases":
             self.releases(method, project, body)
         elif rest.startswith("/issues"):
@@ -192,16 +253,52 @@ class Handler(BaseHTTPRequestHandler):
         repository = unquote(urlsplit(project["ssh_url_to_repo"]).path)
         return subprocess.run(["git", "--git-dir", repository, *args], capture_output=True, check=False)
 
+    def history(self, project: dict, rest: str, query: dict[str, str]) -> None:
+        """A project's tags, its pipelines (newest first, by ``source`` and ``ref``) and a pipeline's jobs."""
+        if rest == "/repository/tags":
+            self.paginated([{"name": tag} for tag in project.get("tags", [])], query)
+        elif rest == "/pipelines":
+            pipelines = [
+                p
+                for p in sorted(project.get("pipelines", []), key=lambda p: -p["id"])
+                if query.get("source", p["source"]) == p["source"] and query.get("ref", p["ref"]) == p["ref"]
+            ]
+            self.paginated([{k: v for k, v in p.items() if k != "jobs"} for p in pipelines], query)
+        else:
+            number = int(rest.split("/")[2])
+            pipeline = next((p for p in project.get("pipelines", []) if p["id"] == number), None)
+            self.paginated(pipeline["jobs"], query) if pipeline else self.not_found()
+
+    def group_projects(self, group: str, query: dict[str, str]) -> None:
+        """A group's projects (groups.md, "List projects"), its subgroups' too with
+        ``include_subgroups=true``, by ``id``; archived ones unless ``archived=false``."""
+        subgroups = query.get("include_subgroups", "").lower() == "true"
+        found = [
+            project
+            for project in self.state.projects
+            if (namespace := project["path_with_namespace"].rsplit("/", 1)[0]) == group
+            or (subgroups and namespace.startswith(f"{group}/"))
+        ]
+        if query.get("archived") in {"true", "false"}:
+            found = [p for p in found if bool(p.get("archived")) == (query["archived"] == "true")]
+        listed = [{k: v for k, v in p.items() if k not in FIXTURE_KEYS} for p in sorted(found, key=lambda p: p["id"])]
+        if not found and not any(p["path_with_namespace"].startswith(f"{group}/") for p in self.state.projects):
+            self.not_found()
+            return
+        self.paginated(listed, query)
+
     def merge_requests(self, method: str, project: dict, rest: str, query: dict[str, str], body: dict) -> None:
         requests = self.state.merge_requests[project["id"]]
         if (method, rest) == ("GET", ""):
+            labels = set(filter(None, query.get("labels", "").split(",")))
             found = [
                 mr
                 for mr in requests
                 if query.get("state", "all") in {"all", mr["state"]}
                 and query.get("source_branch", mr["source_branch"]) == mr["source_branch"]
+                and labels <= set(mr.get("labels", []))
             ]
-            self.answer(200, found)
+            self.paginated(found, query)
         elif (method, rest) == ("POST", ""):
             with self.state.lock:
                 iid = len(requests) + 1
@@ -237,8 +334,13 @@ class Handler(BaseHTTPRequestHandler):
             self.not_found()
 
     def repository_file(self, project: dict, path: str, ref: str, *, raw: bool) -> None:
-        """A file of the project's repository at ``ref``, from its bare repository."""
-        shown = self.git(project, "show", f"{ref}:{path}")
+        """A file of the project's repository at ``ref``: from the fixture's ``files`` when it
+        gives them, else from its bare repository."""
+        if "files" in project:
+            text = project["files"].get(path)
+            shown = subprocess.CompletedProcess([], 0 if text is not None else 1, (text or "").encode(), b"")
+        else:
+            shown = self.git(project, "show", f"{ref}:{path}")
         if shown.returncode != 0:
             self.answer(404, {"message": "404 File Not Found"})
         elif raw:

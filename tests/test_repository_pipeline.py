@@ -7,6 +7,7 @@ repository, the release against the loopback GitLab of tests/gitlab_server.py.""
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from tests.kit import (
     snapshot_template,
 )
 from tests.servers import GitLab, serving_gitlab
+from tests.test_fleet import FLEET, TEMPLATE_URL
 
 _spec = importlib.util.spec_from_file_location("release", ROOT / ".ci" / "release.py")
 release = importlib.util.module_from_spec(_spec)
@@ -104,7 +106,12 @@ def test_the_pipeline_passes_gitlabs_schema_and_runs_on_a_default_projects_ci_im
     check_schema(repository)  # its .gitlab-ci.yml (it has no .gitlab/ci/)
     ci = pipeline(repository)
     assert ci["variables"]["UV_CI_IMAGE"] == pipeline(render(env=OFFLINE))["variables"]["UV_CI_IMAGE"]
-    assert {job: ci[job].get("extends") for job in ("fast", "suite")} == {"fast": ".uv", "suite": ".uv"}
+    assert {job: ci[job].get("extends") for job in ("fast", "suite", "pages")} == {
+        "fast": ".tests",
+        "suite": ".tests",
+        "pages": ".uv",
+    }
+    assert ci[".tests"]["extends"] == ".uv"
 
 
 def test_the_fast_tier_comes_first_and_a_protected_version_tag_also_releases(repository):
@@ -112,6 +119,9 @@ def test_the_fast_tier_comes_first_and_a_protected_version_tag_also_releases(rep
     assert listed(repository, "CI_COMMIT_TAG=v1.0.0", "CI_COMMIT_REF_PROTECTED=true") == {"fast", "suite", "release"}
     assert listed(repository, "CI_COMMIT_TAG=v1.0.0", "CI_COMMIT_REF_PROTECTED=false") == {"fast", "suite"}
     assert listed(repository, "CI_COMMIT_TAG=nightly", "CI_COMMIT_REF_PROTECTED=true") == {"fast", "suite"}
+    # The fleet report's schedule runs the report alone, and only for a group.
+    assert listed(repository, "CI_PIPELINE_SOURCE=schedule", "FLEET_GROUP=acme") == {"pages"}
+    assert listed(repository, "CI_PIPELINE_SOURCE=schedule") == set()
     ci = pipeline(repository)
     assert ci["suite"]["needs"] == ["fast"]
     assert ci["release"]["needs"] == ["fast", "suite"]
@@ -178,3 +188,23 @@ def test_a_tag_the_changelog_does_not_name_fails_the_release_and_creates_nothing
     assert "CHANGELOG.md has no section '## v99.0.0'" in log
     assert "Rename '## Unreleased' to '## v99.0.0'" in log
     assert not [r for r in gitlab.requests() if r["path"].endswith("/releases")]
+
+
+def test_the_scheduled_fleet_report_publishes_its_page_and_data(repository, tmp_path):
+    with serving_gitlab(tmp_path / "fleet", FLEET) as server:
+        variables = [
+            "CI_PIPELINE_SOURCE=schedule",
+            "FLEET_GROUP=acme",
+            f"CI_SERVER_URL={server.api.removesuffix('/api/v4/')}",
+            "GITLAB_TOKEN=glpat-fleet-reader-000000",
+            "CI_PROJECT_ID=platform/copier-uv-gitlab",
+            f"CI_PROJECT_URL={TEMPLATE_URL.removesuffix('.git')}",
+            f"UV_CACHE_DIR={uv_cache()}",
+        ]
+        arguments = [arg for variable in variables for arg in ("--variable", variable)]
+        job = run_pipeline(repository, *arguments, jobs=["pages"])
+    assert "public/index.html: 9 projects" in job.stdout
+    assert "glpat-fleet-reader-000000" not in job.stdout
+    page = (repository / "public" / "index.html").read_text(encoding="utf-8")
+    assert "Projects of acme made from the template" in page
+    assert len(json.loads((repository / "public" / "fleet.json").read_text(encoding="utf-8"))["rows"]) == 9

@@ -1,0 +1,89 @@
+"""``fleet``'s command line: ``uv run fleet report --group GROUP`` (``python -m fleet`` too).
+
+The scheduled job of this repository's pipeline writes the page and the data in one run:
+``fleet report --group "$FLEET_GROUP" --output public/index.html --output public/fleet.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import gitlab
+
+from fleet import report as fleet_report
+
+FORMATS = {"table": fleet_report.as_table, "json": fleet_report.as_json, "html": fleet_report.as_html}
+SUFFIXES = {".html": "html", ".json": "json"}
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="fleet", description="Every project made from this template, on GitLab.")
+    commands = root.add_subparsers(dest="command", required=True)
+    report = commands.add_parser("report", help="each project's release, jobs and template-update merge request")
+    report.add_argument("--group", required=True, help="the group (path or ID); its subgroups are included")
+    report.add_argument(
+        "--template-project",
+        default=os.environ.get("CI_PROJECT_ID", ""),
+        help="this template's project (path or ID) on GitLab, whose tags are the releases (default: CI_PROJECT_ID)",
+    )
+    report.add_argument(
+        "--template-url",
+        action="append",
+        default=[],
+        help="a URL projects record as _src_path for this template (repeatable; default: CI_PROJECT_URL)",
+    )
+    report.add_argument("--format", choices=sorted(FORMATS), default="table", help="for the standard output")
+    report.add_argument(
+        "--output",
+        type=Path,
+        action="append",
+        default=[],
+        help="write here instead, in the format of its suffix (.html, .json, else a table); repeatable",
+    )
+    report.add_argument("--workers", type=int, default=8, help="requests in flight at once (default 8)")
+    return root
+
+
+def connect() -> gitlab.Gitlab:
+    """A client of the GitLab in ``GITLAB_URL`` (default ``CI_SERVER_URL``) with ``GITLAB_TOKEN``:
+    a 30 s timeout per request, transient errors retried; python-gitlab waits out a 429 (its
+    Retry-After) by default."""
+    url = os.environ.get("GITLAB_URL") or os.environ.get("CI_SERVER_URL") or "https://gitlab.com"
+    return gitlab.Gitlab(
+        url,
+        private_token=os.environ.get("GITLAB_TOKEN") or None,
+        timeout=30,
+        retry_transient_errors=True,
+        per_page=100,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if not os.environ.get("GITLAB_TOKEN"):
+        print("fleet: set GITLAB_TOKEN to a token that may read the group (read_api).", file=sys.stderr)
+        return 2
+    sources = args.template_url or [os.environ.get("CI_PROJECT_URL", "")]
+    if not args.template_project or not any(sources):
+        print("fleet: give --template-project and --template-url (CI_PROJECT_ID/_URL in CI).", file=sys.stderr)
+        return 2
+    fleet = fleet_report.Fleet(connect)
+    try:
+        result = fleet_report.report(fleet, args.group, args.template_project, sources, args.workers)
+    except gitlab.GitlabError as error:  # the group or the template's tags: nothing to report
+        print(f"fleet: GitLab answered {error.response_code} for the group or the template's tags.", file=sys.stderr)
+        return 1
+    for output in args.output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(FORMATS[SUFFIXES.get(output.suffix, "table")](result), encoding="utf-8")
+        print(f"{output}: {len(result.rows)} projects ({result.requests} API requests)")
+    if not args.output:
+        print(FORMATS[args.format](result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

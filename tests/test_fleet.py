@@ -1,0 +1,312 @@
+"""``fleet report`` against a loopback GitLab (tests/gitlab_server.py) holding a fixture fleet:
+projects on several releases, spelled-differently template URLs, a malformed answers file, an
+archived project, one without access, one that times out, one rate-limited, a conflicted
+draft, projects of other templates and groups; and a generated fleet of 2,000 projects."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import gitlab
+import pytest
+from PIL import Image
+
+from fleet import report as fleet_report
+from tests.kit import ROOT, require_tool, run
+from tests.servers import GitLab, serving_gitlab
+
+TEMPLATE_URL = "https://gitlab.example.com/platform/copier-uv-gitlab.git"
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+TOKEN = "glpat-fleet-reader-000000"
+
+
+def answers(commit: str, source: str = TEMPLATE_URL) -> str:
+    return f"# Changes here will be overwritten by Copier\n_commit: {commit}\n_src_path: {source}\nproject_name: X\n"
+
+
+def scheduled(number: int, drift: str, update: str) -> dict:
+    jobs = [
+        {"id": number * 10 + i, "name": name, "status": status}
+        for i, (name, status) in enumerate(
+            [("lint", "success"), ("template-drift", drift), ("template-update", update)]
+        )
+    ]
+    return {"id": number, "source": "schedule", "ref": "main", "status": "success", "jobs": jobs}
+
+
+def merge_request(draft: bool, conflicts: bool, days: int) -> dict:
+    created = (NOW - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return {
+        "iid": 1,
+        "state": "opened",
+        "source_branch": "template-update/v2.0.0",
+        "title": ("Draft: " if draft else "") + "Update the template to v2.0.0",
+        "labels": ["template-update"],
+        "draft": draft,
+        "has_conflicts": conflicts,
+        "created_at": created,
+        "web_url": "https://gitlab.example.com/mr/1",
+    }
+
+
+def project(number: int, path: str, **fixture: object) -> dict:
+    return {
+        "id": number,
+        "path_with_namespace": path,
+        "default_branch": "main",
+        "web_url": f"https://gitlab.example.com/{path}",
+        "ssh_url_to_repo": f"file:///nonexistent/{number}.git",
+        "archived": False,
+        **fixture,
+    }
+
+
+FLEET = [
+    project(1, "platform/copier-uv-gitlab", tags=["v1.0.0", "v1.1.0", "v2.0.0", "not-a-release"]),
+    project(
+        10,
+        "acme/payments",
+        files={".copier-answers.yml": answers("v2.0.0")},
+        pipelines=[scheduled(100, "success", "success")],
+    ),
+    project(
+        11,
+        "acme/team-a/ledger",
+        files={".copier-answers.yml": answers("v1.0.0")},
+        pipelines=[scheduled(110, "failed", "success"), {**scheduled(109, "success", "success"), "source": "push"}],
+        merge_requests=[merge_request(draft=True, conflicts=True, days=20)],
+    ),
+    project(
+        12,
+        "acme/team-a/billing",
+        files={".copier-answers.yml": answers("v1.1.0-3-gabc1234")},
+        merge_requests=[merge_request(draft=False, conflicts=False, days=3)],
+    ),
+    project(13, "acme/broken", files={".copier-answers.yml": "_src_path: [unclosed\n"}),
+    project(14, "acme/old", archived=True, files={".copier-answers.yml": answers("v1.0.0")}),
+    project(15, "acme/secret", deny=403),
+    project(16, "acme/other-template", files={".copier-answers.yml": answers("1.2.0", "gh:pawamoy/copier-uv")}),
+    project(17, "acme/no-copier", files={}),
+    project(
+        18,
+        "acme/team-b/throttled",
+        throttle=2,
+        files={".copier-answers.yml": answers("v2.0.0", "git+https://GitLab.example.com/platform/copier-uv-gitlab/")},
+        pipelines=[scheduled(180, "success", "success")],
+    ),
+    project(19, "acme/team-b/hash", files={".copier-answers.yml": answers("bde805f")}),
+    project(20, "acme/team-b/slow", slow=3, files={".copier-answers.yml": answers("v2.0.0")}),
+    project(21, "other/payments", files={".copier-answers.yml": answers("v1.0.0")}),
+]
+
+
+def connect(gitlab_server: GitLab, timeout: float = 2) -> gitlab.Gitlab:
+    """The command's client settings, with a short timeout for the slow project."""
+    return gitlab.Gitlab(
+        gitlab_server.api.removesuffix("/api/v4/"),
+        private_token=TOKEN,
+        timeout=timeout,
+        retry_transient_errors=False,
+        per_page=100,
+    )
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[GitLab]:
+    with serving_gitlab(tmp_path_factory.mktemp("fleet"), FLEET) as loopback:
+        yield loopback
+
+
+@pytest.fixture(scope="module")
+def fixture_report(server) -> fleet_report.Report:
+    fleet = fleet_report.Fleet(lambda: connect(server), now=NOW)
+    return fleet_report.report(fleet, "acme", "platform/copier-uv-gitlab", [TEMPLATE_URL])
+
+
+def rows(result: fleet_report.Report) -> dict[str, fleet_report.Row]:
+    return {row.project: row for row in result.rows}
+
+
+def test_the_report_has_a_row_for_every_project_of_the_group_made_from_the_template(fixture_report):
+    assert sorted(rows(fixture_report)) == [
+        "acme/broken",
+        "acme/old",
+        "acme/payments",
+        "acme/secret",
+        "acme/team-a/billing",
+        "acme/team-a/ledger",
+        "acme/team-b/hash",
+        "acme/team-b/slow",
+        "acme/team-b/throttled",
+    ]  # not the template, nor another template's, nor a project without Copier, nor another group's
+    assert fixture_report.newest == "v2.0.0"
+
+
+def test_each_rows_release_jobs_and_merge_request(fixture_report):
+    found = rows(fixture_report)
+    current = found["acme/payments"]
+    assert (current.state, current.release, current.behind, current.drift, current.update) == (
+        "current",
+        "v2.0.0",
+        0,
+        "success",
+        "success",
+    )
+    assert current.merge_request is None
+    ledger = found["acme/team-a/ledger"]
+    assert (ledger.state, ledger.release, ledger.behind, ledger.drift, ledger.update) == (
+        "behind",
+        "v1.0.0",
+        2,
+        "failed",
+        "success",  # the scheduled pipeline's, not the push's
+    )
+    assert ledger.merge_request == {
+        "title": "Draft: Update the template to v2.0.0",
+        "url": "https://gitlab.example.com/mr/1",
+        "draft": True,
+        "conflicts": True,
+        "age_days": 20,
+    }
+    billing = found["acme/team-a/billing"]
+    assert (billing.release, billing.behind, billing.drift) == ("v1.1.0", 1, "never scheduled")
+    assert (billing.merge_request["draft"], billing.merge_request["age_days"]) == (False, 3)
+    assert (found["acme/team-b/hash"].state, found["acme/team-b/hash"].release) == ("unknown release", "bde805f")
+
+
+def test_what_cannot_be_read_is_named_apart_and_never_ends_the_run(fixture_report):
+    found = rows(fixture_report)
+    assert (found["acme/old"].state, found["acme/old"].release) == ("archived", "")
+    assert (found["acme/secret"].state, found["acme/secret"].detail) == ("no access", "GitLab answered 403")
+    assert (found["acme/team-b/slow"].state, found["acme/team-b/slow"].detail) == ("unreachable", "timed out")
+    assert found["acme/broken"].state == "malformed answers"
+    assert found["acme/broken"].detail.startswith(".copier-answers.yml")
+    throttled = found["acme/team-b/throttled"]  # two 429s, waited out
+    assert (throttled.state, throttled.release, throttled.update) == ("current", "v2.0.0", "success")
+
+
+def test_the_worst_come_first(fixture_report):
+    states = [row.state for row in fixture_report.rows]
+    assert states == sorted(states, key=fleet_report.ORDER.index)
+    assert (states[0], states[-1]) == ("no access", "archived")
+
+
+def test_the_outputs_table_json_and_html(fixture_report):
+    table = fleet_report.as_table(fixture_report)
+    assert table.splitlines()[0].split() == [
+        "project",
+        "state",
+        "release",
+        "behind",
+        "drift",
+        "update",
+        "merge",
+        "request",
+    ]
+    ledger_line = next(line for line in table.splitlines() if line.startswith("acme/team-a/ledger"))
+    assert ledger_line.split()[1:] == [
+        "behind",
+        "v1.0.0",
+        "2",
+        "failed",
+        "success",
+        "open",
+        "20",
+        "d",
+        "(draft,",
+        "conflicts)",
+    ]
+    assert table.splitlines()[-1] == (
+        "9 projects in acme (newest release v2.0.0): 1 no access, 1 unreachable, 1 malformed answers, "
+        "1 unknown release, 2 behind, 2 current, 1 archived."
+    )
+    data = json.loads(fleet_report.as_json(fixture_report))
+    assert {row["project"]: row["behind"] for row in data["rows"]}["acme/team-a/ledger"] == 2
+    page = fleet_report.as_html(fixture_report)
+    assert '<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="Projects by release"' in page
+    assert '<a href="https://gitlab.example.com/acme/team-a/ledger">acme/team-a/ledger</a>' in page
+
+
+def test_the_command_reads_the_token_from_the_environment_and_never_prints_it(server, tmp_path):
+    env = {
+        **os.environ,
+        "GITLAB_URL": server.api.removesuffix("/api/v4/"),
+        "GITLAB_TOKEN": TOKEN,
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "fleet",
+        "report",
+        "--group",
+        "acme",
+        "--template-project",
+        "platform/copier-uv-gitlab",
+        "--template-url",
+        TEMPLATE_URL,
+        "--format",
+        "json",
+    ]
+    proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert len(json.loads(proc.stdout)["rows"]) == 9
+    assert TOKEN not in proc.stdout + proc.stderr
+    without = subprocess.run(
+        command, cwd=ROOT, env={**env, "GITLAB_TOKEN": ""}, capture_output=True, text=True, check=False
+    )
+    assert without.returncode == 2
+    assert "set GITLAB_TOKEN" in without.stderr
+
+
+@pytest.fixture(scope="module")
+def large(tmp_path_factory) -> Iterator[GitLab]:
+    """2,000 projects in nested subgroups, on every release, one in twenty archived."""
+    projects = [project(1, "platform/copier-uv-gitlab", tags=[f"v1.{minor}.0" for minor in range(10)])]
+    for number in range(2, 2002):
+        path = f"big/team-{number % 25}/sub-{number % 3}/service-{number}"
+        fixture = {
+            "files": {".copier-answers.yml": answers(f"v1.{number % 10}.0")},
+            "pipelines": [scheduled(number, "success", "failed" if number % 7 == 0 else "success")],
+            "archived": number % 20 == 1,
+        }
+        projects.append(project(number, path, **fixture))
+    with serving_gitlab(tmp_path_factory.mktemp("large-fleet"), projects) as loopback:
+        yield loopback
+
+
+def test_a_fleet_of_two_thousand_projects_costs_four_requests_per_project(large):
+    fleet = fleet_report.Fleet(lambda: connect(large, timeout=30), now=NOW)
+    started = time.monotonic()
+    result = fleet_report.report(fleet, "big", "platform/copier-uv-gitlab", [TEMPLATE_URL])
+    elapsed = time.monotonic() - started
+    active = [row for row in result.rows if row.state != "archived"]
+    assert (len(result.rows), len(active)) == (2000, 1900)
+    assert {row.behind for row in active} == set(range(10))
+    pages = 2000 // 100
+    # The tags, the group's pages, and four per active project: answers, pipeline, jobs, merge requests.
+    assert result.requests == 1 + pages + 4 * len(active)
+    print(f"2,000 projects: {elapsed:.1f} s, {result.requests} requests")
+
+
+def test_the_page_opens_in_headless_chromium_with_the_table_and_the_chart(fixture_report, tmp_path):
+    page = tmp_path / "index.html"
+    page.write_text(fleet_report.as_html(fixture_report), encoding="utf-8")
+    chromium = require_tool("chromium", "opens the fleet page as a browser does")
+    browser = [chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = run([*browser, "--dump-dom", page.as_uri()], tmp_path)
+    assert dom.count("<tr class=") == 9  # a row per project, as the browser built the table
+    assert "acme/team-a/ledger" in dom
+    assert "<rect" in dom  # the chart's bars
+    shot = tmp_path / "fleet.png"
+    run([*browser, f"--screenshot={shot}", "--window-size=1280,1400", page.as_uri()], tmp_path)
+    with Image.open(shot) as image:
+        colours = {colour for _, colour in image.convert("RGB").getcolors(maxcolors=1 << 20)}
+    # The chart as drawn: the newest release's bar, the behind releases', the unreadable projects'.
+    assert {(0x2E, 0x7D, 0x32), (0xF9, 0xA8, 0x25), (0xC6, 0x28, 0x28)} <= colours
+    print(f"screenshot: {shot}")
