@@ -44,6 +44,14 @@ def parser() -> argparse.ArgumentParser:
         help="write here instead, in the format of its suffix (.html, .json, else a table); repeatable",
     )
     report.add_argument("--workers", type=int, default=8, help="requests in flight at once (default 8)")
+    rollout = commands.add_parser("rollout", help="start the template-update job in the projects behind a release")
+    rollout.add_argument("--group", required=True, help="the group (path or ID); its subgroups are included")
+    rollout.add_argument("--template-project", default=os.environ.get("CI_PROJECT_ID", ""))
+    rollout.add_argument("--template-url", action="append", default=[])
+    rollout.add_argument("--to", help="the release to roll out (default: the newest)")
+    rollout.add_argument("--limit", type=int, default=10, help="start at most this many (a wave; default 10)")
+    rollout.add_argument("--run", action="store_true", help="start them (without it: a dry run that lists them)")
+    rollout.add_argument("--workers", type=int, default=8, help="requests in flight at once (default 8)")
     return root
 
 
@@ -76,6 +84,16 @@ def main(argv: list[str] | None = None) -> int:
     except gitlab.GitlabError as error:  # the group or the template's tags: nothing to report
         print(f"fleet: GitLab answered {error.response_code} for the group or the template's tags.", file=sys.stderr)
         return 1
+    if args.command == "rollout":
+        target = args.to or result.newest
+        if target not in result.releases:
+            print(
+                f"fleet: {target!r} is not a release of the template ({', '.join(result.releases)}).", file=sys.stderr
+            )
+            return 2
+        outcomes = fleet_report.rollout(fleet, result, target, run=args.run, limit=args.limit)
+        print(fleet_report.rollout_summary(outcomes, target, run=args.run))
+        return 0
     for output in args.output:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(FORMATS[SUFFIXES.get(output.suffix, "table")](result), encoding="utf-8")

@@ -64,6 +64,7 @@ class Row:
     update: str = ""
     merge_request: dict | None = None
     detail: str = ""
+    branch: str = ""  # the default branch, where the update job runs
 
 
 @dataclass
@@ -72,6 +73,7 @@ class Report:
     newest: str
     rows: list[Row]
     requests: int  # API requests the run made
+    releases: list[str] = field(default_factory=list)  # the template's, oldest first
     generated: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
@@ -197,6 +199,7 @@ class Fleet:
         row = row_from_answers(name, web_url, text, sources, releases)
         if row is None or row.state == MALFORMED:
             return row
+        row.branch = listed.default_branch
         try:
             self._jobs(project, listed.default_branch, row)
             self._merge_request(project, row)
@@ -235,7 +238,7 @@ def report(fleet: Fleet, group: str, template_project: str, sources: Iterable[st
     with ThreadPoolExecutor(max_workers=workers) as pool:
         rows = [row for row in pool.map(lambda p: fleet.row(p, wanted, releases), listed) if row is not None]
     rows.sort(key=lambda row: (ORDER.index(row.state), -(row.behind or 0), row.project))
-    return Report(group, releases[-1] if releases else "", rows, fleet.requests)
+    return Report(group, releases[-1] if releases else "", rows, fleet.requests, releases)
 
 
 # ---------------------------------------------------------------- output
@@ -332,3 +335,60 @@ generated {result.generated}.</p>
 </tbody></table>
 </body></html>
 """
+
+
+# ---------------------------------------------------------------- rollout
+
+
+@dataclass
+class Started:
+    project: str
+    release: str
+    outcome: str  # "would start", "started", "refused: ...", "next wave"
+
+
+def behind_of(result: Report, target: str) -> list[Row]:
+    """The projects on a release older than ``target`` (archived and unreadable ones left out)."""
+    order = releases_of([target, *(row.release for row in result.rows if row.behind is not None)])
+    rank = {release: i for i, release in enumerate(order)}
+    return [row for row in result.rows if row.behind is not None and rank[row.release] < rank[target]]
+
+
+def rollout(fleet: Fleet, result: Report, target: str, *, run: bool, limit: int) -> list[Started]:
+    """Start the template-update job of each project behind ``target`` by playing its schedule
+    on the default branch now (pipeline_schedules.md, "Run a scheduled pipeline immediately":
+    the pipeline's source is ``schedule``, which the job runs on; a pipeline created through
+    the API has the source ``api``, which it does not). At most ``limit`` are started; without
+    ``run`` nothing is, and the list says what would be."""
+    outcomes = []
+    started = 0
+    for row in behind_of(result, target):
+        if started >= limit:
+            outcomes.append(Started(row.project, row.release, "next wave"))
+            continue
+        project, branch = fleet.gl.projects.get(row.project, lazy=True), row.branch
+        try:
+            schedules = [
+                s
+                for s in project.pipelineschedules.list(get_all=True, per_page=100)
+                if s.active and s.ref in {branch, f"refs/heads/{branch}"}
+            ]
+            if not schedules:
+                outcomes.append(Started(row.project, row.release, f"refused: no active pipeline schedule on {branch}"))
+                continue
+            if run:
+                schedules[0].play()
+            started += 1
+            outcomes.append(Started(row.project, row.release, "started" if run else "would start"))
+        except (gitlab.GitlabError, requests.RequestException) as error:
+            _, detail = _failure(error)
+            outcomes.append(Started(row.project, row.release, f"refused: {detail}"))
+    return outcomes
+
+
+def rollout_summary(outcomes: list[Started], target: str, *, run: bool) -> str:
+    lines = [f"{o.project} ({o.release}): {o.outcome}" for o in outcomes]
+    counts = Counter(o.outcome.split(":")[0] for o in outcomes)
+    said = ", ".join(f"{count} {outcome}" for outcome, count in counts.items()) or "no project behind"
+    mode = "" if run else " (dry run: add --run to start them)"
+    return "\n".join([*lines, f"Rollout to {target}: {said}{mode}."])

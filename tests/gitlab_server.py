@@ -31,6 +31,8 @@ Routes, each from its page on docs.gitlab.com/api:
 - a project the fixture marks ``deny`` answers that status to everything below it, ``slow``
   answers late, ``throttle`` answers 429 with ``Retry-After`` that many times first, as GitLab's
   rate limits do (security/rate_limits.md);
+- ``GET /api/v4/projects/:id/pipeline_schedules`` and ``POST .../pipeline_schedules/:id/play``
+  (pipeline_schedules.md, "Run a scheduled pipeline immediately");
 - ``GET`` and ``POST /api/v4/projects/:id/releases`` (releases/index.md, "List releases",
   "Create a release"): 409 for a tag that has a release;
 - ``GET /api/v4/projects/:id/repository/files/:path`` and ``.../raw`` (repository_files.md):
@@ -58,7 +60,7 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 API = "/api/v4/"
 # What a fixture project holds beyond GitLab's own fields: its files, pipelines, merge requests,
 # tags, and the failures it plays (``deny``, ``slow``, ``throttle``; ``Handler.refused``).
-FIXTURE_KEYS = {"files", "pipelines", "merge_requests", "tags", "deny", "slow", "throttle"}
+FIXTURE_KEYS = {"files", "pipelines", "merge_requests", "tags", "schedules", "deny", "slow", "throttle"}
 VERSION = {"version": "18.6.0-ee", "revision": "loopback"}
 
 
@@ -185,6 +187,8 @@ class Handler(BaseHTTPRequestHandler):
             self.answer(200, project)
         elif method == "GET" and re.fullmatch(r"/repository/tags|/pipelines(/\d+/jobs)?", rest):
             self.history(project, rest, query)
+        elif rest.startswith("/pipeline_schedules"):
+            self.schedules(method, project, rest.removeprefix("/pipeline_schedules"), query)
         elif rest == "/releases":
             self.releases(method, project, body)
         elif rest.startswith("/issues"):
@@ -268,6 +272,18 @@ class Handler(BaseHTTPRequestHandler):
             number = int(rest.split("/")[2])
             pipeline = next((p for p in project.get("pipelines", []) if p["id"] == number), None)
             self.paginated(pipeline["jobs"], query) if pipeline else self.not_found()
+
+    def schedules(self, method: str, project: dict, rest: str, query: dict[str, str]) -> None:
+        """A project's pipeline schedules (pipeline_schedules.md): ``GET`` lists them, ``POST
+        .../:id/play`` runs one now (201)."""
+        schedules = project.get("schedules", [])
+        played = re.fullmatch(r"/(\d+)/play", rest)
+        if (method, rest) == ("GET", ""):
+            self.paginated(schedules, query)
+        elif method == "POST" and played and any(s["id"] == int(played.group(1)) for s in schedules):
+            self.answer(201, {"message": "201 Created"})
+        else:
+            self.not_found()
 
     def group_projects(self, group: str, query: dict[str, str]) -> None:
         """A group's projects (groups.md, "List projects"), its subgroups' too with

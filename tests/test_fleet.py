@@ -67,6 +67,9 @@ def project(number: int, path: str, **fixture: object) -> dict:
     }
 
 
+WEEKLY = {"id": 0, "description": "weekly", "ref": "main", "cron": "0 6 * * 1", "active": True}
+WEEKLY_ELSEWHERE = {**WEEKLY, "id": 4, "ref": "release-1.x"}  # not the default branch: not the update's
+
 FLEET = [
     project(1, "platform/copier-uv-gitlab", tags=["v1.0.0", "v1.1.0", "v2.0.0", "not-a-release"]),
     project(
@@ -81,12 +84,20 @@ FLEET = [
         files={".copier-answers.yml": answers("v1.0.0")},
         pipelines=[scheduled(110, "failed", "success"), {**scheduled(109, "success", "success"), "source": "push"}],
         merge_requests=[merge_request(draft=True, conflicts=True, days=20)],
+        schedules=[WEEKLY_ELSEWHERE, {**WEEKLY, "id": 5}],
     ),
     project(
         12,
         "acme/team-a/billing",
         files={".copier-answers.yml": answers("v1.1.0-3-gabc1234")},
         merge_requests=[merge_request(draft=False, conflicts=False, days=3)],
+    ),
+    project(
+        22,
+        "acme/team-c/api",
+        files={".copier-answers.yml": answers("v1.1.0")},
+        pipelines=[scheduled(220, "success", "success")],
+        schedules=[{**WEEKLY, "id": 7}],
     ),
     project(13, "acme/broken", files={".copier-answers.yml": "_src_path: [unclosed\n"}),
     project(14, "acme/old", archived=True, files={".copier-answers.yml": answers("v1.0.0")}),
@@ -144,6 +155,7 @@ def test_the_report_has_a_row_for_every_project_of_the_group_made_from_the_templ
         "acme/team-b/hash",
         "acme/team-b/slow",
         "acme/team-b/throttled",
+        "acme/team-c/api",
     ]  # not the template, nor another template's, nor a project without Copier, nor another group's
     assert fixture_report.newest == "v2.0.0"
 
@@ -223,8 +235,8 @@ def test_the_outputs_table_json_and_html(fixture_report):
         "conflicts)",
     ]
     assert table.splitlines()[-1] == (
-        "9 projects in acme (newest release v2.0.0): 1 no access, 1 unreachable, 1 malformed answers, "
-        "1 unknown release, 2 behind, 2 current, 1 archived."
+        "10 projects in acme (newest release v2.0.0): 1 no access, 1 unreachable, 1 malformed answers, "
+        "1 unknown release, 3 behind, 2 current, 1 archived."
     )
     data = json.loads(fleet_report.as_json(fixture_report))
     assert {row["project"]: row["behind"] for row in data["rows"]}["acme/team-a/ledger"] == 2
@@ -255,7 +267,7 @@ def test_the_command_reads_the_token_from_the_environment_and_never_prints_it(se
     ]
     proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    assert len(json.loads(proc.stdout)["rows"]) == 9
+    assert len(json.loads(proc.stdout)["rows"]) == 10
     assert TOKEN not in proc.stdout + proc.stderr
     without = subprocess.run(
         command, cwd=ROOT, env={**env, "GITLAB_TOKEN": ""}, capture_output=True, text=True, check=False
@@ -300,7 +312,7 @@ def test_the_page_opens_in_headless_chromium_with_the_table_and_the_chart(fixtur
     chromium = require_tool("chromium", "opens the fleet page as a browser does")
     browser = [chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path / 'profile'}"]
     dom = run([*browser, "--dump-dom", page.as_uri()], tmp_path)
-    assert dom.count("<tr class=") == 9  # a row per project, as the browser built the table
+    assert dom.count("<tr class=") == 10  # a row per project, as the browser built the table
     assert "acme/team-a/ledger" in dom
     assert "<rect" in dom  # the chart's bars
     shot = tmp_path / "fleet.png"
@@ -310,3 +322,55 @@ def test_the_page_opens_in_headless_chromium_with_the_table_and_the_chart(fixtur
     # The chart as drawn: the newest release's bar, the behind releases', the unreadable projects'.
     assert {(0x2E, 0x7D, 0x32), (0xF9, 0xA8, 0x25), (0xC6, 0x28, 0x28)} <= colours
     print(f"screenshot: {shot}")
+
+
+def played(server: GitLab) -> list[str]:
+    return [r["path"] for r in server.requests() if r["method"] == "POST" and r["path"].endswith("/play")]
+
+
+def rollout(server: GitLab, *arguments: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "GITLAB_URL": server.api.removesuffix("/api/v4/"), "GITLAB_TOKEN": TOKEN}
+    command = [
+        sys.executable,
+        "-m",
+        "fleet",
+        "rollout",
+        "--group",
+        "acme",
+        "--template-project",
+        "platform/copier-uv-gitlab",
+        "--template-url",
+        TEMPLATE_URL,
+        *arguments,
+    ]
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=300)
+
+
+def test_a_dry_run_lists_exactly_the_projects_behind_and_starts_nothing(server):
+    before = played(server)
+    proc = rollout(server)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "acme/team-a/ledger (v1.0.0): would start",
+        "acme/team-a/billing (v1.1.0): refused: no active pipeline schedule on main",
+        "acme/team-c/api (v1.1.0): would start",
+        "Rollout to v2.0.0: 2 would start, 1 refused (dry run: add --run to start them).",
+    ]
+    assert played(server) == before
+    older = rollout(server, "--to", "v1.1.0")  # to an older release: only the project before it
+    assert older.stdout.splitlines()[0] == "acme/team-a/ledger (v1.0.0): would start"
+    assert len(older.stdout.splitlines()) == 2
+    assert rollout(server, "--to", "v9").returncode == 2
+
+
+def test_a_run_plays_each_projects_default_branch_schedule_at_most_limit_at_once(server):
+    before = played(server)
+    proc = rollout(server, "--run", "--limit", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "Rollout to v2.0.0: 1 started, 2 next wave."
+    assert played(server)[len(before) :] == ["/api/v4/projects/acme%2Fteam-a%2Fledger/pipeline_schedules/5/play"]
+    proc = rollout(server, "--run")
+    assert played(server)[len(before) + 1 :] == [
+        "/api/v4/projects/acme%2Fteam-a%2Fledger/pipeline_schedules/5/play",
+        "/api/v4/projects/acme%2Fteam-c%2Fapi/pipeline_schedules/7/play",
+    ]

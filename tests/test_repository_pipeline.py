@@ -203,8 +203,8 @@ def test_the_scheduled_fleet_report_publishes_its_page_and_data(repository, tmp_
         ]
         arguments = [arg for variable in variables for arg in ("--variable", variable)]
         job = run_pipeline(repository, *arguments, jobs=["pages"])
-    assert "public/index.html: 9 projects" in job.stdout
+    assert "public/index.html: 10 projects" in job.stdout
     assert "glpat-fleet-reader-000000" not in job.stdout
     page = (repository / "public" / "index.html").read_text(encoding="utf-8")
     assert "Projects of acme made from the template" in page
-    assert len(json.loads((repository / "public" / "fleet.json").read_text(encoding="utf-8"))["rows"]) == 9
+    assert len(json.loads((repository / "public" / "fleet.json").read_text(encoding="utf-8"))["rows"]) == 10
