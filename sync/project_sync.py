@@ -52,8 +52,8 @@ from packaging.version import InvalidVersion, Version
 # The rules the template applies at copy time, from this same release's extensions/.
 TEMPLATE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(TEMPLATE / "extensions"))
-from answers import questions_of, recorded_answers_errors
-from files import ENTRY_PIPELINE, template_pipeline_included
+from answers import questions_of, recorded_answers_errors  # noqa: E402 (found through the path above)
+from files import ENTRY_PIPELINE, template_pipeline_included  # noqa: E402
 
 ANSWERS_FILE = ".copier-answers.yml"
 MARKER = "Template-owned:"
