@@ -53,9 +53,11 @@ import subprocess
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+
+from tests.loopback import serve
 
 API = "/api/v4/"
 # What a fixture project holds beyond GitLab's own fields: its files, pipelines, merge requests,
@@ -392,10 +394,7 @@ class Handler(BaseHTTPRequestHandler):
 def main(argv: list[str]) -> None:
     Handler.state = State(Path(argv[0]))
     Handler.log = Path(argv[1])
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    sys.stdout.write(f"{server.server_port}\n")
-    sys.stdout.flush()
-    server.serve_forever()
+    serve(Handler)
 
 
 if __name__ == "__main__":

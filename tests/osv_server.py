@@ -23,8 +23,10 @@ import json
 import re
 import sys
 import zipfile
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+
+from tests.loopback import serve
 
 
 def normalised(name: str) -> str:
@@ -92,10 +94,7 @@ class Handler(BaseHTTPRequestHandler):
 
 def main(argv: list[str]) -> None:
     Handler.advisories = Path(argv[0])
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    sys.stdout.write(f"{server.server_port}\n")
-    sys.stdout.flush()
-    server.serve_forever()
+    serve(Handler)
 
 
 if __name__ == "__main__":

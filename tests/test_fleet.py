@@ -245,33 +245,20 @@ def test_the_outputs_table_json_and_html(fixture_report):
     assert '<a href="https://gitlab.example.com/acme/team-a/ledger">acme/team-a/ledger</a>' in page
 
 
-def test_the_command_reads_the_token_from_the_environment_and_never_prints_it(server, tmp_path):
-    env = {
-        **os.environ,
-        "GITLAB_URL": server.api.removesuffix("/api/v4/"),
-        "GITLAB_TOKEN": TOKEN,
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "fleet",
-        "report",
-        "--group",
-        "acme",
-        "--template-project",
-        "platform/copier-uv-gitlab",
-        "--template-url",
-        TEMPLATE_URL,
-        "--format",
-        "json",
-    ]
-    proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=300)
+def fleet(server: GitLab, command: str, *arguments: str, token: str = TOKEN) -> subprocess.CompletedProcess[str]:
+    """``fleet COMMAND`` for the fixture group, as a platform team runs it, the token in the environment."""
+    env = {**os.environ, "GITLAB_URL": server.api.removesuffix("/api/v4/"), "GITLAB_TOKEN": token}
+    template = ["--template-project", "platform/copier-uv-gitlab", "--template-url", TEMPLATE_URL]
+    command_line = [sys.executable, "-m", "fleet", command, "--group", "acme", *template, *arguments]
+    return subprocess.run(command_line, cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=300)
+
+
+def test_the_command_reads_the_token_from_the_environment_and_never_prints_it(server):
+    proc = fleet(server, "report", "--format", "json")
     assert proc.returncode == 0, proc.stderr
     assert len(json.loads(proc.stdout)["rows"]) == 10
     assert TOKEN not in proc.stdout + proc.stderr
-    without = subprocess.run(
-        command, cwd=ROOT, env={**env, "GITLAB_TOKEN": ""}, capture_output=True, text=True, check=False
-    )
+    without = fleet(server, "report", token="")
     assert without.returncode == 2
     assert "set GITLAB_TOKEN" in without.stderr
 
@@ -329,21 +316,7 @@ def played(server: GitLab) -> list[str]:
 
 
 def rollout(server: GitLab, *arguments: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "GITLAB_URL": server.api.removesuffix("/api/v4/"), "GITLAB_TOKEN": TOKEN}
-    command = [
-        sys.executable,
-        "-m",
-        "fleet",
-        "rollout",
-        "--group",
-        "acme",
-        "--template-project",
-        "platform/copier-uv-gitlab",
-        "--template-url",
-        TEMPLATE_URL,
-        *arguments,
-    ]
-    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=300)
+    return fleet(server, "rollout", *arguments)
 
 
 def test_a_dry_run_lists_exactly_the_projects_behind_and_starts_nothing(server):
