@@ -70,11 +70,14 @@ class Row:
 @dataclass
 class Report:
     group: str
-    newest: str
     rows: list[Row]
     requests: int  # API requests the run made
     releases: list[str] = field(default_factory=list)  # the template's, oldest first
     generated: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+    @property
+    def newest(self) -> str:
+        return self.releases[-1] if self.releases else ""
 
 
 # ---------------------------------------------------------------- pure decisions
@@ -238,14 +241,14 @@ def report(fleet: Fleet, group: str, template_project: str, sources: Iterable[st
     with ThreadPoolExecutor(max_workers=workers) as pool:
         rows = [row for row in pool.map(lambda p: fleet.row(p, wanted, releases), listed) if row is not None]
     rows.sort(key=lambda row: (ORDER.index(row.state), -(row.behind or 0), row.project))
-    return Report(group, releases[-1] if releases else "", rows, fleet.requests, releases)
+    return Report(group, rows, fleet.requests, releases)
 
 
 # ---------------------------------------------------------------- output
 
 
 def as_json(result: Report) -> str:
-    return json.dumps({**asdict(result), "rows": [asdict(row) for row in result.rows]}, indent=2)
+    return json.dumps({**asdict(result), "newest": result.newest}, indent=2)
 
 
 def _merge_request_text(mr: dict | None) -> str:
