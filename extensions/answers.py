@@ -35,6 +35,7 @@ from typing import Any
 import identity
 import images
 import organisation
+import tools
 import yaml
 from copier.errors import UserMessageError  # Copier's command line prints it alone, no traceback
 from jinja2 import pass_context
@@ -131,6 +132,7 @@ RULES: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "vulnerability_service_url": lambda a: organisation.service_url_error(a["vulnerability_service_url"]),
     "ci_runner_tags": lambda a: organisation.runner_tags_error(a["ci_runner_tags"]),
     "renovate_timezone": lambda a: organisation.timezone_error(a["renovate_timezone"]),
+    "docs": lambda a: tools.docs_error(a["docs"], a["python_version"]),
 }
 # Answers whose refusal must not print them whole (a token in a URL).
 SECRET_BEARING = {"package_index_url", "vulnerability_service_url"}

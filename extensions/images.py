@@ -361,10 +361,11 @@ def image_refs(
 ) -> dict[str, object]:
     """Every image reference a project names, for copier.yml's hidden ``images`` value.
 
-    ``ci``: the CI jobs; ``uv`` and ``python``: the Dockerfile's stages; ``builder``: the
-    image job; ``matrix``: the CI image per Python of the optional test matrix, for the
-    project's version and every newer one that has an image (only the project's own
-    version takes the ``ci`` digest: a digest pins one image).
+    ``ci``: the CI jobs; ``devcontainer``: the same image, pulled from a developer's machine;
+    ``uv`` and ``python``: the Dockerfile's stages; ``builder``: the image job; ``matrix``: the
+    CI image per Python of the optional test matrix, for the project's version and every newer
+    one that has an image (only the project's own version takes the ``ci`` digest: a digest
+    pins one image).
     """
     _raise_if(
         image_error(python_version, uv_version, os_flavour),
@@ -379,8 +380,12 @@ def image_refs(
         if not image_error(version, uv_version, os_flavour)
     }
     ci = _pin(matrix[python_version], "ci", digests)
+    # The dev container runs the CI image on a developer's machine, where no CI variable is set:
+    # the dependency proxy's image is Docker Hub's (the proxy caches it), the same tag and digest.
+    local_uv_repository = REGISTRIES["dockerhub"].uv_repository if registry == "dependency-proxy" else uv_repository
     return {
         "ci": ci,
+        "devcontainer": _pin(_ci_ref(local_uv_repository, python_version, uv_version, os_flavour), "ci", digests),
         "uv": _pin(f"{uv_repository}:{uv_version}", "uv", digests),
         "python": _pin(_python_ref(python_repository, python_version, os_flavour), "python", digests),
         "builder": BUILDER_IMAGE,

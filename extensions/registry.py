@@ -32,8 +32,8 @@ def _load(name: str) -> ModuleType:
     return module
 
 
-# In dependency order: organisation imports identity; answers imports the three before it.
-MODULES = {name: _load(name) for name in ("identity", "organisation", "images", "answers", "files", "tools")}
+# In dependency order: organisation imports identity; answers imports the four before it.
+MODULES = {name: _load(name) for name in ("identity", "organisation", "images", "tools", "answers", "files")}
 
 
 class TemplateFunctions(ContextHook):

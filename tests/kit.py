@@ -13,6 +13,7 @@ import atexit
 import contextlib
 import hashlib
 import io
+import json
 import os
 import re
 import shutil
@@ -268,6 +269,12 @@ def read_yaml(path: Path) -> Any:
     return yaml.load(path.read_text(encoding="utf-8"), Loader=_GitLabLoader)
 
 
+def read_jsonc(path: Path) -> Any:
+    """JSON with whole-line ``//`` comments, as the template writes devcontainer.json."""
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if not line.lstrip().startswith("//")]
+    return json.loads("\n".join(lines))
+
+
 # ---------------------------------------------------------------- git and the template
 
 FIXED_DATE = "2026-01-01T00:00:00+00:00"
@@ -471,6 +478,7 @@ GREEN_CHECKS = (
     ("uv", "lock", "--check"),
 )
 TYPE_CHECKS = {"mypy": ("uv", "run", "--locked", "mypy"), "ty": ("uv", "run", "--locked", "ty", "check")}
+DOCS_CHECK = ("uv", "run", "--locked", "zensical", "build", "--strict")  # the docs job's build
 
 
 # Where this test process's green checks keep what one project's checks can reuse from the last
@@ -483,14 +491,16 @@ SHARED_GREEN: Path | None = None
 
 
 def check_green(project: Path, env: Mapping[str, str] | None = None, *, shared_environment: bool = True) -> None:
-    """Run every check of ``project`` (its type checker's too); the first that fails raises
+    """Run every check of ``project`` (its type checker's and site's too); the first that fails raises
     ``CommandFailed``. ``shared_environment=False``: in the project's own ``.venv``, as a
     developer runs them (and leaves it synced for what the test runs next)."""
-    type_check = TYPE_CHECKS.get(answers_of(project).get("type_checker", "none"))
+    recorded = answers_of(project)
+    type_check = TYPE_CHECKS.get(recorded.get("type_checker", "none"))
+    docs_check = [DOCS_CHECK] if recorded.get("docs") else []
     shared = {}
     if shared_environment and SHARED_GREEN is not None and "UV_PROJECT_ENVIRONMENT" not in (env or {}):
         shared = {"UV_PROJECT_ENVIRONMENT": str(SHARED_GREEN / "venv"), "MYPY_CACHE_DIR": str(SHARED_GREEN / "mypy")}
-    for command in (*GREEN_CHECKS, *([type_check] if type_check else [])):
+    for command in (*GREEN_CHECKS, *([type_check] if type_check else []), *docs_check):
         run(command, project, {**shared, **(env or {})})
 
 

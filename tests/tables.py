@@ -5,8 +5,9 @@ from their sources rather than by hand:
   package (PyPI, omnilib/stdlibs: every CPython release's ``sys.stdlib_module_names`` and
   its private and test modules);
 - ``tools``: every distribution, top-level module and console script the project's own tools
-  install (all dependency groups, either type checker, the oldest Python: the most markers),
-  read from a real render's synced environment and lock.
+  install (all dependency groups, either type checker, the oldest Python: the most markers;
+  the docs group on the oldest Python it supports), read from real renders' synced
+  environments and locks.
 
     uv run python -m tests.tables     # rewrite the file; tests/test_identity.py checks it
 """
@@ -42,7 +43,8 @@ for dist in md.distributions():
             continue
         if top.endswith((".dist-info", ".data")) or top in ("..", "__pycache__"):
             continue
-        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name := top.split(".")[0]):  # not mypyc's hashed modules
+        name = top.split(".")[0]
+        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) and not name.endswith("__mypyc"):  # not mypyc's hashed modules
             modules.add(name)
 print(json.dumps({"distributions": sorted(names), "modules": sorted(modules), "scripts": sorted(scripts)}))
 """
@@ -55,12 +57,21 @@ def stdlib_names() -> dict[str, list[str]]:
 
 
 def tool_names(template: Path, work: Path) -> dict[str, list[str]]:
-    """What the tools of a project install, over renders of ``template`` with each type checker."""
+    """What the tools of a project install, over renders of ``template`` with each type checker,
+    and with the documentation site."""
+    import tools  # noqa: PLC0415 - extensions/ is on pytest's path; here it is added below
+
+    docs_python = ".".join(map(str, tools.DOCS_PYTHON))
     found: dict[str, set[str]] = {"distributions": set(), "modules": set(), "scripts": set()}
-    for checker in ("mypy", "ty"):
-        project = work / checker
+    renders = {"mypy": ("mypy", "3.10", False), "ty": ("ty", "3.10", False), "docs": ("mypy", docs_python, True)}
+    for name, (checker, python, docs) in renders.items():
+        project = work / name
         kit.run(
-            [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", *_data(checker), template, project],
+            [
+                *(sys.executable, "-m", "copier", "copy", "--trust", "--defaults"),
+                *_data(checker, python, docs),
+                *(template, project),
+            ],
             work,
         )
         kit.run(["uv", "sync", "--locked", "--all-groups"], project)
@@ -74,8 +85,8 @@ def tool_names(template: Path, work: Path) -> dict[str, list[str]]:
     return {key: sorted(names) for key, names in found.items()}
 
 
-def _data(checker: str) -> list[str]:
-    answers = {**kit.BASELINE, "python_version": "3.10", "type_checker": checker}
+def _data(checker: str, python: str, docs: bool) -> list[str]:
+    answers = {**kit.BASELINE, "python_version": python, "type_checker": checker, "docs": str(docs).lower()}
     return [arg for key, value in answers.items() for arg in ("--data", f"{key}={value}")]
 
 

@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from pytest_copie.plugin import Copie
 
-from tests.kit import check_green, check_schema, interpreter, pipeline, render_with
+from tests.kit import answers_of, check_green, check_schema, images_of, interpreter, pipeline, read_jsonc, render_with
 from tests.servers import Index, publish, serving_index
 
 settings.register_profile(
@@ -130,7 +130,10 @@ HOSTILE = {
     | st.lists(words, min_size=51, max_size=60, unique=True),
     "renovate_timezone": hostile_text | yaml_scalars | st.sampled_from(["CET+1", "Europe/Nowhere", "../etc/localtime"]),
     **dict.fromkeys(
-        ["dockerfile", "publish_package", "ci_share_cache_with_merge_requests", "ci_python_matrix", "renovate"],
+        [
+            *("dockerfile", "publish_package", "ci_share_cache_with_merge_requests", "ci_python_matrix"),
+            *("renovate", "docs", "devcontainer"),
+        ],
         boolean_spellings,
     ),
 }
@@ -160,10 +163,14 @@ def answer_sets(draw: st.DrawFn, index: Index, index_mode: str | None) -> tuple[
         "ci_python_matrix": draw(st.booleans()),
         "ci_runner_tags": draw(st.lists(words, max_size=3, unique=True)),
         "renovate_timezone": draw(st.sampled_from(TIME_ZONES)),
+        "devcontainer": draw(st.booleans()),
     }
+    # The site where Zensical runs (3.11 and newer): asked for on 3.10, it is refused.
+    if python != "3.10" or draw(st.integers(0, 3)) == 3:
+        answers["docs"] = draw(st.booleans())
     if answers["image_registry"] == "mirror":
         answers["image_mirror"] = draw(st.from_regex(r"\A[a-z0-9]{1,20}\.[a-z]{2,6}(/[a-z0-9]{1,20}){0,2}\Z"))
-    clean = True
+    clean = not (python == "3.10" and answers.get("docs"))
     if index_mode:
         taken, refused = index_spellings(index.url)
         answers["package_index_url"] = draw(st.sampled_from(taken + refused))
@@ -227,6 +234,13 @@ def check_safe(project: Path, answers: dict[str, object], index_log: Path) -> No
     zone the answers give."""
     renovate = json.loads((project / "renovate.json").read_text(encoding="utf-8"))
     assert renovate["timezone"] == answers.get("renovate_timezone", "UTC")
+    recorded = answers_of(project)
+    if recorded["devcontainer"]:  # its name and image, exactly as answered and derived
+        devcontainer = read_jsonc(project / ".devcontainer" / "devcontainer.json")
+        assert devcontainer["name"] == recorded["project_name"]
+        assert devcontainer["image"] == images_of(project)["devcontainer"]
+    else:
+        assert not (project / ".devcontainer").exists()
     url = answers.get("package_index_url")
     if not url:
         return

@@ -247,6 +247,7 @@ def test_image_refs_gathers_every_reference_a_project_names():
     refs = images.image_refs("3.12", "0.13", "alpine", "dockerhub")
     assert refs == {
         "ci": "docker.io/astral/uv:0.13-python3.12-alpine3.23",
+        "devcontainer": "docker.io/astral/uv:0.13-python3.12-alpine3.23",
         "uv": "docker.io/astral/uv:0.13",
         "python": "docker.io/library/python:3.12-alpine3.23",
         "builder": images.BUILDER_IMAGE,
@@ -256,6 +257,20 @@ def test_image_refs_gathers_every_reference_a_project_names():
             "3.14": "docker.io/astral/uv:0.13-python3.14-alpine3.23",
         },
     }
+
+
+@pytest.mark.parametrize("registry", ["public", "dockerhub", "mirror"])
+def test_the_dev_container_runs_the_ci_image_itself(registry):
+    refs = images.image_refs("3.13", "0.13.2", "trixie-slim", registry, "registry.example.com/hub", {"ci": DIGEST})
+    assert refs["devcontainer"] == refs["ci"]
+    assert refs["ci"].endswith(f":0.13.2-python3.13-trixie-slim@{DIGEST}")
+
+
+def test_the_dev_container_pulls_the_dependency_proxys_image_from_docker_hub_which_it_caches():
+    """No CI variable is set on a developer's machine: the proxy's prefix would be empty."""
+    refs = images.image_refs("3.13", "0.13", "trixie-slim", "dependency-proxy", digests={"ci": DIGEST})
+    assert refs["ci"] == f"${{CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX}}/astral/uv:0.13-python3.13-trixie-slim@{DIGEST}"
+    assert refs["devcontainer"] == f"docker.io/astral/uv:0.13-python3.13-trixie-slim@{DIGEST}"
 
 
 def test_the_release_table_has_every_minor_from_the_oldest_to_the_newest():

@@ -116,10 +116,12 @@ OWNED = [
     ".gitlab/ci/uv.gitlab-ci.yml",
     ".gitlab/ci/docker.gitlab-ci.yml",
     ".gitlab/ci/release.gitlab-ci.yml",
+    ".gitlab/ci/docs.gitlab-ci.yml",
     ".dockerignore",
     "Dockerfile",
+    ".devcontainer/devcontainer.json",
 ]
-ALL_ON = {"dockerfile": True, "publish_package": True}
+ALL_ON = {"dockerfile": True, "publish_package": True, "docs": True, "devcontainer": True}
 
 
 def project_with(tmp_path: Path, names: list[str]) -> Path:
@@ -143,4 +145,5 @@ def test_a_file_of_a_feature_turned_off_is_not_missing_and_an_unknown_answer_is_
     docker = {".gitlab/ci/docker.gitlab-ci.yml", ".dockerignore", "Dockerfile"}
     project = project_with(tmp_path, [name for name in OWNED if name not in docker])
     assert not deletions.may_lack_owned(ROOT, project, {**ALL_ON, "dockerfile": False})
-    assert deletions.may_lack_owned(ROOT, project, {"publish_package": True})  # dockerfile: not recorded
+    unrecorded = {name: value for name, value in ALL_ON.items() if name != "dockerfile"}
+    assert deletions.may_lack_owned(ROOT, project, unrecorded)

@@ -1,0 +1,195 @@
+"""The documentation site: built strictly by the `docs` job in branches and merge requests,
+published by `pages` from the default branch, both run for real by gitlab-ci-local; the built
+site opened in headless Chromium; and nothing of it when the answer is no.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import tools
+from PIL import Image
+
+from tests.kit import (
+    DISTRIBUTION,
+    OFFLINE,
+    PACKAGE,
+    ROOT,
+    CommandFailed,
+    answers_of,
+    check_green,
+    check_schema,
+    commit_all,
+    edit,
+    git,
+    job_names,
+    listed_jobs,
+    pipeline,
+    read_toml,
+    render_with,
+    require_tool,
+    run,
+    run_pipeline,
+)
+
+# Where the screenshots of the built site are kept after the run (the repository's pipeline
+# keeps them as the suite job's artifacts).
+SCREENSHOTS = ROOT / ".test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def site(copie_session, template_repo) -> Path:
+    """A default render, committed on main, whose `pages` job ran in gitlab-ci-local."""
+    project = commit_all(render_with(copie_session, template_repo), "generated")
+    # On an origin, as on GitLab: a merge request's `rules: changes` compare with origin/main.
+    git(project.parent, "clone", "-q", "--bare", str(project), "origin.git")
+    git(project, "remote", "add", "origin", str(project.parent / "origin.git"))
+    git(project, "fetch", "-q", "origin")
+    run_pipeline(project, jobs=["pages"])
+    return project
+
+
+def built(project: Path, job: str) -> Path:
+    """The `public/` folder ``job`` left as its artifact."""
+    return project / ".gitlab-ci-local" / "artifacts" / job / "public"
+
+
+def browser(tmp_path: Path) -> list[str]:
+    chromium = require_tool("chromium", "opens the built site as a reader's browser does")
+    return [chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path / 'profile'}"]
+
+
+def test_a_default_project_has_the_site_its_tools_and_its_two_jobs(site):
+    assert answers_of(site)["docs"] is True
+    assert {"index.md", "usage.md", "api.md"} == {path.name for path in (site / "docs").iterdir()}
+    assert read_toml(site / "pyproject.toml")["dependency-groups"]["docs"] == tools.DOCS
+    assert read_toml(site / "zensical.toml")["project"]["site_dir"] == "public"
+    check_schema(site)
+    ci = pipeline(site)
+    for job in ("docs", "pages"):
+        assert ".docs" in ci[job]["extends"]
+    assert ci[".docs"]["extends"] == ".uv"  # the one base job: image, settings, its own cache
+    assert ci[".docs"]["variables"]["UV_CACHE_NAME"] == "docs"
+    assert "uv sync --locked --no-default-groups --group docs" in ci[".docs"]["script"][0]
+    assert "zensical build --strict" in ci[".docs"]["script"][1]
+
+
+def test_pages_publishes_the_site_from_the_default_branch_alone_and_docs_checks_every_other_change(site):
+    main = job_names(listed_jobs(site))
+    assert "pages" in main
+    assert "docs" not in main
+    # GitLab sets no CI_COMMIT_BRANCH in a merge request's pipeline (docs.gitlab.com/ci/variables/
+    # predefined_variables: "Not available in merge request pipelines"); gitlab-ci-local sets the
+    # checkout's branch, so the test empties it as GitLab leaves it.
+    request_pipeline = ("--variable", "CI_PIPELINE_SOURCE=merge_request_event", "--variable", "CI_COMMIT_BRANCH=")
+    request = job_names(listed_jobs(site, *request_pipeline))
+    assert "docs" in request
+    assert "pages" not in request
+    schedule = job_names(listed_jobs(site, "--variable", "CI_PIPELINE_SOURCE=schedule"))
+    assert not {"docs", "pages"} & schedule  # the template's jobs; no page changed
+
+
+def test_the_pages_job_builds_public_index_html_with_every_page(site):
+    public = built(site, "pages")
+    assert (public / "index.html").is_file()
+    usage = (public / "usage" / "index.html").read_text(encoding="utf-8")
+    assert f"uv run {DISTRIBUTION} --help" in usage  # the README's usage section, included
+    api = (public / "api" / "index.html").read_text(encoding="utf-8")
+    assert f'id="{PACKAGE}.greet"' in api
+    assert "Return a greeting for" in api  # greet's docstring
+
+
+def test_the_built_site_shows_the_projects_name_and_its_public_function_in_a_browser(site, tmp_path):
+    public = built(site, "pages")
+    command = browser(tmp_path)
+    home = run([*command, "--dump-dom", (public / "index.html").as_uri()], tmp_path)
+    assert "<h1>Payment Service</h1>" in home
+    assert "Takes payments and keeps the books straight." in home
+    api = run([*command, "--dump-dom", (public / "api" / "index.html").as_uri()], tmp_path)
+    assert re.search(rf'<h3 id="{PACKAGE}.greet"[^>]*>.*greet', api, re.DOTALL), "no API entry for greet"
+    SCREENSHOTS.mkdir(exist_ok=True)
+    for name, page in {"docs-home": public / "index.html", "docs-api": public / "api" / "index.html"}.items():
+        shot = SCREENSHOTS / f"{name}.png"
+        shot.unlink(missing_ok=True)
+        run([*command, f"--screenshot={shot}", "--window-size=1280,900", page.as_uri()], tmp_path)
+        with Image.open(shot) as image:
+            assert image.size == (1280, 900)
+            pixels = image.convert("RGB")
+            colours = {colour for _, colour in pixels.getcolors(maxcolors=1 << 20)}
+            navigation = {pixels.getpixel((x, y)) for x in range(0, 260, 4) for y in range(60, 400, 4)}
+        # Drawn (text anti-aliased) and styled by the theme: the navigation marks the page it is
+        # on with a light blue band, which no unstyled page has (its links are dark blue text).
+        assert len(colours) > 50, f"{shot}: {len(colours)} colours"
+        assert any(min(r, g, b) > 200 and b - r > 10 for r, g, b in navigation), f"{shot}: not styled"
+        print(f"screenshot: {shot}")
+
+
+def test_a_docstring_with_a_broken_cross_reference_fails_the_docs_job(copie, template_repo):
+    project = render_with(copie, template_repo)
+    edit(
+        project / "src" / PACKAGE / "greeting.py",
+        '    """Return a greeting for ``name``.\n',
+        f'    """Return a greeting for ``name``, as [the farewell][{PACKAGE}.farewell] does not.\n',
+    )
+    commit_all(project, "generated")
+    git(project, "checkout", "-q", "-b", "feature")
+    proc = run_pipeline(project, jobs=["docs"], protected=False, check=False)
+    assert proc.returncode != 0, proc.stdout
+    assert f"unresolved autoref `{PACKAGE}.farewell`" in proc.stdout
+    assert re.search(r"FAIL\s+docs\b", proc.stdout) or "docs" in proc.stdout
+
+
+def test_the_docs_job_builds_the_same_site_in_a_branch_pipeline(copie, template_repo):
+    project = commit_all(render_with(copie, template_repo), "generated")
+    git(project, "checkout", "-q", "-b", "feature")
+    run_pipeline(project, jobs=["docs"], protected=False)
+    assert (built(project, "docs") / "api" / "index.html").is_file()
+
+
+def test_without_docs_nothing_of_the_site_remains(render):
+    project = render(docs=False, env=OFFLINE)
+    assert not (project / "docs").exists()
+    assert not (project / "zensical.toml").exists()
+    assert "docs" not in read_toml(project / "pyproject.toml")["dependency-groups"]
+    assert not (project / ".gitlab" / "ci" / "docs.gitlab-ci.yml").exists()
+    assert not {"docs", "pages", ".docs"} & set(pipeline(project))
+    check_schema(project)
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    assert "--8<--" not in readme
+    assert "zensical" not in readme.lower()
+    assert "docs/" not in readme
+    assert "zensical" not in (project / "renovate.json").read_text(encoding="utf-8")
+
+
+def test_docs_is_refused_with_a_python_zensical_does_not_run_on_and_off_by_default_there(refusal, render):
+    message = refusal(python_version="3.10", docs=True)
+    assert "docs needs Python 3.11 or newer" in message
+    assert "answer docs=false" in message
+    assert answers_of(render(python_version="3.10", env=OFFLINE))["docs"] is False
+
+
+def test_the_hostile_text_of_the_answers_reaches_the_site_as_text(render, tmp_path):
+    """The description and the name are escaped for the page: Markdown, HTML and the snippet
+    syntax in them stay words (a `[x][y]` would otherwise be a broken reference, `--8<--` an include)."""
+    name = 'Ledger <b>"Q&A"</b> [x][y]'
+    description = 'Books & [ledgers][nowhere]\n--8<-- "/etc/passwd"\n<script>alert(1)</script> `code` *stars*'
+    project = render(project_name=name, distribution_name="ledger", description=description)
+    run(["uv", "sync", "--locked", "--no-default-groups", "--group", "docs"], project)
+    run(["uv", "run", "--no-sync", "zensical", "build", "--strict"], project)
+    home = run([*browser(tmp_path), "--dump-dom", (project / "public" / "index.html").as_uri()], tmp_path)
+    assert '<h1>Ledger &lt;b&gt;"Q&amp;A"&lt;/b&gt; [x][y]</h1>' in home
+    assert '--8&lt;-- "/etc/passwd"' in home  # a text node, as the browser serialises it
+    assert "<script>alert" not in home
+    assert "root:" not in home
+    shutil.rmtree(project / "public")
+
+
+def test_a_project_whose_site_does_not_build_is_not_green(render):
+    """The green check (every accepted answer gives one) builds the site too."""
+    project = render()
+    (project / "docs" / "api.md").write_text("# API\n\n::: nothing_here\n", encoding="utf-8")
+    with pytest.raises(CommandFailed, match="zensical build --strict"):
+        check_green(project)
