@@ -115,16 +115,17 @@ def test_index_credentials_come_from_the_developers_environment_and_are_never_wr
 def test_the_ca_bundle_the_developer_names_is_copied_where_git_ignores_it_and_trusted_in_the_container(
     default_project, tmp_path
 ):
-    """The host half runs here, as the CLI runs `initializeCommand` (on the developer's machine,
-    in the workspace folder); the container half appends the copy to the image's CA store."""
+    """The host half runs here as the CLI runs `initializeCommand` (on the developer's machine;
+    it names the workspace folder itself, whatever folder it starts in); the container half
+    appends the copy to the image's CA store."""
     project = committed_copy(default_project, tmp_path / "project")
     configuration = read_configuration(project, tmp_path)
     bundle = tmp_path / "organisation-ca.pem"
     bundle.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
     copy = project / ".devcontainer" / "ca-bundle.pem"
-    subprocess.run(configuration["initializeCommand"], cwd=project, env={"CA_BUNDLE": str(bundle)}, check=True)
+    subprocess.run(configuration["initializeCommand"], cwd=tmp_path, env={"CA_BUNDLE": str(bundle)}, check=True)
     assert copy.read_text() == bundle.read_text()
-    subprocess.run(configuration["initializeCommand"], cwd=project, env={}, check=True)
+    subprocess.run(configuration["initializeCommand"], cwd=tmp_path, env={}, check=True)
     assert copy.read_text() == ""  # no CA_BUNDLE: an empty copy, which nothing trusts
     assert git(project, "status", "--porcelain") == ""  # git ignores the copy
     assert git(project, "check-ignore", ".devcontainer/ca-bundle.pem").strip() == ".devcontainer/ca-bundle.pem"

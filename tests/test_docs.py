@@ -23,6 +23,7 @@ from tests.kit import (
     check_green,
     check_schema,
     commit_all,
+    copier_cli,
     edit,
     git,
     job_names,
@@ -158,10 +159,39 @@ def test_without_docs_nothing_of_the_site_remains(render):
     assert not {"docs", "pages", ".docs"} & set(pipeline(project))
     check_schema(project)
     readme = (project / "README.md").read_text(encoding="utf-8")
-    assert "--8<--" not in readme
     assert "zensical" not in readme.lower()
     assert "docs/" not in readme
     assert "zensical" not in (project / "renovate.json").read_text(encoding="utf-8")
+
+
+def test_a_project_that_turns_docs_on_with_an_update_gets_the_site_and_builds_it(render):
+    """The README's usage markers are there from the copy on (invisible comments), so the usage
+    page an update writes includes it; the pages, zensical.toml and the group arrive with it."""
+    project = commit_all(render(docs=False), "generated")
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    copier_cli("update", "--data", "docs=true", cwd=project, data={})
+    assert (project / "README.md").read_text(encoding="utf-8") == readme  # the team's, untouched
+    assert {"index.md", "usage.md", "api.md"} == {path.name for path in (project / "docs").iterdir()}
+    assert "docs" in read_toml(project / "pyproject.toml")["dependency-groups"]
+    assert {"docs", "pages"} <= set(pipeline(project))
+    run(["uv", "sync", "--locked", "--no-default-groups", "--group", "docs"], project)
+    run(["uv", "run", "--no-sync", "zensical", "build", "--strict"], project)
+    assert "The only tool you need" in (project / "public" / "usage" / "index.html").read_text(encoding="utf-8")
+
+
+def test_turning_docs_off_with_an_update_leaves_no_job_and_keeps_the_pages_the_team_wrote(render):
+    project = render()
+    with (project / "docs" / "index.md").open("a", encoding="utf-8") as home:
+        home.write("\nOn-call: #payments.\n")
+    commit_all(project, "generated, and a line of the team's")
+    copier_cli("update", "--data", "docs=false", cwd=project, data={})
+    assert not {"docs", "pages", ".docs"} & set(pipeline(project))
+    assert not (project / ".gitlab" / "ci" / "docs.gitlab-ci.yml").exists()
+    assert "docs" not in read_toml(project / "pyproject.toml")["dependency-groups"]
+    assert not (project / "zensical.toml").exists()
+    assert not (project / "docs" / "api.md").exists()  # untouched: removed with the feature
+    assert "On-call: #payments." in (project / "docs" / "index.md").read_text(encoding="utf-8")  # the team's
+    check_schema(project)
 
 
 def test_docs_is_refused_with_a_python_zensical_does_not_run_on_and_off_by_default_there(refusal, render):

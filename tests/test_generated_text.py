@@ -4,6 +4,7 @@ comments in the pipeline, and no word about an option the project does not use."
 from __future__ import annotations
 
 import itertools
+import random
 import re
 import shutil
 from pathlib import Path
@@ -42,7 +43,7 @@ def test_every_template_owned_file_says_so_in_one_line_that_points_to_the_readme
     }
     for path in owned:
         lines = path.read_text().splitlines()[:2]
-        assert any(line.lstrip('#" ').strip() == OWNERSHIP for line in lines), path
+        assert any(line.lstrip('#/" ').strip() == OWNERSHIP for line in lines), path  # YAML, Python, JSONC
     assert "\n## Who owns which file\n" in (project / "README.md").read_text()
 
 
@@ -74,6 +75,8 @@ UNUSED: dict[tuple[str, object], list[str]] = {
     ("type_checker", "mypy"): ["ty check", "tool.ty"],
     ("type_checker", "ty"): ["mypy"],
     ("renovate", False): ["Renovate", "renovate.json"],
+    ("docs", False): ["zensical", "Zensical", "mkdocstrings", "GitLab Pages", "`pages`"],
+    ("devcontainer", False): ["devcontainer", "Dev container", "dev container"],
 }
 INDEXES = {
     "none": {},
@@ -89,8 +92,60 @@ FEATURES = {
     "index": list(INDEXES),
     "type_checker": ["mypy", "ty", "none"],
     "renovate": [True, False],
+    "docs": [True, False],
+    "devcontainer": [True, False],
 }
-COMBINATIONS = [dict(zip(FEATURES, values, strict=True)) for values in itertools.product(*FEATURES.values())]
+
+
+def covering_rows(features: dict[str, list[object]], strength: int = 3, candidates: int = 20) -> list[dict]:
+    """Answer sets in which every ``strength`` answers take every combination of their values
+    together at least once (a covering array, built greedily: each row the candidate that covers
+    most of what is left; seeded, so the same rows every run).
+
+    A mention in a file comes from a Jinja condition over a few answers (the widest here reads
+    three: `docs and devcontainer` inside an index's branch), so every triple of values rendered
+    together finds it, as the whole product would, in a few dozen renders instead of 2,304."""
+    names = list(features)
+    uncovered = {
+        (group, values)
+        for group in itertools.combinations(range(len(names)), strength)
+        for values in itertools.product(*(range(len(features[names[i]])) for i in group))
+    }
+    rows: list[tuple[int, ...]] = []
+    generator = random.Random(20261201)
+    while uncovered:
+        # Start each candidate from a combination still to cover, so every row covers one.
+        seeds = generator.sample(sorted(uncovered), min(candidates, len(uncovered)))
+        best, best_gain = None, -1
+        for group, values in seeds:
+            row = [generator.randrange(len(features[name])) for name in names]
+            for index, value in zip(group, values, strict=True):
+                row[index] = value
+            gain = sum(
+                (g, tuple(row[i] for i in g)) in uncovered for g in itertools.combinations(range(len(names)), strength)
+            )
+            if gain > best_gain:
+                best, best_gain = tuple(row), gain
+        rows.append(best)
+        uncovered -= {(g, tuple(best[i] for i in g)) for g in itertools.combinations(range(len(names)), strength)}
+    return [{name: features[name][value] for name, value in zip(names, row, strict=True)} for row in rows]
+
+
+COMBINATIONS = covering_rows(FEATURES)
+
+
+@pytest.mark.fast
+def test_the_answer_sets_render_every_three_answers_values_together():
+    names = list(FEATURES)
+    for group in itertools.combinations(names, 3):
+        for values in itertools.product(*(FEATURES[name] for name in group)):
+            assert any(all(row[n] == v for n, v in zip(group, values, strict=True)) for row in COMBINATIONS), (
+                group,
+                values,
+            )
+    assert len(COMBINATIONS) < 50  # against the 2,304 of the whole product
+
+
 NOT_READ = {".copier-answers.yml"}  # Copier's record of every answer, options unused included
 
 

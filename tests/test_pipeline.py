@@ -248,15 +248,27 @@ def test_the_team_pipeline_includes_the_template_entry_point_alone(render):
     assert team == {"include": [included_only_if_present(".gitlab/ci/template.gitlab-ci.yml")]}
 
 
+# The files whose jobs extend `.uv` (uv.gitlab-ci.yml's hidden job): included by that file.
+BUILT_ON_UV = {"audit.gitlab-ci.yml", "docs.gitlab-ci.yml"}
+
+
 def test_the_entry_point_includes_every_other_template_pipeline_file_each_only_if_present(render):
     project = render(env=OFFLINE)
     _, *template_files = pipeline_files(project)
-    included = read_yaml(project / ".gitlab" / "ci" / "template.gitlab-ci.yml")["include"]
-    assert sorted(included, key=lambda entry: entry["local"]) == [
+    entry = read_yaml(project / ".gitlab" / "ci" / "template.gitlab-ci.yml")["include"]
+    beside_uv = read_yaml(project / ".gitlab" / "ci" / "uv.gitlab-ci.yml")["include"]
+    assert sorted(entry + beside_uv, key=lambda entry: entry["local"]) == [
         included_only_if_present(f".gitlab/ci/{p.name}")
         for p in sorted(template_files)
         if p.name != "template.gitlab-ci.yml"
     ]
+    assert {Path(include["local"]).name for include in beside_uv} == BUILT_ON_UV
+    ci = pipeline(project)
+    for name in BUILT_ON_UV:
+        keys = read_yaml(project / ".gitlab" / "ci" / name)
+        jobs = [job for job in keys if not job.startswith(".") and job not in {"variables", "include", "workflow"}]
+        assert jobs, name
+        assert all(".uv" in ancestors(ci, job) for job in jobs), name
 
 
 def test_a_deleted_job_file_leaves_the_pipeline_loading_and_nothing_ships_without_its_gates(render):
@@ -268,6 +280,14 @@ def test_a_deleted_job_file_leaves_the_pipeline_loading_and_nothing_ships_withou
         assert all(rule["exists"] == [".gitlab/ci/uv.gitlab-ci.yml"] for rule in settings["rules"])
     on_a_tag = ("--variable", "CI_COMMIT_TAG=v0.1.0")
     assert {"lint", "test", "audit", "docker-image", "release"} <= job_names(listed_jobs(project, *on_a_tag))
+    # The file of `.uv` deleted alone: every job built on it goes with it, and nothing ships.
+    git(project, "rm", "-q", ".gitlab/ci/uv.gitlab-ci.yml")
+    commit_all(project, "the team deleted the file of lint and test, and kept the audit's and the site's")
+    listed = job_names(listed_jobs(project, *on_a_tag)) | job_names(listed_jobs(project))
+    assert not {"lint", "test", "audit", "docs", "pages", "docker-image", "release"} & listed
+    assert "template-drift" in listed
+    git(project, "checkout", "-q", "HEAD~1", "--", ".gitlab/ci/uv.gitlab-ci.yml")
+    commit_all(project, "restored")
     git(project, "rm", "-q", ".gitlab/ci/audit.gitlab-ci.yml")
     commit_all(project, "the team deleted the audit's file")
     listed = job_names(listed_jobs(project, *on_a_tag))

@@ -97,7 +97,8 @@ def test_ci_installs_only_the_groups_a_job_needs_and_dev_gets_them_all(default_p
     assert [req.split(">")[0] for req in groups["lint"]] == ["ruff"]
     assert {req.split(">")[0] for req in groups["test"]} == {"pytest", "pytest-cov"}
     assert groups["types"] == ["mypy>=2.4,<2.5"]  # the default type checker
-    assert [group["include-group"] for group in groups["dev"]] == ["lint", "test", "types", "hooks"]
+    assert [req.split(">")[0] for req in groups["docs"]] == ["zensical", "mkdocstrings-python"]
+    assert [group["include-group"] for group in groups["dev"]] == ["lint", "test", "types", "hooks", "docs"]
 
 
 def test_ruff_and_pytest_are_strict(default_project):

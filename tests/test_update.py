@@ -231,8 +231,9 @@ def test_a_local_edit_to_a_template_owned_file_is_merged_and_reported_not_replac
 
 # ---------------------------------------------------------------- from the last release
 
-# The work tree, tagged as the next release after the last one in RELEASES.
-WORK_TREE = "v0.3.0"
+# The work tree, tagged as the release it becomes: CHANGELOG.md's Unreleased section, after its
+# v0.3.0 (whose migrations an update from RELEASES crosses too).
+WORK_TREE = "v0.4.0"
 # What the v0.2.0 migration prints when it moves a project (copier also echoes the command).
 MOVED = "note: ci_share_cache_with_merge_requests: true -> false (the template's new default)"
 SHARING_NOTE = "  Merge-request pipelines no longer restore the caches of protected branches"
@@ -240,7 +241,7 @@ SHARING_NOTE = "  Merge-request pipelines no longer restore the caches of protec
 
 @pytest.fixture
 def released_template(tmp_path) -> Path:
-    """The template repository with its releases (v0.1.0, v0.2.0) and the work tree as v0.3.0."""
+    """The template repository with its releases (v0.1.0, v0.2.0) and the work tree as v0.4.0."""
     repo = tmp_path / "template"
     for release in RELEASES:
         snapshot_template(repo, release=release)
@@ -292,6 +293,12 @@ def test_update_from_v0_2_0_brings_the_sync_jobs_that_follow_the_newest_release(
     # Its own code was never type-checked: it keeps none, and is told how to opt in.
     assert "note: type_checker: none (kept as before this question existed)" in output
     assert answers_of(project)["type_checker"] == "none"
+    # Its docstrings were never built strictly into a site: none either, and how to add it.
+    assert "note: docs: false (kept as before this question existed)" in output
+    assert "copier update --trust --defaults --data docs=true" in output
+    assert answers_of(project)["docs"] is False
+    assert not (project / "docs").exists()
+    assert (project / ".devcontainer" / "devcontainer.json").is_file()  # the dev container arrives
     sync_script = (project / ".gitlab" / "ci" / "template_sync.py").read_text()
     assert sync_script != old_sync
     assert "sync/project_sync.py" in sync_script  # it runs the newest release's logic now
@@ -364,7 +371,12 @@ def test_a_project_that_chose_isolated_caches_is_told_nothing(released_template,
 def test_a_renamed_package_folder_is_never_recreated(tagged_template, tmp_path):
     project = copy_v1(tagged_template, tmp_path)
     git(project, "mv", "src/payment_service", "src/payments")
-    for path in [project / "pyproject.toml", *(project / "tests").glob("*.py"), *(project / "src").rglob("*.py")]:
+    for path in [
+        project / "pyproject.toml",
+        *(project / "tests").glob("*.py"),
+        *(project / "src").rglob("*.py"),
+        *(project / "docs").glob("*.md"),
+    ]:
         path.write_text(path.read_text().replace("payment_service", "payments"))
     check_green(project)
     commit_all(project, "rename the package to payments")
