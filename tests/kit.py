@@ -577,6 +577,13 @@ def _gitlab_ci_local(project: Path, *args: str) -> subprocess.CompletedProcess[s
     return proc
 
 
+def headless_chromium(folder: Path) -> list[str]:
+    """Chromium as the tests open a page (add ``--dump-dom`` or ``--screenshot=...`` and a URL),
+    with its profile in ``folder``."""
+    chromium = require_tool("chromium", "opens the pages the tests build as a reader's browser does")
+    return [chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={folder / 'profile'}"]
+
+
 def node_tool(name: str, why: str) -> str:
     """A Node tool as .ci/run installs it (pinned in .ci/tools), else from PATH."""
     local_install = ROOT / ".ci" / "tools" / "node_modules" / ".bin" / name

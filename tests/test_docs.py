@@ -6,7 +6,6 @@ site opened in headless Chromium; and nothing of it when the answer is no.
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -26,12 +25,12 @@ from tests.kit import (
     copier_cli,
     edit,
     git,
+    headless_chromium,
     job_names,
     listed_jobs,
     pipeline,
     read_toml,
     render_with,
-    require_tool,
     run,
     run_pipeline,
 )
@@ -56,11 +55,6 @@ def site(copie_session, template_repo) -> Path:
 def built(project: Path, job: str) -> Path:
     """The `public/` folder ``job`` left as its artifact."""
     return project / ".gitlab-ci-local" / "artifacts" / job / "public"
-
-
-def browser(tmp_path: Path) -> list[str]:
-    chromium = require_tool("chromium", "opens the built site as a reader's browser does")
-    return [chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path / 'profile'}"]
 
 
 def test_a_default_project_has_the_site_its_tools_and_its_two_jobs(site):
@@ -105,7 +99,7 @@ def test_the_pages_job_builds_public_index_html_with_every_page(site):
 
 def test_the_built_site_shows_the_projects_name_and_its_public_function_in_a_browser(site, tmp_path):
     public = built(site, "pages")
-    command = browser(tmp_path)
+    command = headless_chromium(tmp_path)
     home = run([*command, "--dump-dom", (public / "index.html").as_uri()], tmp_path)
     assert "<h1>Payment Service</h1>" in home
     assert "Takes payments and keeps the books straight." in home
@@ -140,7 +134,7 @@ def test_a_docstring_with_a_broken_cross_reference_fails_the_docs_job(copie, tem
     proc = run_pipeline(project, jobs=["docs"], protected=False, check=False)
     assert proc.returncode != 0, proc.stdout
     assert f"unresolved autoref `{PACKAGE}.farewell`" in proc.stdout
-    assert re.search(r"FAIL\s+docs\b", proc.stdout) or "docs" in proc.stdout
+    assert re.search(r"FAIL\s+docs\b", proc.stdout)
 
 
 def test_the_docs_job_builds_the_same_site_in_a_branch_pipeline(copie, template_repo):
@@ -209,12 +203,11 @@ def test_the_hostile_text_of_the_answers_reaches_the_site_as_text(render, tmp_pa
     project = render(project_name=name, distribution_name="ledger", description=description)
     run(["uv", "sync", "--locked", "--no-default-groups", "--group", "docs"], project)
     run(["uv", "run", "--no-sync", "zensical", "build", "--strict"], project)
-    home = run([*browser(tmp_path), "--dump-dom", (project / "public" / "index.html").as_uri()], tmp_path)
+    home = run([*headless_chromium(tmp_path), "--dump-dom", (project / "public" / "index.html").as_uri()], tmp_path)
     assert '<h1>Ledger &lt;b&gt;"Q&amp;A"&lt;/b&gt; [x][y]</h1>' in home
     assert '--8&lt;-- "/etc/passwd"' in home  # a text node, as the browser serialises it
     assert "<script>alert" not in home
     assert "root:" not in home
-    shutil.rmtree(project / "public")
 
 
 def test_a_project_whose_site_does_not_build_is_not_green(render):

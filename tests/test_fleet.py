@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from fleet import report as fleet_report
-from tests.kit import ROOT, require_tool, run
+from tests.kit import ROOT, headless_chromium, run
 from tests.servers import GitLab, serving_gitlab
 
 TEMPLATE_URL = "https://gitlab.example.com/platform/copier-uv-gitlab.git"
@@ -296,8 +296,7 @@ def test_a_fleet_of_two_thousand_projects_costs_four_requests_per_project(large)
 def test_the_page_opens_in_headless_chromium_with_the_table_and_the_chart(fixture_report, tmp_path):
     page = tmp_path / "index.html"
     page.write_text(fleet_report.as_html(fixture_report), encoding="utf-8")
-    chromium = require_tool("chromium", "opens the fleet page as a browser does")
-    browser = [chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path / 'profile'}"]
+    browser = headless_chromium(tmp_path)
     dom = run([*browser, "--dump-dom", page.as_uri()], tmp_path)
     assert dom.count("<tr class=") == 10  # a row per project, as the browser built the table
     assert "acme/team-a/ledger" in dom
