@@ -30,14 +30,13 @@ import shlex
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import identity
 import images
 import organisation
 import tools
 import yaml
-from copier.errors import UserMessageError  # Copier's command line prints it alone, no traceback
 from jinja2 import pass_context
 
 # YAML 1.1's boolean spellings (yaml.org/type/bool.html), the ones Copier's data files and
@@ -55,6 +54,15 @@ RETIRED_QUESTIONS: frozenset[str] = frozenset()
 MAX_SHOWN = 80  # characters of a refused value a message shows
 MAX_REFUSALS = 6  # lines of refusals a message lists
 REFUSED = "copier-uv-gitlab refused the answers; nothing was written:"  # every refusal's first line
+
+
+def refuse(message: str) -> NoReturn:
+    """Stop the render with Copier's ``UserMessageError``: its command line prints the message
+    alone, no traceback. Copier is imported here, not with this module: the template-sync jobs
+    read the rules without rendering, and importing Copier takes them over a second."""
+    from copier.errors import UserMessageError  # noqa: PLC0415
+
+    raise UserMessageError(message)
 
 
 # libyaml's parser when PyYAML has it: the same YAML 1.1 safe loading, a tenth of the time.
@@ -255,7 +263,7 @@ def refuse_given_answers(context: Mapping[str, Any]) -> bool:
     sources = [data, conf["user_defaults"], getattr(conf["settings"], "defaults", {})]
     errors = [error for source in sources for error in given_answers_errors(source or {}, questions)]
     if errors:
-        raise UserMessageError(refusal_message(errors))
+        refuse(refusal_message(errors))
     return False
 
 
@@ -395,7 +403,7 @@ def check_before_writing(context: Mapping[str, Any], render: Callable[[str], str
     recorded = Path(conf["dst_path"]) / (name or ".copier-answers.yml")
     errors = recorded_answers_errors(recorded, questions) or answers_errors(answers, questions)
     if errors:
-        raise UserMessageError(refusal_message(errors))
+        refuse(refusal_message(errors))
     _BUSY.append(worker)  # rendering the paths below calls this hook again
     try:
         replaced = files_to_replace(context, render)
@@ -403,7 +411,7 @@ def check_before_writing(context: Mapping[str, Any], render: Callable[[str], str
         _BUSY.pop()
     if replaced and not conf["overwrite"]:
         kept = ", ".join(template_config(str(src / "copier.yml")).get("_skip_if_exists", []))
-        raise UserMessageError(
+        refuse(
             f"{REFUSED}\n  - {shell_quote(conf['dst_path'])} already holds files this copy would replace: "
             f"{', '.join(replaced)}.\n  Copy into a new folder, or add --overwrite to replace them (the "
             f"team's own files are never replaced: {kept})."

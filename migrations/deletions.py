@@ -31,7 +31,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import copier
 import yaml
 
 ANSWERS_FILE = ".copier-answers.yml"
@@ -48,7 +47,10 @@ def answers(text: str) -> dict[str, object]:
 
 
 def render(template: str, ref: str, data: dict[str, object], dst: Path) -> Path:
-    """The template at ``ref`` rendered with ``data`` into ``dst`` (no tasks, no lock)."""
+    """The template at ``ref`` rendered with ``data`` into ``dst`` (no tasks, no lock). Copier is
+    imported here, when a render is needed: most updates need none, and the import takes most of a second."""
+    import copier  # noqa: PLC0415
+
     copier.run_copy(template, dst, data=data, vcs_ref=ref, defaults=True, unsafe=True, skip_tasks=True, quiet=True)
     return dst
 

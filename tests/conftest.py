@@ -45,7 +45,13 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """``--numprocesses=auto`` (pyproject.toml): one worker per core, and one more. With one per
     core the cores were idle 18 % of a run (uv waiting on the index, Chromium, the loopback
     servers' delays: 2,516 s of CPU in a 1,537 s run on 2 cores); a third worker fills that time
-    (2,568 s in 1,366 s, the same tests, every one passed). README "Testing"."""
+    (2,568 s in 1,366 s, the same tests, every one passed). README "Testing".
+
+    The fast tier alone (``-m fast``) runs in this process: each worker would import and collect
+    every module again for tests that take milliseconds (939 tests: 11 s of CPU in one process,
+    24 s with three workers, and a longer wait)."""
+    if config.getoption("markexpr") == "fast":
+        return 0
     return (os.cpu_count() or 1) + 1
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import hashlib
 import io
 import json
@@ -607,16 +608,40 @@ def job_names(listing: str) -> set[str]:
     return set(LISTED_JOB.findall(listing))
 
 
+# The uv cache of the runner the jobs run on: this machine's, which every lock, sync and job of
+# the run shares, warm after the first (a GitLab runner's cache is warm after a project's first
+# pipeline too). A job given it downloads no wheel another test already downloaded, where its
+# own relative `.uv-cache` (the pipeline's UV_CACHE_DIR) starts empty in every new project.
+# Tests of the cache itself (what a job stores and restores, pruning, who may write it) and of
+# where packages come from run with the job's own cache: ``run_pipeline(..., uv_cache="job")``.
+@functools.cache
+def runner_uv_cache() -> str:
+    return run(["uv", "cache", "dir"], ROOT).strip()
+
+
 def run_pipeline(
-    project: Path, *args: str, jobs: Sequence[str] = PIPELINE_JOBS, protected: bool = True, check: bool = True
+    project: Path,
+    *args: str,
+    jobs: Sequence[str] = PIPELINE_JOBS,
+    protected: bool = True,
+    check: bool = True,
+    uv_cache: str = "runner",
 ) -> subprocess.CompletedProcess[str]:
     """Run ``jobs`` of the project's pipeline with gitlab-ci-local, as a protected branch
-    (``protected=False``: as any other branch).
+    (``protected=False``: as any other branch), with the runner's warm uv cache
+    (``uv_cache="job"``: the job's own, which gitlab-ci-local stores and restores by its key).
 
     Shell executor (no Docker engine here), each job in its own copy of the project.
     """
     require_tool("rsync", "gitlab-ci-local copies each job's files with it")
     scope = AS_PROTECTED_BRANCH if protected else ()
+    if uv_cache == "runner":
+        # The prune strategy's after_script would empty the shared cache of every other test.
+        answers = project / ".copier-answers.yml"
+        assert not answers.is_file() or "uv_cache_strategy: prune" not in answers.read_text(), "prune: uv_cache='job'"
+        scope = (*scope, "--variable", f"UV_CACHE_DIR={runner_uv_cache()}")
+    else:
+        assert uv_cache == "job", uv_cache
     proc = _gitlab_ci_local(project, "--force-shell-executor", "--shell-isolation", *scope, *args, *jobs)
     if check and proc.returncode != 0:
         msg = f"pipeline failed ({proc.returncode})\n{proc.stdout}"

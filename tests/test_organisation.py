@@ -3,6 +3,8 @@ and credentials from the environment only, runner tags, and organisation default
 
 The index is real: pypiserver (every action needs a password) behind TLS from a throwaway
 CA (trustme), on loopback, holding ``payments-core``, an internal package built here.
+Its pipelines run with each job's own uv cache (``uv_cache="job"``), empty in a new project:
+these tests are about where packages come from, which the run's warm cache would hide.
 """
 
 from __future__ import annotations
@@ -117,22 +119,30 @@ def test_the_pipeline_installs_from_the_index_and_a_tag_publishes_the_package(in
     # The jobs start with the machine's CAs only (SSL_CERT_FILE): CA_BUNDLE is what lets them in.
     job_env_ca = os.environ["SSL_CERT_FILE"]
     assert Path(job_env_ca) == SYSTEM_BUNDLE
-    without_ca = run_pipeline(project, *ci_variables(index)[:4], check=False)  # no CA_BUNDLE
+    without_ca = run_pipeline(project, *ci_variables(index)[:4], check=False, uv_cache="job")  # no CA_BUNDLE
     assert without_ca.returncode != 0
     assert "certificate" in without_ca.stdout.lower()
-    logs = [without_ca.stdout, run_pipeline(project, *ci_variables(index)).stdout]
+    logs = [without_ca.stdout, run_pipeline(project, *ci_variables(index), uv_cache="job").stdout]
 
     # Releases publish from protected tags only: any other tag lists no release job.
     assert "release" not in run([gitlab_ci_local(), "--list", "--variable", "CI_COMMIT_TAG=v0.1.0"], project)
     mismatch = run_pipeline(
-        project, *ci_variables(index), "--variable", "CI_COMMIT_TAG=v9.9.9", jobs=["release"], check=False
+        project,
+        *ci_variables(index),
+        "--variable",
+        "CI_COMMIT_TAG=v9.9.9",
+        jobs=["release"],
+        check=False,
+        uv_cache="job",
     )
     assert mismatch.returncode != 0
     assert "The tag v9.9.9 does not match the version 0.1.0 in pyproject.toml" in mismatch.stdout
     assert "with 'uv version X.Y.Z'" in mismatch.stdout  # no command made of the tag's text
     logs.append(mismatch.stdout)
 
-    released = run_pipeline(project, *ci_variables(index), "--variable", "CI_COMMIT_TAG=v0.1.0", jobs=["release"])
+    released = run_pipeline(
+        project, *ci_variables(index), "--variable", "CI_COMMIT_TAG=v0.1.0", jobs=["release"], uv_cache="job"
+    )
     logs.append(released.stdout)
     published = sorted(p.name for p in index.packages.iterdir() if p.name.startswith(PACKAGE))
     assert published == [f"{PACKAGE}-0.1.0-py3-none-any.whl", f"{PACKAGE}-0.1.0.tar.gz"]
@@ -165,7 +175,7 @@ def test_a_release_keeps_a_valid_sbom_of_the_locked_runtime_set_beside_the_wheel
     run(["uv", "version", "--quiet", "0.2.0"], project, index.env())  # a release of its own
     commit_all(project, "depends on python-dateutil, and idna for an extra; 0.2.0")
     variables = [*ci_variables(index), "--variable", "CI_COMMIT_TAG=v0.2.0"]
-    released = run_pipeline(project, *variables, jobs=["release"])
+    released = run_pipeline(project, *variables, jobs=["release"], uv_cache="job")
     assert "bomFormat" not in released.stdout  # the SBOM is in its file, not in the job log
     assert pipeline(project)["release"]["artifacts"]["expire_in"] == "never"  # kept as long as the release
     sbom = (project / ".gitlab-ci-local" / "artifacts" / "release" / "dist" / "sbom.cdx.json").read_text()
@@ -386,12 +396,12 @@ def test_in_replace_mode_no_variable_routes_the_jobs_around_the_organisations_in
         other.log.unlink(missing_ok=True)
 
         for name in ("UV_DEFAULT_INDEX", "UV_INDEX_URL"):
-            routed = run_pipeline(project, *variables, "--variable", f"{name}={other.url}", check=False)
+            routed = run_pipeline(project, *variables, "--variable", f"{name}={other.url}", check=False, uv_cache="job")
             assert routed.returncode != 0
             for job in ("lint", "test"):
                 message = f"{name} is set to another index than the organisation's ({org.url})"
                 assert re.search(rf"{job}\s+> {re.escape(message)}", routed.stdout), job
         assert not other.log.exists()  # not one request reached the other index
 
-        run_pipeline(project, *variables)  # the same jobs pass with the organisation's index alone
+        run_pipeline(project, *variables, uv_cache="job")  # the same jobs pass with the organisation's index alone
         assert "acme_utils-1.0.0" in org.log.read_text()

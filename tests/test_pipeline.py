@@ -1,7 +1,8 @@
 """The generated GitLab pipeline: valid for GitLab, and run for real by gitlab-ci-local.
 
 Each answer that shapes the pipeline has its own test; expectations come from the
-rendered answers and the image functions, never retyped.
+rendered answers and the image functions, never retyped. The runs that test the cache (what a
+job stores and restores, pruning, who may write it) give each job its own (``uv_cache="job"``).
 """
 
 from __future__ import annotations
@@ -334,7 +335,7 @@ def cache_key_prefix(project, job: str, *, protected: bool = True) -> str:
 @pytest.mark.slow
 def test_first_run_fills_each_jobs_cache_and_the_second_restores_it_with_no_index(render):
     project = commit_all(render(), "generated")
-    first = run_pipeline(project)
+    first = run_pipeline(project, uv_cache="job")
     assert "Prepared" in first.stdout  # the cold run downloaded the wheels
     caches = cache_dirs(project)
     lock_hash = next(iter(caches)).rsplit("-", 1)[1]
@@ -346,7 +347,7 @@ def test_first_run_fills_each_jobs_cache_and_the_second_restores_it_with_no_inde
     assert "ruff" not in cached_packages(test_cache)
 
     # Warm: each job restores its own cache (by key) and installs with the index out of reach.
-    second = run_pipeline(project, "--variable", "UV_OFFLINE=1")
+    second = run_pipeline(project, "--variable", "UV_OFFLINE=1", uv_cache="job")
     for job in CACHED_JOBS:
         assert re.search(rf"{job}\s+imported cache '\d+_{cache_key_prefix(project, job)}-{lock_hash}'", second.stdout)
         assert re.search(rf"PASS\s+{job}\b", second.stdout), job
@@ -360,7 +361,7 @@ def test_a_cache_restored_from_the_chosen_archive_format_installs_with_no_index(
     """The test job's cache, archived and extracted as the runner does for the format the
     template sets (a zip container of zstd frames), installs the job's environment offline."""
     project = commit_all(render(), "generated")
-    run_pipeline(project, jobs=["test"])
+    run_pipeline(project, jobs=["test"], uv_cache="job")
     (cache,) = cache_dirs(project).values()
     chosen = pipeline(project)[".uv"]["variables"]["CACHE_COMPRESSION_FORMAT"]
     fmt = next(f for f in cache_archives.FORMATS if f.name == chosen)
@@ -377,11 +378,11 @@ def test_a_cache_restored_from_the_chosen_archive_format_installs_with_no_index(
 @pytest.mark.slow
 def test_prune_strategy_keeps_a_tiny_cache_and_downloads_again(render):
     project = commit_all(render(uv_cache_strategy="prune"), "generated")
-    run_pipeline(project)
+    run_pipeline(project, uv_cache="job")
     for cache in cache_dirs(project).values():
         size = sum(f.stat().st_size for f in cache.rglob("*") if f.is_file())
         assert size < 2_000_000, (cache, size)  # pre-built wheels are gone; metadata and source builds stay
-    second = run_pipeline(project, "--variable", "UV_OFFLINE=1", check=False)
+    second = run_pipeline(project, "--variable", "UV_OFFLINE=1", check=False, uv_cache="job")
     assert second.returncode != 0
     for job in CACHED_JOBS:
         assert re.search(rf"{job}\s+>   cause: Network connectivity is disabled", second.stdout), job
@@ -393,7 +394,7 @@ def test_stale_lock_fails_every_job_with_uvs_message(render):
     pyproject = project / "pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace("dependencies = []", 'dependencies = ["six"]'))
     commit_all(project, "generated")
-    proc = run_pipeline(project, check=False)
+    proc = run_pipeline(project, check=False, uv_cache="job")
     assert proc.returncode != 0
     for job in CACHED_JOBS:
         assert re.search(rf"FAIL\s+{job}\b", proc.stdout), job
@@ -446,13 +447,13 @@ def test_an_unprotected_pipeline_cannot_plant_files_in_a_protected_cache(render)
         team_ci.write(POISON_JOBS)
     commit_all(project, "generated, with a hostile job")
 
-    run_pipeline(project, jobs=["test"])  # main fills its cache
-    run_pipeline(project, jobs=["poison"], protected=False)  # a branch plants a file
+    run_pipeline(project, jobs=["test"], uv_cache="job")  # main fills its cache
+    run_pipeline(project, jobs=["poison"], protected=False, uv_cache="job")  # a branch plants a file
     caches = cache_dirs(project)
     planted = [key for key, folder in caches.items() if (folder / ".uv-cache" / "MARKER").exists()]
     assert planted == [key for key in caches if key.startswith(cache_key_prefix(project, "test", protected=False))]
 
-    after = run_pipeline(project, jobs=["inspect"])  # main again
+    after = run_pipeline(project, jobs=["inspect"], uv_cache="job")  # main again
     assert "restored cache is clean" in after.stdout
     protected = [key for key in caches if key.startswith(cache_key_prefix(project, "test"))]
     assert protected

@@ -167,12 +167,6 @@ def template(template_repository) -> Iterator[Path]:
     git(template_repository, "reset", "-q", "--hard", "v2.0.0")
 
 
-@pytest.fixture(scope="module")
-def shared_uv_cache(tmp_path_factory) -> Path:
-    """One uv cache for every job of the module (the job installs copier and the project)."""
-    return tmp_path_factory.mktemp("uv-cache")
-
-
 # Commits a team makes between the copy and the job's first run: more than GitLab's default
 # clone depth (20), so a depth-20 checkout of every scenario is cut, as on a project in use.
 TEAM_HISTORY = 25
@@ -230,8 +224,8 @@ class Jobs:
     checkout made as GitLab's runner makes it (``depth`` commits deep, 0 for all; detached at
     the commit; no git identity), run by gitlab-ci-local."""
 
-    def __init__(self, depth: int, uv_cache: Path, folder: Path) -> None:
-        self.depth, self.uv_cache, self.folder, self.runs = depth, uv_cache, folder, 0
+    def __init__(self, depth: int, folder: Path) -> None:
+        self.depth, self.folder, self.runs = depth, folder, 0
 
     def run(self, project: Path, job: str, *variables: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run ``job`` on what ``project``'s origin holds now (pushes from ``project`` included)."""
@@ -244,7 +238,7 @@ class Jobs:
             for name in ("CI_PIPELINE_SOURCE", "CI_COMMIT_BRANCH", "CI_DEFAULT_BRANCH", "GIT_CONFIG_GLOBAL",
                          "GIT_CONFIG_NOSYSTEM", "GIT_DEPTH")
         }  # fmt: skip
-        job_variables |= {"UV_CACHE_DIR": str(self.uv_cache), "CI_JOB_TOKEN": JOB_TOKEN}
+        job_variables["CI_JOB_TOKEN"] = JOB_TOKEN
         return run_pipeline(
             checkout,
             *(arg for name, value in job_variables.items() for arg in ("--variable", f"{name}={value}")),
@@ -261,20 +255,20 @@ class Jobs:
 
 
 @pytest.fixture(params=[1, 20, 0], ids=["depth-1", "depth-20", "full"])
-def jobs(request, shared_uv_cache, tmp_path) -> Jobs:
+def jobs(request, tmp_path) -> Jobs:
     """The jobs, in checkouts as deep as GitLab makes them: 1 (a team's setting), 20 (GitLab's
     default for new projects), 0 (the whole history). For what the jobs read from the history:
     their own and the team's branches and commits, the answers file's earlier texts."""
-    return Jobs(request.param, shared_uv_cache, tmp_path / "runner")
+    return Jobs(request.param, tmp_path / "runner")
 
 
 @pytest.fixture
-def default_jobs(shared_uv_cache, tmp_path) -> Jobs:
+def default_jobs(tmp_path) -> Jobs:
     """The jobs in a checkout of GitLab's default depth (20), for what an update writes from
     the project's files and the template (conflicts, failing checks, restored files, the newest
     release's script): the steps that read the history run there too, and at every depth in
     the tests that take ``jobs``."""
-    return Jobs(20, shared_uv_cache, tmp_path / "runner")
+    return Jobs(20, tmp_path / "runner")
 
 
 def options(push: dict) -> dict[str, str]:
