@@ -3,7 +3,9 @@
 copier >= 9.12 cannot import dotted-module extensions that live inside a template
 during `copy --vcs-ref` and `update` (copier PR #2557); the file-path loader of
 copier-template-extensions can. Each case below derives the CI image through the
-extension, so a missing extension fails the render.
+extension, so a missing extension fails the render. Copier runs as a new process here
+(``in_process=False``), as a user starts it: nothing of this process's imports can stand in
+for what the template's extension loads.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ def test_copy_from_a_plain_directory(tmp_path):
     repo = snapshot_template(tmp_path / "repo")
     plain = tmp_path / "plain"
     shutil.copytree(repo, plain, ignore=shutil.ignore_patterns(".git"))
-    copier_cli("copy", plain, tmp_path / "project", cwd=tmp_path)
+    copier_cli("copy", plain, tmp_path / "project", cwd=tmp_path, in_process=False)
     assert ci_image_of(tmp_path / "project") == EXPECTED_CI_IMAGE
 
 
@@ -50,7 +52,7 @@ def test_copy_from_a_git_tag_and_update_to_a_newer_tag(tmp_path):
     repo = snapshot_template(tmp_path / "repo")
     git(repo, "tag", "v1.0.0")
     project = tmp_path / "project"
-    copier_cli("copy", "--vcs-ref", "v1.0.0", repo, project, cwd=tmp_path)
+    copier_cli("copy", "--vcs-ref", "v1.0.0", repo, project, cwd=tmp_path, in_process=False)
     assert ci_image_of(project) == EXPECTED_CI_IMAGE
     assert read_yaml(project / ".copier-answers.yml")["_commit"] == "v1.0.0"
     commit_all(project, "v1")
@@ -61,7 +63,7 @@ def test_copy_from_a_git_tag_and_update_to_a_newer_tag(tmp_path):
     git(repo, "commit", "-q", "-am", "retry flaky jobs once")
     git(repo, "tag", "v1.1.0")
 
-    copier_cli("update", "--vcs-ref", "v1.1.0", cwd=project)
+    copier_cli("update", "--vcs-ref", "v1.1.0", cwd=project, in_process=False)
     assert read_yaml(project / ".copier-answers.yml")["_commit"] == "v1.1.0"
     assert read_yaml(project / ".gitlab" / "ci" / "uv.gitlab-ci.yml")[".uv"]["retry"] == 1
     assert ci_image_of(project) == EXPECTED_CI_IMAGE
