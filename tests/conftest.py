@@ -120,11 +120,14 @@ def render(copie, template_repo) -> Callable[..., Path]:
     """Render with pytest-copie: ``render(template=..., env=..., **answers)`` returns the project.
 
     The committed template unless ``template`` is given; a render that raised fails the test
-    with Copier's own error (``kit.render_with``).
+    with Copier's own error; the same render made earlier in this process is copied, unless
+    ``reuse=False`` (``kit.render_with``).
     """
 
-    def _render(*, template: Path | None = None, env: dict[str, str] | None = None, **answers: Any) -> Path:
-        return kit.render_with(copie, template or template_repo, answers, env)
+    def _render(
+        *, template: Path | None = None, env: dict[str, str] | None = None, reuse: bool = True, **answers: Any
+    ) -> Path:
+        return kit.render_with(copie, template or template_repo, answers, env, reuse=reuse)
 
     return _render
 

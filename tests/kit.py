@@ -417,21 +417,64 @@ def runner_environment(folder: Path, *, branch: str = "main", source: str = "sch
 OFFLINE = {"UV_OFFLINE": "1"}
 
 
+# Renders kept in this test process: each distinct render is made once, and every later test
+# that asks for the same one gets a copy of it to change as it likes. A render is the same when
+# the template's commit and tags (what Copier renders and records as ``_commit``), the answers,
+# the environment of its tasks and this process's environment are; a dirty template, or a
+# folder that is not a repository, is rendered each time. Tests of what a render does besides
+# writing the project (the index its lock asks, say) ask for a new one: ``reuse=False``.
+_KEPT_RENDERS: dict[tuple[Any, ...], Path] = {}
+_RENDER_STORE = Path(tempfile.mkdtemp(prefix="copier-uv-gitlab-renders-"))
+atexit.register(shutil.rmtree, _RENDER_STORE, ignore_errors=True)
+
+
+def _render_key(template: Path, answers: Mapping[str, Any], env: Mapping[str, str]) -> tuple[Any, ...] | None:
+    if not (template / ".git").exists():
+        return None
+    described, version, _ = _execute(["git", "describe", "--tags", "--always", "--long", "--abbrev=40"], template, None)
+    listed, changes, _ = _execute(["git", "status", "--porcelain"], template, None)
+    if described != 0 or listed != 0 or changes:
+        return None
+    return (
+        str(template),
+        version.strip(),
+        json.dumps(answers, sort_keys=True, default=repr),
+        tuple(sorted(env.items())),
+        hash(frozenset(os.environ.items())),
+    )
+
+
 def render_with(
-    copie: Any, template: Path, answers: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
+    copie: Any,
+    template: Path,
+    answers: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    reuse: bool = True,
 ) -> Path:
     """Render ``template`` through pytest-copie's ``copie`` (or ``copie_session``) with the
-    baseline answers plus ``answers``; return the project.
+    baseline answers plus ``answers``; return the project: a copy of the same render made
+    earlier in this process, unless ``reuse=False`` (``_KEPT_RENDERS``).
 
     pytest-copie keeps a render's exception in its result: it is raised here, so a refused
     answer or a broken template fails the test with Copier's own error. ``env`` adds to the
     environment of Copier's tasks (a private index's credentials, say).
     """
+    answers = {**BASELINE, **(answers or {})}
+    key = _render_key(Path(template), answers, env or {}) if reuse else None
+    if key in _KEPT_RENDERS:
+        project = Path(copie.test_dir) / f"copie{copie.counter:03d}"  # where pytest-copie would render it
+        copie.counter += 1
+        shutil.copytree(_KEPT_RENDERS[key], project, symlinks=True)
+        return project
     with local.env(**(env or {})):
-        result = copie.copy(extra_answers={**BASELINE, **(answers or {})}, template_dir=template)
+        result = copie.copy(extra_answers=answers, template_dir=template)
     if result.exception is not None:
         raise result.exception
-    return Path(result.project_dir)
+    project = Path(result.project_dir)
+    if key is not None:
+        _KEPT_RENDERS[key] = shutil.copytree(project, _RENDER_STORE / str(len(_KEPT_RENDERS)), symlinks=True)
+    return project
 
 
 def copier_cli(

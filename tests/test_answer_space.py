@@ -211,7 +211,7 @@ def check_invariant(
     written_before = {path for path in Path(copie.test_dir).rglob("*") if path.is_file()}
     refused: UserMessageError | None = None
     try:
-        project = render_with(copie, template, answers, env)
+        project = render_with(copie, template, answers, env, reuse=False)  # its lock must ask the index
     except UserMessageError as error:
         refused = error
     if refused is not None:

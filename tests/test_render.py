@@ -175,11 +175,11 @@ OTHER_WAY = {
 def test_the_suites_compile_cache_renders_byte_for_byte_what_jinja_does_alone(answers, render):
     """The test processes keep Jinja's compiled texts (tests/kit.py): a render from a warm
     cache writes what a render that compiles every text again writes."""
-    render(env=OFFLINE, **answers)  # the cache now holds every text these answers render
-    warm = render(env=OFFLINE, **answers)
+    render(env=OFFLINE, reuse=False, **answers)  # the cache now holds every text these answers render
+    warm = render(env=OFFLINE, reuse=False, **answers)
     compile_each_text_once(enabled=False)
     try:
-        alone = render(env=OFFLINE, **answers)
+        alone = render(env=OFFLINE, reuse=False, **answers)
     finally:
         compile_each_text_once()
     assert_same_tree(warm, alone)
