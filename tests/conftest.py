@@ -24,9 +24,10 @@ kit.compile_each_text_once()
 # ---------------------------------------------------------------- the longest first
 # The modules whose tests take longest, longest first (the sums of their tests' CPU times in a
 # whole CI=true run, README "Testing"; the answer space's three long tests before them all).
-# They run before the rest, each module whole (its module fixtures set up once): pytest-xdist's worksteal gives each worker a contiguous share and an
-# idle worker takes from the end of another's queue, so the last minutes run short tests on
-# both workers instead of one worker's long update scenarios while the other waits.
+# They run before the rest, each module whole (its module fixtures set up once): pytest-xdist's
+# worksteal gives each worker a contiguous share and an idle worker takes from the end of
+# another's queue, so the last minutes run short tests on every worker instead of one worker's
+# long update scenarios while the others wait.
 LONGEST_FIRST = [
     "test_answer_space.py",
     "test_template_update.py",
