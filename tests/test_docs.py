@@ -41,12 +41,14 @@ SCREENSHOTS = ROOT / ".test-artifacts"
 
 
 @pytest.fixture(scope="module")
-def site(copie_session, template_repo) -> Path:
+def site(copie_session, template_repo, tmp_path_factory) -> Path:
     """A default render, committed on main, whose `pages` job ran in gitlab-ci-local."""
     project = commit_all(render_with(copie_session, template_repo), "generated")
     # On an origin, as on GitLab: a merge request's `rules: changes` compare with origin/main.
-    git(project.parent, "clone", "-q", "--bare", str(project), "origin.git")
-    git(project, "remote", "add", "origin", str(project.parent / "origin.git"))
+    # A folder of its own: xdist sets a module fixture up again when a worker comes back to the module.
+    origin = tmp_path_factory.mktemp("docs-origin") / "origin.git"
+    git(origin.parent, "clone", "-q", "--bare", str(project), origin.name)
+    git(project, "remote", "add", "origin", str(origin))
     git(project, "fetch", "-q", "origin")
     run_pipeline(project, jobs=["pages"])
     return project
