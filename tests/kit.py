@@ -501,7 +501,7 @@ def copier_cli(
 
 # The modules of extensions/ by name: the template's extension executes its release's copies
 # into sys.modules (extensions/registry.py); a command run here puts back this process's own.
-EXTENSION_MODULES = ("identity", "organisation", "images", "tools", "answers", "files")
+EXTENSION_MODULES = tuple(sorted(path.stem for path in (ROOT / "extensions").glob("*.py")))
 
 
 def copier_in_process(arguments: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None) -> str:
