@@ -289,15 +289,32 @@ def test_the_job_validates_and_runs_only_on_schedules_and_by_hand(template, rend
     assert {source for source, out in listed.items() if "template-update" in out} == {"schedule", "web"}
 
 
+RACE_CONFTEST = """import os
+import shlex
+import subprocess
+
+import pytest
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # Stands in for a person pushing while the template-update job runs its checks.
+    command = os.environ.get("PERSON_PUSHES_NOW")
+    if command:
+        subprocess.run(shlex.split(command), check=True)  # noqa: S603
+"""
+
+
 @pytest.fixture
 def proposed(template, projects, tmp_path, jobs) -> tuple[Path, Origin]:
     """A project copied at v1.0.0, with team edits, after one run of the template-update job
-    (made once per depth)."""
+    (made once per depth). Its tests' conftest.py lets a test push as a person while the job
+    runs its checks (``PERSON_PUSHES_NOW``); unset, it does nothing."""
 
     def team_edit(project: Path) -> None:
         run(["uv", "add", "--quiet", "attrs>=23"], project)
         with (project / "README.md").open("a") as readme:
             readme.write("\n## Team notes\n\nOn-call: #payments.\n")
+        (project / "tests" / "conftest.py").write_text(RACE_CONFTEST)
 
     def first_run(folder: Path) -> tuple[Path, Origin]:
         project, origin = projects.copied("service", folder, team_edit)
@@ -410,24 +427,9 @@ def test_a_persons_commit_on_the_update_branch_survives_every_later_run(proposed
         assert ZERO not in {new for _, new, _ in origin.updates_of(branch)}
 
 
-RACE_CONFTEST = """import os
-import subprocess
-
-
-def pytest_sessionstart(session):
-    # Stands in for a person pushing while the template-update job runs its checks.
-    command = os.environ.get("PERSON_PUSHES_NOW")
-    if command:
-        subprocess.run(command, shell=True, check=True)
-"""
-
-
 @pytest.mark.slow
-def test_a_push_that_lands_while_the_job_runs_is_refused_by_the_lease(projects, tmp_path, jobs):
-    project, origin = projects.copied(
-        "race", tmp_path, lambda project: (project / "tests" / "conftest.py").write_text(RACE_CONFTEST)
-    )
-    jobs.update(project)
+def test_a_push_that_lands_while_the_job_runs_is_refused_by_the_lease(proposed, tmp_path, jobs):
+    project, origin = proposed
     person = Person(origin, tmp_path / "jane")
     person.commit_on("main", "Escalation: #payments-leads.")  # so the job refreshes its branch
     pending = person.commit_on("template-update/v2.0.0", "Resolved while the job ran", push=False)
