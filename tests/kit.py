@@ -584,8 +584,8 @@ DOCS_CHECK = ("uv", "run", "--locked", "zensical", "build", "--strict")  # the d
 
 
 # Where this test process's green checks keep what one project's checks can reuse from the last
-# one's (tests/conftest.py sets it): the environment uv syncs (one per Python version and set of
-# tools, so the next project does not make it again or reinstall a tool), so the tools' bytecode is
+# one's (tests/conftest.py sets it): the environment uv syncs (one per Python version: a project
+# of another version made the one environment again from nothing), so the tools' bytecode is
 # compiled once, not per project, and mypy's cache of the standard library and the tools' stubs
 # (a cold mypy takes 4 s, a warm one 0.5). Neither changes what is checked: `uv sync --locked`
 # makes the environment exactly the project's lock (it removes what the last project had), and
@@ -602,11 +602,8 @@ def check_green(project: Path, env: Mapping[str, str] | None = None, *, shared_e
     docs_check = [DOCS_CHECK] if recorded.get("docs") else []
     shared = {}
     if shared_environment and SHARED_GREEN is not None and "UV_PROJECT_ENVIRONMENT" not in (env or {}):
-        # One per Python version (uv makes an environment of another version again from nothing)
-        # and set of tools (a project with a site after one without installs Zensical again).
-        venv = SHARED_GREEN / "-".join(
-            ("venv", recorded["python_version"], recorded.get("type_checker", "none"), "docs" * bool(docs_check))
-        )
+        # One per Python version: uv makes an environment of another version again from nothing.
+        venv = SHARED_GREEN / f"venv-{recorded['python_version']}"
         shared = {"UV_PROJECT_ENVIRONMENT": str(venv), "MYPY_CACHE_DIR": str(SHARED_GREEN / "mypy")}
     for command in (*GREEN_CHECKS, *([type_check] if type_check else []), *docs_check):
         run(command, project, {**shared, **(env or {})})
