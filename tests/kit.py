@@ -602,7 +602,6 @@ def check_green(project: Path, env: Mapping[str, str] | None = None, *, shared_e
     docs_check = [DOCS_CHECK] if recorded.get("docs") else []
     shared = {}
     if shared_environment and SHARED_GREEN is not None and "UV_PROJECT_ENVIRONMENT" not in (env or {}):
-        # One per Python version: uv makes an environment of another version again from nothing.
         venv = SHARED_GREEN / f"venv-{recorded['python_version']}"
         shared = {"UV_PROJECT_ENVIRONMENT": str(venv), "MYPY_CACHE_DIR": str(SHARED_GREEN / "mypy")}
     for command in (*GREEN_CHECKS, *([type_check] if type_check else []), *docs_check):
