@@ -236,9 +236,9 @@ def test_a_conflict_in_pyproject_says_the_lock_is_pending_and_how_to_finish_it()
 
 @pytest.mark.fast
 def test_a_failed_check_makes_a_draft_naming_it():
-    failed = proposal(checks=[("tests", False, "uv run --locked pytest")])
+    failed = proposal(checks=[("tests", False, "uv run --locked --no-default-groups --group test pytest")])
     assert failed.needs_human
-    assert "- tests: FAILED (`uv run --locked pytest`)" in sync.description(failed)
+    assert "- tests: FAILED (`uv run --locked --no-default-groups --group test pytest`)" in sync.description(failed)
 
 
 @pytest.mark.fast

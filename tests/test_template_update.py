@@ -468,7 +468,7 @@ def test_a_conflict_or_a_failing_check_makes_a_draft_that_names_it(projects, tmp
     (push,) = origin.pushes()
     opts = options(push)
     assert opts["merge_request.title"].startswith("Draft: ")
-    assert "- tests: FAILED (`uv run --locked pytest`)" in opts["merge_request.description"]
+    assert "- tests: FAILED (`uv run --locked --no-default-groups --group test pytest`)" in opts["merge_request.description"]
     assert "Conflicts" not in opts["merge_request.description"]
 
 
