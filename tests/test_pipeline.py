@@ -8,6 +8,7 @@ job stores and restores, pruning, who may write it) give each job its own (``uv_
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import images
@@ -33,6 +34,7 @@ from tests.kit import (
     pipeline,
     pipeline_files,
     read_yaml,
+    render_with,
     run,
     run_failing,
     run_pipeline,
@@ -332,11 +334,26 @@ def cache_key_prefix(project, job: str, *, protected: bool = True) -> str:
     return prefix
 
 
+@pytest.fixture(scope="module")
+def cold_run(copie_session, template_repo) -> tuple[Path, str]:
+    """A default project after its first pipeline (lint and test, each with its own cache, cold),
+    and that run's log: made once for the tests of what the first run stores, each of which
+    copies it before it runs anything more."""
+    project = commit_all(render_with(copie_session, template_repo), "generated")
+    return project, run_pipeline(project, uv_cache="job").stdout
+
+
+def copy_of(project: Path, folder: Path) -> Path:
+    """``project`` with the caches gitlab-ci-local stored, not the job folders it makes again."""
+    copy = folder / project.name
+    shutil.copytree(project, copy, symlinks=True, ignore=shutil.ignore_patterns("builds"))
+    return copy
+
+
 @pytest.mark.slow
-def test_first_run_fills_each_jobs_cache_and_the_second_restores_it_with_no_index(render):
-    project = commit_all(render(), "generated")
-    first = run_pipeline(project, uv_cache="job")
-    assert "Prepared" in first.stdout  # the cold run downloaded the wheels
+def test_first_run_fills_each_jobs_cache_and_the_second_restores_it_with_no_index(cold_run, tmp_path):
+    project, first = copy_of(cold_run[0], tmp_path), cold_run[1]
+    assert "Prepared" in first  # the cold run downloaded the wheels
     caches = cache_dirs(project)
     lock_hash = next(iter(caches)).rsplit("-", 1)[1]
     assert set(caches) == {f"{cache_key_prefix(project, job)}-{lock_hash}" for job in CACHED_JOBS}
@@ -357,12 +374,12 @@ def test_first_run_fills_each_jobs_cache_and_the_second_restores_it_with_no_inde
 
 
 @pytest.mark.slow
-def test_a_cache_restored_from_the_chosen_archive_format_installs_with_no_index(render, tmp_path):
+def test_a_cache_restored_from_the_chosen_archive_format_installs_with_no_index(cold_run, tmp_path):
     """The test job's cache, archived and extracted as the runner does for the format the
     template sets (a zip container of zstd frames), installs the job's environment offline."""
-    project = commit_all(render(), "generated")
-    run_pipeline(project, jobs=["test"], uv_cache="job")
-    (cache,) = cache_dirs(project).values()
+    project = cold_run[0]
+    prefix = cache_key_prefix(project, "test")
+    (cache,) = (folder for key, folder in cache_dirs(project).items() if key.startswith(prefix))
     chosen = pipeline(project)[".uv"]["variables"]["CACHE_COMPRESSION_FORMAT"]
     fmt = next(f for f in cache_archives.FORMATS if f.name == chosen)
     archive = tmp_path / "cache.zip"

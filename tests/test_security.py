@@ -23,12 +23,14 @@ from tests.kit import (
     PACKAGE,
     ROOT,
     TYPE_CHECKS,
+    answers_of,
     check_green,
     check_schema,
     commit_all,
     edit,
     git,
     gitlab_ci_local,
+    green_environment,
     job_names,
     listed_jobs,
     pipeline,
@@ -320,13 +322,14 @@ def test_a_type_error_fails_the_test_job_and_reaches_the_code_quality_report(che
 
 
 def test_the_suites_shared_mypy_cache_never_hides_a_type_error(render):
-    # tests/kit.py gives every mypy run of a test process one cache: a clean project warms it
-    # with modules of the same names, and the next project's error is still found.
+    # tests/kit.py gives the green checks shared environments, each with its mypy cache: a clean
+    # project warms one with modules of the same names, and the next project's error is still found.
     clean, broken = render(), render()
-    check_green(clean)
     init = broken / "src" / PACKAGE / "__init__.py"
     init.write_text(init.read_text() + '\nanswer: int = "forty-two"\n')
-    out = run_failing(TYPE_CHECKS["mypy"], broken)
+    with green_environment(answers_of(clean)["python_version"]) as shared:
+        check_green(clean, shared)
+        out = run_failing(TYPE_CHECKS["mypy"], broken, shared)
     assert f"src/{PACKAGE}/__init__.py" in out
     assert "Incompatible types in assignment" in out
 

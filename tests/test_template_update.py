@@ -229,6 +229,20 @@ class Jobs:
 
     def run(self, project: Path, job: str, *variables: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run ``job`` on what ``project``'s origin holds now (pushes from ``project`` included)."""
+        return self._pipeline(project, [job], variables, check=check)
+
+    def scheduled(self, project: Path) -> dict[str, str]:
+        """template-drift and template-update in one pipeline, side by side in their stage as a
+        schedule on main runs them: each job's own lines of the log."""
+        log = self._pipeline(project, ["template-drift", "template-update"], ()).stdout
+        return {
+            job: "\n".join(line for line in log.splitlines() if re.match(rf"{job}\s", line))
+            for job in ("template-drift", "template-update")
+        }
+
+    def _pipeline(
+        self, project: Path, jobs: list[str], variables: tuple[str, ...], *, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         origin = Path(git(project, "remote", "get-url", "origin").strip())
         self.runs += 1
         checkout = runner_checkout(origin, self.folder / f"checkout-{self.runs}", depth=self.depth)
@@ -243,15 +257,12 @@ class Jobs:
             checkout,
             *(arg for name, value in job_variables.items() for arg in ("--variable", f"{name}={value}")),
             *(arg for variable in variables for arg in ("--variable", variable)),
-            jobs=[job],
+            jobs=jobs,
             check=check,
         )
 
     def update(self, project: Path, *variables: str) -> subprocess.CompletedProcess[str]:
         return self.run(project, "template-update", *variables)
-
-    def drift(self, project: Path) -> subprocess.CompletedProcess[str]:
-        return self.run(project, "template-drift")
 
 
 @pytest.fixture(params=[1, 20, 0], ids=["depth-1", "depth-20", "full"])
@@ -468,7 +479,8 @@ def test_a_conflict_or_a_failing_check_makes_a_draft_that_names_it(projects, tmp
     (push,) = origin.pushes()
     opts = options(push)
     assert opts["merge_request.title"].startswith("Draft: ")
-    assert "- tests: FAILED (`uv run --locked --no-default-groups --group test pytest`)" in opts["merge_request.description"]
+    failed = "- tests: FAILED (`uv run --locked --no-default-groups --group test pytest`)"
+    assert failed in opts["merge_request.description"]
     assert "Conflicts" not in opts["merge_request.description"]
 
 
@@ -545,10 +557,8 @@ def test_a_deleted_template_owned_file_never_stops_the_pipeline_drift_names_it_a
     assert {"template-drift", "template-update"} <= job_names(scheduled)
     assert "audit" not in job_names(scheduled)
 
-    drift = default_jobs.drift(project)
-    assert "missing: .gitlab/ci/audit.gitlab-ci.yml is template-owned and was deleted" in drift.stdout
-
-    default_jobs.update(project)
+    drift = default_jobs.scheduled(project)["template-drift"]
+    assert "missing: .gitlab/ci/audit.gitlab-ci.yml is template-owned and was deleted" in drift
     (push,) = origin.pushes()
     assert "- restored .gitlab/ci/audit.gitlab-ci.yml: it was deleted" in options(push)["merge_request.description"]
     proposal = tmp_path / "proposal"
@@ -570,12 +580,11 @@ def test_an_answer_edited_by_hand_is_applied_by_the_next_update_as_copier_update
     project, origin = projects.copied(name, tmp_path, turn_docker_off_by_hand)
 
     # Drift blames no file on the team for what the edited answer would render differently.
-    drift = jobs.drift(project)
-    assert "answers edited by hand in .copier-answers.yml: dockerfile: True -> False" in drift.stdout
-    assert "template.gitlab-ci.yml" not in drift.stdout
-    assert ("modified: Dockerfile" in drift.stdout) is team_edited_dockerfile
+    drift = jobs.scheduled(project)["template-drift"]
+    assert "answers edited by hand in .copier-answers.yml: dockerfile: True -> False" in drift
+    assert "template.gitlab-ci.yml" not in drift
+    assert ("modified: Dockerfile" in drift) is team_edited_dockerfile
 
-    jobs.update(project)
     (push,) = origin.pushes()
     text = options(push)["merge_request.description"]
     assert "- applied the answers edited by hand in .copier-answers.yml: dockerfile: True -> False" in text
