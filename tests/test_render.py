@@ -23,6 +23,7 @@ from tests.kit import (
     compile_each_text_once,
     copier_cli,
     interpreter,
+    read_jsonc,
     read_toml,
     render_with,
     run,
@@ -279,7 +280,8 @@ def test_hostile_free_text_is_written_exactly_as_typed(render):
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     assert pyproject["project"]["name"] == "o-brien-quotes-1-unicode"
     # Package metadata allows one line only: whitespace runs (newlines) become one space.
-    assert pyproject["project"]["description"] == " ".join(HOSTILE["description"].split())
+    description = " ".join(HOSTILE["description"].split())
+    assert pyproject["project"]["description"] == description
     assert pyproject["project"]["authors"][0]["name"] == HOSTILE["author_name"]
 
     recorded = answers_of(project)
@@ -288,6 +290,10 @@ def test_hostile_free_text_is_written_exactly_as_typed(render):
 
     readme = (project / "README.md").read_text(encoding="utf-8")
     assert readme.startswith(f"# {HOSTILE['project_name']}\n\n{HOSTILE['description']}\n")
+    # The site's settings (TOML) and the dev container's (JSON with comments) read them back whole.
+    site = tomllib.loads((project / "zensical.toml").read_text(encoding="utf-8"))["project"]
+    assert (site["site_name"], site["site_description"]) == (HOSTILE["project_name"], description)
+    assert read_jsonc(project / ".devcontainer" / "devcontainer.json")["name"] == HOSTILE["project_name"]
 
 
 def test_after_the_copy_the_owner_is_told_the_next_three_steps(template_repo, tmp_path):
