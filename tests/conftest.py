@@ -104,11 +104,8 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 
 @pytest.fixture(scope="session", autouse=True)
 def _shared_green_checks(tmp_path_factory) -> None:
-    """The green checks' environments and mypy caches (``kit.SHARED_GREEN``), one folder for the
-    run: under pytest-xdist, beside the workers' own folders (the run's base folder)."""
-    base = tmp_path_factory.getbasetemp()
-    kit.SHARED_GREEN = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "green"
-    kit.SHARED_GREEN.mkdir(exist_ok=True)
+    """One environment and one mypy cache for this process's green checks (``kit.SHARED_GREEN``)."""
+    kit.SHARED_GREEN = tmp_path_factory.mktemp("green")
 
 
 @pytest.fixture(scope="session")

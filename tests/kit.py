@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import fcntl
 import functools
 import hashlib
 import io
-import itertools
 import json
 import os
 import re
@@ -24,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import tomllib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import CodeType
 from typing import Any
@@ -585,34 +583,21 @@ TYPE_CHECKS = {"mypy": ("uv", "run", "--locked", "mypy"), "ty": ("uv", "run", "-
 DOCS_CHECK = ("uv", "run", "--locked", "zensical", "build", "--strict")  # the docs job's build
 
 
-# Where the run's green checks keep what one project's checks can reuse from the last one's
-# (tests/conftest.py sets it, one folder for every test process of the run): environments that
-# uv syncs, one per Python version and check at a time, so the tools' bytecode is compiled once,
-# not per project (a project of another version made an environment again from nothing), and
-# beside each the mypy cache of the standard library and the tools' stubs (a cold mypy takes
-# 4 s, a warm one 0.5). A check takes the first environment of its version that no other
-# process's check holds (a lock on it for the check's length), and makes one more only when all
-# are held: the workers share them instead of making one each. Neither changes what is checked:
-# `uv sync --locked` makes the environment exactly the project's lock (it removes what the last
-# project had), and mypy checks each module whose source or options differ from its cache.
+# Where this test process's green checks keep what one project's checks can reuse from the last
+# one's (tests/conftest.py sets it): the environment uv syncs (one per Python version: a project
+# of another version made the one environment again from nothing), so the tools' bytecode is
+# compiled once, not per project, and mypy's cache of the standard library and the tools' stubs
+# (a cold mypy takes 4 s, a warm one 0.5). Neither changes what is checked: `uv sync --locked`
+# makes the environment exactly the project's lock (it removes what the last project had), and
+# mypy checks each module whose source or options differ from its cache.
 SHARED_GREEN: Path | None = None
 
 
-@contextlib.contextmanager
-def green_environment(python_version: str) -> Iterator[dict[str, str]]:
-    """The settings (``UV_PROJECT_ENVIRONMENT``, ``MYPY_CACHE_DIR``) of the first environment of
-    ``python_version`` no other check holds, held until the ``with`` block ends."""
+def green_environment(python_version: str) -> dict[str, str]:
+    """This process's shared environment for ``python_version`` and its mypy cache, as settings."""
     assert SHARED_GREEN is not None
-    for number in itertools.count():
-        slot = SHARED_GREEN / f"python-{python_version}-{number}"
-        slot.mkdir(parents=True, exist_ok=True)
-        with (slot / "lock").open("a") as lock:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                continue  # another process's check is using it
-            yield {"UV_PROJECT_ENVIRONMENT": str(slot / "venv"), "MYPY_CACHE_DIR": str(slot / "mypy")}
-            return
+    venv = SHARED_GREEN / f"venv-{python_version}"
+    return {"UV_PROJECT_ENVIRONMENT": str(venv), "MYPY_CACHE_DIR": str(SHARED_GREEN / "mypy")}
 
 
 def check_green(project: Path, env: Mapping[str, str] | None = None, *, shared_environment: bool = True) -> None:
@@ -622,10 +607,11 @@ def check_green(project: Path, env: Mapping[str, str] | None = None, *, shared_e
     recorded = answers_of(project)
     type_check = TYPE_CHECKS.get(recorded.get("type_checker", "none"))
     docs_check = [DOCS_CHECK] if recorded.get("docs") else []
-    share = shared_environment and SHARED_GREEN is not None and "UV_PROJECT_ENVIRONMENT" not in (env or {})
-    with green_environment(recorded["python_version"]) if share else contextlib.nullcontext({}) as shared:
-        for command in (*GREEN_CHECKS, *([type_check] if type_check else []), *docs_check):
-            run(command, project, {**shared, **(env or {})})
+    shared = {}
+    if shared_environment and SHARED_GREEN is not None and "UV_PROJECT_ENVIRONMENT" not in (env or {}):
+        shared = green_environment(recorded["python_version"])
+    for command in (*GREEN_CHECKS, *([type_check] if type_check else []), *docs_check):
+        run(command, project, {**shared, **(env or {})})
 
 
 # ---------------------------------------------------------------- the generated pipeline

@@ -322,14 +322,13 @@ def test_a_type_error_fails_the_test_job_and_reaches_the_code_quality_report(che
 
 
 def test_the_suites_shared_mypy_cache_never_hides_a_type_error(render):
-    # tests/kit.py gives the green checks shared environments, each with its mypy cache: a clean
-    # project warms one with modules of the same names, and the next project's error is still found.
+    # tests/kit.py gives the green checks of a test process one mypy cache: a clean project warms
+    # it with modules of the same names, and the next project's error is still found in it.
     clean, broken = render(), render()
+    check_green(clean)
     init = broken / "src" / PACKAGE / "__init__.py"
     init.write_text(init.read_text() + '\nanswer: int = "forty-two"\n')
-    with green_environment(answers_of(clean)["python_version"]) as shared:
-        check_green(clean, shared)
-        out = run_failing(TYPE_CHECKS["mypy"], broken, shared)
+    out = run_failing(TYPE_CHECKS["mypy"], broken, green_environment(answers_of(broken)["python_version"]))
     assert f"src/{PACKAGE}/__init__.py" in out
     assert "Incompatible types in assignment" in out
 
