@@ -19,6 +19,7 @@ from tests import kit
 
 kit.use_test_environment()
 kit.compile_each_text_once()
+kit.read_file_mode_once_per_run()
 
 
 # ---------------------------------------------------------------- the longest first

@@ -27,10 +27,12 @@ from pathlib import Path
 from types import CodeType
 from typing import Any
 
+import copier._main as copier_main
 import jinja2
 import pytest
 import yaml
-from plumbum import local
+from copier._vcs import get_git
+from plumbum import ProcessExecutionError, local
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -184,6 +186,38 @@ def compile_each_text_once(enabled: bool = True) -> None:
     """Keep Jinja's compiled texts for this process's later renders (or stop, and forget them)."""
     _COMPILED.clear()
     jinja2.Environment.compile = _compile_once if enabled else _compile_with_jinja  # type: ignore[method-assign]
+
+
+# ---------------------------------------------------------------- git's core.fileMode, once per Copier run
+
+# After writing each file, Copier (9.19, `Worker._sync_git_index_executable_bit`) starts
+# `git config --type=bool --get core.fileMode` in the destination, to set the executable bit in
+# git's index itself where git ignores the files' modes (core.fileMode false): a git process per
+# file, 60 a render, 10,500 in a whole run of the suite (a third of its git processes, 1.2 ms of
+# CPU each). A Copier run (a Worker) writes into one destination, whose setting it never changes:
+# the test processes read it at the run's first file and let Copier do its work for every file
+# where it is false, exactly as Copier does. tests/test_render.py plays a destination that sets it.
+_sync_executable_bit = copier_main.Worker._sync_git_index_executable_bit
+
+
+def _sync_executable_bit_reading_the_setting_once(self: copier_main.Worker, dst_relpath: Path, src_mode: int) -> None:
+    setting = self.__dict__.get("_tests_file_mode")
+    if setting is None:
+        git_in_destination = get_git(context_dir=self.subproject.local_abspath)
+        try:
+            setting = git_in_destination("config", "--type=bool", "--get", "core.fileMode").strip()
+        except ProcessExecutionError:
+            setting = "unset"  # no repository, or not set: git reads the modes (Copier returns too)
+        self.__dict__["_tests_file_mode"] = setting
+    if setting == "false":
+        _sync_executable_bit(self, dst_relpath, src_mode)
+
+
+def read_file_mode_once_per_run(enabled: bool = True) -> None:
+    """Read the destination's core.fileMode once per Copier run (or at every file, as Copier does)."""
+    copier_main.Worker._sync_git_index_executable_bit = (  # type: ignore[method-assign]
+        _sync_executable_bit_reading_the_setting_once if enabled else _sync_executable_bit
+    )
 
 
 class CommandFailed(AssertionError):

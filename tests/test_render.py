@@ -20,14 +20,18 @@ from tests.kit import (
     PACKAGE,
     ROOT,
     answers_of,
+    commit_all,
     compile_each_text_once,
     copier_cli,
+    git,
     interpreter,
     read_jsonc,
     read_toml,
+    release_template,
     render_with,
     run,
     shipped_files,
+    snapshot_template,
 )
 
 EXPECTED_FILES = {
@@ -184,6 +188,26 @@ def test_the_suites_compile_cache_renders_byte_for_byte_what_jinja_does_alone(an
     finally:
         compile_each_text_once()
     assert_same_tree(warm, alone)
+
+
+def test_where_git_ignores_file_modes_the_suites_copier_still_sets_the_executable_bit_in_the_index(tmp_path):
+    """The test processes read core.fileMode once per Copier run (tests/kit.py): in a project
+    that sets it to false, an update still gives git's index the template's mode for each file
+    it writes, as Copier does (here: a pipeline file someone marked executable in the index)."""
+    template = snapshot_template(tmp_path / "template")
+    git(template, "tag", "v1.0.0")
+    project = tmp_path / "project"
+    copier_cli("copy", "--vcs-ref", "v1.0.0", template, project, cwd=tmp_path)
+    commit_all(project, "copied from template v1.0.0")
+    git(project, "config", "core.fileMode", "false")
+    uv_ci = ".gitlab/ci/uv.gitlab-ci.yml"
+    git(project, "update-index", "--chmod=+x", uv_ci)
+    git(project, "commit", "-q", "-m", "marked executable")
+    release_template(template, "v2.0.0", "retry flaky jobs")  # changes the file
+
+    copier_cli("update", "--vcs-ref", "v2.0.0", "--conflict", "rej", cwd=project, data={})
+    assert "retry flaky jobs" in (project / uv_ci).read_text()
+    assert git(project, "ls-files", "--stage", "--", uv_ci).split()[0] == "100644"
 
 
 def test_no_path_in_the_template_contains_a_double_quote():
