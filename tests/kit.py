@@ -213,11 +213,9 @@ def _sync_executable_bit_reading_the_setting_once(self: copier_main.Worker, dst_
         _sync_executable_bit(self, dst_relpath, src_mode)
 
 
-def read_file_mode_once_per_run(enabled: bool = True) -> None:
-    """Read the destination's core.fileMode once per Copier run (or at every file, as Copier does)."""
-    copier_main.Worker._sync_git_index_executable_bit = (  # type: ignore[method-assign]
-        _sync_executable_bit_reading_the_setting_once if enabled else _sync_executable_bit
-    )
+def read_file_mode_once_per_run() -> None:
+    """Read the destination's core.fileMode once per Copier run in this process."""
+    copier_main.Worker._sync_git_index_executable_bit = _sync_executable_bit_reading_the_setting_once  # type: ignore[method-assign]
 
 
 class CommandFailed(AssertionError):
