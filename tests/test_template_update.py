@@ -227,10 +227,6 @@ class Jobs:
     def __init__(self, depth: int, folder: Path) -> None:
         self.depth, self.folder, self.runs = depth, folder, 0
 
-    def run(self, project: Path, job: str, *variables: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """Run ``job`` on what ``project``'s origin holds now (pushes from ``project`` included)."""
-        return self._pipeline(project, [job], variables, check=check)
-
     def scheduled(self, project: Path) -> str:
         """template-drift and template-update in one pipeline, side by side in their stage as a
         schedule on main runs them; the drift job's own lines of the log (what the update did,
@@ -238,9 +234,11 @@ class Jobs:
         log = self._pipeline(project, ["template-drift", "template-update"], ()).stdout
         return "\n".join(line for line in log.splitlines() if re.match(r"template-drift\s", line))
 
-    def _pipeline(
-        self, project: Path, jobs: list[str], variables: tuple[str, ...], *, check: bool = True
-    ) -> subprocess.CompletedProcess[str]:
+    def update(self, project: Path, *variables: str) -> subprocess.CompletedProcess[str]:
+        """template-update on what ``project``'s origin holds now (pushes from ``project`` included)."""
+        return self._pipeline(project, ["template-update"], variables)
+
+    def _pipeline(self, project: Path, jobs: list[str], variables: tuple[str, ...]) -> subprocess.CompletedProcess[str]:
         origin = Path(git(project, "remote", "get-url", "origin").strip())
         self.runs += 1
         checkout = runner_checkout(origin, self.folder / f"checkout-{self.runs}", depth=self.depth)
@@ -256,11 +254,7 @@ class Jobs:
             *(arg for name, value in job_variables.items() for arg in ("--variable", f"{name}={value}")),
             *(arg for variable in variables for arg in ("--variable", variable)),
             jobs=jobs,
-            check=check,
         )
-
-    def update(self, project: Path, *variables: str) -> subprocess.CompletedProcess[str]:
-        return self.run(project, "template-update", *variables)
 
 
 @pytest.fixture(params=[1, 20, 0], ids=["depth-1", "depth-20", "full"])
