@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
+import reprlib
 import shlex
 from collections.abc import Callable, Mapping
 from functools import lru_cache
@@ -53,6 +55,12 @@ VERSIONS = ("python_version", "uv_version")
 RETIRED_QUESTIONS: frozenset[str] = frozenset()
 MAX_SHOWN = 80  # characters of a refused value a message shows
 MAX_REFUSALS = 6  # lines of refusals a message lists
+# Bounds on one answer, checked before anything else reads it: YAML aliases let a few hundred
+# bytes stand for billions of values (a "billion laughs" file), which Python holds as shared
+# references until something walks them. The largest answer a rule accepts (50 runner tags of
+# 255 characters) is far inside both.
+MAX_VALUES = 1000  # strings, numbers, lists and mappings, counted as often as they are reached
+MAX_CHARACTERS = 50_000
 REFUSED = "copier-uv-gitlab refused the answers; nothing was written:"  # every refusal's first line
 
 
@@ -90,12 +98,63 @@ def computed(spec: Mapping[str, Any]) -> bool:
     return spec.get("when") is False or "refuse_given_answers" in str(spec.get("when", ""))
 
 
+# A bounded repr: it stops at a few levels and items, whatever the value's size.
+_SHOWN = reprlib.Repr()  # its settings are attributes (keywords only from Python 3.12)
+_SHOWN.maxlevel, _SHOWN.maxstring, _SHOWN.maxother = 3, MAX_SHOWN, MAX_SHOWN
+_SHOWN.maxdict = _SHOWN.maxlist = _SHOWN.maxtuple = _SHOWN.maxset = 4
+
+
 def shown(value: object, secret: bool = False) -> str:
-    """``value`` as a message shows it: quoted, cut at ``MAX_SHOWN`` characters, a URL's secrets masked."""
+    """``value`` as a message shows it: quoted, cut at ``MAX_SHOWN`` characters, a URL's secrets
+    masked; never more than a few levels of it are read (an alias bomb prints as quickly as a word)."""
     if secret and isinstance(value, str):
         value = organisation.masked_url(value)
-    text = repr(value)
+    text = _SHOWN.repr(value)
     return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 3] + "..."
+
+
+def bounds_error(name: str, value: object) -> str:
+    """Why ``value`` is too large to read, or holds a string no file can hold, or ``""``: a walk
+    that stops at ``MAX_VALUES`` values or ``MAX_CHARACTERS`` characters, before any rule, message
+    or file reads the answer whole."""
+    stack, values, characters = [value], 0, 0
+    while stack:
+        item = stack.pop()
+        values += 1
+        if isinstance(item, Mapping):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, str):
+            characters += len(item)
+            if any("\ud800" <= ch <= "\udfff" for ch in item):
+                return (
+                    f"{name} is not valid UTF-8 text (a byte of another encoding, shown as "
+                    f"{shown(item)}): give it in UTF-8."
+                )
+        if values > MAX_VALUES or characters > MAX_CHARACTERS:
+            return (
+                f"{name} is too large: more than {MAX_VALUES} values or {MAX_CHARACTERS} characters "
+                "(YAML aliases count each time they are used)."
+            )
+    return ""
+
+
+# What a message must never print, whichever answer or hint it comes from: a URL's user and
+# password, a query value, and tokens of GitLab's and the package indexes' formats.
+_SECRET_PATTERNS = (
+    (re.compile(r"(?<=://)(?:([^/@\s'\":]+):)?[^/@\s'\"]+@"), lambda m: f"{m[1]}:***@" if m[1] else "***@"),
+    (re.compile(r"([?&][^=&#\s'\"]+=)[^&#\s'\"]+"), r"\1***"),
+    (re.compile(r"\b(gl[a-z]{1,6}-|pypi-|npm_|gh[pousr]_|github_pat_|sk-)[A-Za-z0-9_.\-]{8,}"), r"\1***"),
+)
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with every credential-shaped part replaced by ``***``."""
+    for pattern, replacement in _SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 # ---------------------------------------------------------------- each answer's rule
@@ -156,11 +215,12 @@ def choices_error(name: str, spec: Mapping[str, Any], value: object) -> str:
     return f"{name} {shown(value)} is not one of: {', '.join(map(str, choices))}."
 
 
-def kind_error(name: str, spec: Mapping[str, Any], value: object, *, given: bool) -> str:
+def kind_error(name: str, spec: Mapping[str, Any], value: object, *, given: bool, written: str = "") -> str:
     """Why ``value`` is not of the question's kind, or ``""``.
 
     ``given``: the answer as written in YAML or on the command line (a boolean may still be
     a string such as "yes"; a ``yaml`` answer may still be YAML text); else as Copier holds it.
+    ``written``: the answer's text in its file, when known (a version YAML read as a number).
     """
     kind = spec.get("type", "str")
     if kind == "bool":
@@ -177,9 +237,10 @@ def kind_error(name: str, spec: Mapping[str, Any], value: object, *, given: bool
     if isinstance(value, str):
         return ""
     if name in VERSIONS and isinstance(value, (int, float)) and not isinstance(value, bool):
+        example = written if re.fullmatch(r"[0-9.]{1,20}", written) else value
         return (
             f"{name} {value!r} is a YAML number, not a version: unquoted, 3.10 reads as 3.1 and 0.10 as 0.1. "
-            f"Quote it: {name}: '{value}'."
+            f"Quote it as you wrote it: {name}: '{example}'."
         )
     return (
         f"{name} {shown(value)} is not text: YAML reads unquoted yes/no/on/off as booleans and digits as "
@@ -192,6 +253,8 @@ def rule_error(name: str, answers: Mapping[str, Any]) -> str:
     rule = RULES.get(name)
     if rule is None:
         return ""
+    if name in answers and (error := bounds_error(name, answers[name])):
+        return error
     try:
         return rule(answers)
     except KeyError:  # an answer it depends on is not asked (its question's `when` is false)
@@ -232,10 +295,15 @@ def given_answers_errors(given: Mapping[str, Any], questions: Mapping[str, Mappi
     errors = []
     answers = literal_defaults(questions)
     for name, value in given.items():
+        if not isinstance(name, str):
+            errors.append(f"{shown(name)} is not a question of this template: a question's name is text.")
+            continue
         spec = questions.get(name)
         if name.startswith("_") or name in RETIRED_QUESTIONS:  # Copier's own (_commit), or retired
             continue
-        if spec is None:
+        if error := bounds_error(shown(name) if spec is None else name, value):
+            errors.append(error)
+        elif spec is None:
             guess = closest_question(name, questions)
             hint = f"; did you mean {guess}?" if guess else f"; the questions are: {', '.join(questions)}."
             errors.append(f"{shown(name)} is not a question of this template{hint}")
@@ -297,7 +365,9 @@ def answers_errors(answers: Mapping[str, Any], questions: Mapping[str, Mapping[s
         if name not in answers or computed(spec):
             continue
         value = answers[name]
-        kind = kind_error(name, spec, value, given=False) or choices_error(name, spec, value)
+        kind = (
+            bounds_error(name, value) or kind_error(name, spec, value, given=False) or choices_error(name, spec, value)
+        )
         if error := kind or rule_error(name, answers):
             errors.append(error)
     if errors:
@@ -317,10 +387,14 @@ def recorded_answers_errors(answers_file: Path, questions: Mapping[str, Mapping[
     there is none. An answer to a question this version no longer asks is not an error."""
     if not answers_file.is_file():
         return []
-    text = answers_file.read_text(encoding="utf-8")
     where = answers_file.name
     try:
-        recorded = yaml.safe_load(text)
+        text = answers_file.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = answers_file.read_bytes()[: error.start].count(b"\n") + 1
+        return [f"{where}, line {line} is not UTF-8 text (byte {error.object[error.start]:#04x}): save it as UTF-8."]
+    try:
+        recorded = load_unique(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = f", line {mark.line + 1}" if mark else ""
@@ -333,13 +407,38 @@ def recorded_answers_errors(answers_file: Path, questions: Mapping[str, Mapping[
     lines = text.splitlines()
     errors = []
     for name, value in recorded.items():
-        spec = questions.get(name)
+        spec = questions.get(name) if isinstance(name, str) else None
         if spec is None or computed(spec):
             continue
-        if error := kind_error(name, spec, value, given=True) or choices_error(name, spec, value):
-            number = next((i for i, line in enumerate(lines, 1) if line.startswith(f"{name}:")), 0)
+        number = next((i for i, line in enumerate(lines, 1) if line.startswith(f"{name}:")), 0)
+        written = lines[number - 1].partition(":")[2].strip() if number else ""
+        if error := (
+            bounds_error(name, value)
+            or kind_error(name, spec, value, given=True, written=written)
+            or choices_error(name, spec, value)
+        ):
             errors.append(f"{where}, line {number}: {error}")
     return errors
+
+
+class _UniqueKeys(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """YAML's safe loader, refusing a mapping that holds a key twice (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, str) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is given twice (only one can be meant)", key_node.start_mark
+                )
+            seen.add(key) if isinstance(key, str) else None
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_unique(text: str) -> Any:
+    """``text`` as YAML's safe loader reads it, a key given twice in a mapping an error."""
+    return yaml.load(text, Loader=_UniqueKeys)
 
 
 def template_config(copier_yml: str) -> dict[str, Any]:
@@ -370,9 +469,11 @@ def files_to_replace(context: Mapping[str, Any], render: Callable[[str], str]) -
         if not all(parts):
             continue
         name = "/".join(parts).removesuffix(suffix)
-        if (dst / name).is_file() and not skipped_if_exists(name, config.get("_skip_if_exists", [])):
+        if linked := next((str(p) for p in [*Path(name).parents][:-1] if (dst / p).is_symlink()), ""):
+            replaced.append(f"{linked}/ (a symbolic link)")
+        elif (dst / name).is_file() and not skipped_if_exists(name, config.get("_skip_if_exists", [])):
             replaced.append(name)
-    return sorted(replaced)
+    return sorted(set(replaced))
 
 
 # What each copy with --overwrite replaced, by destination: the closing message lists it.
@@ -409,6 +510,12 @@ def check_before_writing(context: Mapping[str, Any], render: Callable[[str], str
         replaced = files_to_replace(context, render)
     finally:
         _BUSY.pop()
+    if links := sorted({name.split(" ")[0] for name in replaced if name.endswith("(a symbolic link)")}):
+        # Copier would write through the link, into a folder outside the project (or fail halfway).
+        refuse(
+            f"{REFUSED}\n  - {shell_quote(conf['dst_path'])} holds symbolic links where this copy writes folders: "
+            f"{', '.join(links)}. Replace each with a real folder (or copy into a new folder)."
+        )
     if replaced and not conf["overwrite"]:
         kept = ", ".join(template_config(str(src / "copier.yml")).get("_skip_if_exists", []))
         refuse(
@@ -433,7 +540,7 @@ def refusal_message(errors: list[str]) -> str:
     """The few lines a refusal prints: what was refused, each reason, and that nothing was written."""
     listed = errors[:MAX_REFUSALS]
     more = [f"... and {len(errors) - MAX_REFUSALS} more."] if len(errors) > MAX_REFUSALS else []
-    return "\n".join([REFUSED, *(f"  - {line}" for line in [*listed, *more])])
+    return mask_secrets("\n".join([REFUSED, *(f"  - {line}" for line in [*listed, *more])]))
 
 
 @pass_context

@@ -8,6 +8,7 @@ too (sync/project_sync.py imports this file from the same release).
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from pathlib import Path
@@ -46,6 +47,16 @@ def toml_string(text: str) -> str:
         else:
             out.append(ch)
     return '"' + "".join(out) + '"'
+
+
+def html_text(text: str) -> str:
+    """``text`` as HTML text and attribute values hold it: ``& < > " '`` as character references.
+
+    For values another tool writes into HTML without escaping them (Zensical's ``site_name`` and
+    ``site_description``, into every page's title, header and ``<meta>``): markup in an answer
+    then shows as the characters typed, never as an element or attribute.
+    """
+    return html.escape(text, quote=True)
 
 
 def toml_array(items: list[str]) -> str:
@@ -130,6 +141,7 @@ def pipeline_include_missing(project: str) -> bool:
 JINJA_GLOBALS = {
     "summary": summary,
     "toml_string": toml_string,
+    "html_text": html_text,
     "toml_array": toml_array,
     "template_location": template_location,
     "recorded_answers": recorded_answers,

@@ -8,8 +8,12 @@ The ``default_*`` functions derive the default of one answer from another.
 
 Every free-text answer is refused when it holds a control, format (bidi override,
 zero-width) or line-separator character: they would reorder or hide what a reviewer reads in
-README.md and pyproject.toml. Every answer has a length limit: names fit file names and keep
-every generated line within the project's line length (100).
+README.md and pyproject.toml. It is refused too when it holds a lone surrogate (a byte that was
+not UTF-8, as Python reads it from the command line: no file can be written with it), or
+pymdownx.snippets' marker ``--8<--``: the docs site's Markdown reads README.md again, and a marker
+line there would include any project file into the published site, or end its usage section.
+Every answer has a length limit: names fit file names and keep every generated line within the
+project's line length (100).
 """
 
 from __future__ import annotations
@@ -44,6 +48,14 @@ TOOL_SCRIPTS = frozenset(_TABLES["tools"]["scripts"])
 # Names Python itself gives meaning to outside the standard library (site's hooks run at every
 # start) and the test layout's folders.
 SPECIAL_MODULES = frozenset({"sitecustomize", "usercustomize", "src", "tests", "test"})
+# Commands the project's jobs, hooks and README run from the project's environment, where its own
+# console script (named after its distribution) comes first on PATH: `uv run uv lock` would run
+# the project instead of uv.
+RUN_COMMANDS = frozenset({"uv", "uvx", "python", "python3", "pip", "pip3", "git", "sh", "bash", "env"})
+# pymdownx.snippets' marker, ``-{1,}8<-{1,}`` (``--8<--`` as usually written): on any line of a file
+# the docs site includes, it includes another file or starts or ends a section
+# (facelessuser.github.io/pymdown-extensions/extensions/snippets; every form holds this text).
+SNIPPET_MARKER = "-8<-"
 
 _DISTRIBUTION_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _PACKAGE_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -53,8 +65,9 @@ _EMAIL_RE = re.compile(
     r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
 )
-# Control (Cc), format (Cf: bidi overrides, zero-width), line and paragraph separators.
-_UNSAFE_CATEGORIES = {"Cc", "Cf", "Zl", "Zp"}
+# Control (Cc), format (Cf: bidi overrides, zero-width), line and paragraph separators, and lone
+# surrogates (Cs: Python's stand-in for a byte that was not UTF-8, which no file can hold).
+_UNSAFE_CATEGORIES = {"Cc", "Cf", "Zl", "Zp", "Cs"}
 # Letters and marks that render as nothing (Unicode's Default_Ignorable_Code_Point fillers that
 # are not format characters), and the blank Braille pattern: a name holding one looks like
 # another name.
@@ -86,6 +99,11 @@ def text_error(field: str, value: str, *, limit: int, multiline: bool = False) -
         )
     if not multiline and value != value.strip():
         return f"{field} must not start or end with spaces (got {value!r})."
+    if SNIPPET_MARKER in value:
+        return (
+            f"{field} must not hold {SNIPPET_MARKER!r}: the docs site's Markdown (pymdownx.snippets) reads it as "
+            "an instruction to include a file; write it another way (for example '- 8< -')."
+        )
     return ""
 
 
@@ -179,9 +197,9 @@ def distribution_name_error(name: str) -> str:
             f"distribution_name {name!r} is a package the project's own tools depend on, so the "
             f"project would depend on itself; choose another, for example '{name}-service'."
         )
-    if name in TOOL_SCRIPTS:
+    if name in TOOL_SCRIPTS or name in RUN_COMMANDS:
         return (
-            f"distribution_name {name!r} is the name of a command the project's tools install; the "
+            f"distribution_name {name!r} is the name of a command the project's tools install or its jobs run; the "
             f"project's own command of that name would replace it. Choose another, for example '{name}-app'."
         )
     return ""

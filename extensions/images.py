@@ -266,11 +266,12 @@ def registry_error(registry: str, mirror: str = "") -> str:
         return f"image_registry {registry!r} is unknown; choose one of: {', '.join(REGISTRIES)}."
     if registry != "mirror":
         return ""
-    if len(mirror) <= MAX_MIRROR and _MIRROR_RE.match(mirror):
+    port = re.match(r"^[^/:]*:(\d+)", mirror) if isinstance(mirror, str) else None
+    if len(mirror) <= MAX_MIRROR and _MIRROR_RE.match(mirror) and (not port or 0 < int(port.group(1)) < 65536):
         return ""
     return (
         f"image_mirror {mirror[:80]!r} is not an image repository prefix of at most {MAX_MIRROR} characters: "
-        "give a registry host and an "
+        "give a registry host (and a port from 1 to 65535) and an "
         "optional path, without scheme or trailing slash, for example 'registry.example.com/dockerhub'."
     )
 
@@ -278,12 +279,12 @@ def registry_error(registry: str, mirror: str = "") -> str:
 def digests_error(digests: object) -> str:
     """Why this ``image_digests`` answer is not a mapping of role to sha256 digest, or ``""``."""
     if not isinstance(digests, dict):
-        return f"image_digests {digests!r} must be a mapping like {{uv: 'sha256:<64 hex>'}}."
+        return f"image_digests {str(digests)[:80]!r} must be a mapping like {{uv: 'sha256:<64 hex>'}}."
     for role, digest in digests.items():
         if role not in DIGEST_ROLES:
-            return f"image_digests key {role!r} is unknown; use some of: {', '.join(DIGEST_ROLES)}."
+            return f"image_digests key {str(role)[:80]!r} is unknown; use some of: {', '.join(DIGEST_ROLES)}."
         if not isinstance(digest, str) or not _DIGEST_RE.match(digest):
-            return f"image_digests[{role!r}] = {digest!r} is not a digest like 'sha256:<64 hex digits>'."
+            return f"image_digests[{role!r}] = {str(digest)[:80]!r} is not a digest like 'sha256:<64 hex digits>'."
     return ""
 
 

@@ -53,7 +53,10 @@ def _is_loopback(host: str) -> bool:
 
 def masked_url(url: str) -> str:
     """``url`` as a message may show it: a password, and every query value, replaced by ``***``."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # not a URL urllib reads (a bracket left open): mask every user part and query
+        return re.sub(r"\?.*$", "?***", re.sub(r"(?<=://)[^/]*@", "***@", url))
     if "@" not in parts.netloc and not parts.query and not parts.fragment:
         return url
     netloc = parts.netloc
@@ -73,12 +76,18 @@ def _url_problem(url: str) -> str:
         return f"it is {len(url)} characters long (at most {MAX_URL})"
     if unsafe_characters(url) or not url.isascii() or any(ch.isspace() for ch in url):
         return "it holds spaces, control, bidi or non-ASCII characters (percent-encode them)"
-    parts = urlsplit(url)
-    scheme, _, rest = url.partition("://")
+    try:
+        parts = urlsplit(url)
+    except ValueError as error:  # "Invalid IPv6 URL": a bracket left open
+        return f"it is not a URL ({error})"
+    scheme = url.partition("://")[0]
     if scheme.lower() in {"https", "http"} and (scheme != scheme.lower() or parts.netloc != parts.netloc.lower()):
+        # The hint is made from the masked URL: a refusal never prints a credential.
+        masked = masked_url(url)
+        netloc = urlsplit(masked).netloc
         return (
             "its scheme or host is not in lower case, which uv does not read as the same index; "
-            f"write {scheme.lower()}://{parts.netloc.lower()}{rest[len(parts.netloc) :]}"
+            f"write {scheme.lower()}://{netloc.lower()}{masked.partition('://')[2][len(netloc) :]}"
         )
     if "@" in parts.netloc:
         return (
@@ -225,10 +234,18 @@ def package_names_error(names: object, distribution: str = "") -> str:
 
 
 def runner_tags_error(tags: object) -> str:
-    """Why ``tags`` is not a list of GitLab runner tags, or ``""``."""
+    """Why ``tags`` is not a list of GitLab runner tags, or ``""``. GitLab expands CI/CD variables
+    in a job's tags (docs.gitlab.com/ci/yaml, "tags"): a ``$`` would make a tag another value."""
     if not isinstance(tags, list):
         return f"ci_runner_tags {str(tags)[:80]!r} must be a list like [docker, linux] (or [] for any runner)."
+    if len(tags) > MAX_TAGS:
+        return f"ci_runner_tags lists {len(tags)} tags; GitLab refuses a job with more than {MAX_TAGS}."
     for tag in tags:
+        if isinstance(tag, str) and "$" in tag:
+            return (
+                f"ci_runner_tags entry {tag[:80]!r} holds '$': GitLab expands variables in tags, so the job "
+                "would ask for another tag. Give the tag itself."
+            )
         if (
             not isinstance(tag, str)
             or not tag.strip()
@@ -242,8 +259,6 @@ def runner_tags_error(tags: object) -> str:
             )
     if repeated := _duplicates(tags):
         return f"ci_runner_tags lists {repeated[0]!r} twice; list each tag once."
-    if len(tags) > MAX_TAGS:
-        return f"ci_runner_tags lists {len(tags)} tags; GitLab refuses a job with more than {MAX_TAGS}."
     return ""
 
 
@@ -253,6 +268,7 @@ JINJA_GLOBALS = {
     "service_url_error": service_url_error,
     "index_settings": index_settings,
     "index_host": lambda url: urlsplit(url).hostname or "",
+    "index_port": lambda url: str(urlsplit(url).port or {"https": 443, "http": 80}.get(urlsplit(url).scheme, "")),
     "default_auth": default_auth,
     "package_names_error": package_names_error,
     "runner_tags_error": runner_tags_error,

@@ -44,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -52,7 +53,7 @@ from packaging.version import InvalidVersion, Version
 # The rules the template applies at copy time, from this same release's extensions/.
 TEMPLATE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(TEMPLATE / "extensions"))
-from answers import questions_of, recorded_answers_errors  # noqa: E402 (found through the path above)
+from answers import computed, questions_of, recorded_answers_errors  # noqa: E402 (found through the path above)
 from files import ENTRY_PIPELINE, template_pipeline_included  # noqa: E402
 
 ANSWERS_FILE = ".copier-answers.yml"
@@ -79,6 +80,16 @@ CHECKS = (
 NOTE = re.compile(r"^(note|warning): ")
 MISSING = " (missing)"  # how the drift check lists a template-owned file the project lacks
 CONFLICT_MARKER = re.compile(rb"^<<<<<<< ", re.MULTILINE)
+RELEASE_TAG = re.compile(r"v\d+\.\d+\.\d+")  # the template's release rule: nothing else is a release
+# Where a question a release adds without a default can be answered, besides the answers file.
+ANSWER_VARIABLE = "TEMPLATE_ANSWER_{}"
+# What a refused push needs: the token the job pushes with, and what GitLab asks of it.
+PUSH_ACCESS = (
+    "the job pushes with TEMPLATE_UPDATE_TOKEN when it is set (a project access token with the "
+    "write_repository scope and the Developer role), else with the job token, which may push only where "
+    "Settings > CI/CD > Job token permissions allows Git pushes; and template-update/* must not be a "
+    "protected branch the token cannot push to"
+)
 
 
 class SyncError(RuntimeError):
@@ -141,6 +152,13 @@ def release(ref: str) -> Version | None:
     return version
 
 
+def newer(ref: str, recorded: str) -> bool:
+    """Whether the release ``ref`` is newer than the version a project records: a recorded ``v2``
+    (a bare tag proposed before releases were vX.Y.Z only) is older than the release v2.0.0."""
+    new, old = release(ref) or Version("0"), release(recorded) or Version("0")
+    return new > old or (new == old and ref != recorded and not RELEASE_TAG.fullmatch(recorded))
+
+
 def branch_for(ref: str) -> str:
     """The update branch for a release: ``v2.0.0`` and ``2.0.0`` -> ``template-update/v2.0.0``."""
     return BRANCH_PREFIX + ref.removeprefix("v")
@@ -163,7 +181,60 @@ def read_answers(project: Path) -> dict:
         raise SyncError(f"{ANSWERS_FILE} is missing: the jobs need the answers the project was made with")
     if errors := recorded_answers_errors(path, questions_of(str(TEMPLATE / "copier.yml"))):
         raise SyncError("; ".join(errors))
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    answers = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if str(answers["_src_path"]).startswith("-"):  # git and copier would read it as an option
+        raise SyncError(f"{ANSWERS_FILE} records _src_path {str(answers['_src_path'])[:80]!r}, not a template location")
+    return answers
+
+
+def template_has(src: str, version: str) -> bool:
+    """Whether the template at ``src`` (TEMPLATE_REPOSITORY_URL's, when set) has the tag ``version``."""
+    listed = run(["git", "ls-remote", "--tags", "--refs", "--", src, f"refs/tags/{version}"], check=False)
+    return listed.returncode == 0 and bool(listed.stdout.strip())
+
+
+def check_known(answers: dict, ref: str) -> None:
+    """Stop when the template the job reads lacks the version the project records: a mirror
+    (TEMPLATE_REPOSITORY_URL) that is behind would otherwise say "up to date", or fail to render."""
+    recorded, src = str(answers["_commit"]), str(answers["_src_path"])
+    if RELEASE_TAG.fullmatch(recorded) and not template_has(src, recorded):
+        where = (
+            "TEMPLATE_REPOSITORY_URL" if os.environ.get("TEMPLATE_REPOSITORY_URL") else f"{ANSWERS_FILE}'s _src_path"
+        )
+        raise SyncError(
+            f"the template this job reads ({where}) has no {recorded}, the version this project records "
+            f"(its newest release there is {ref}): point {where} to a copy of the template that has it "
+            "(a mirror that is behind the original, say)"
+        )
+
+
+@lru_cache(maxsize=8)
+def version_questions(src: str, version: str) -> frozenset[str] | None:
+    """The questions the template's ``version`` asks (its copier.yml, fetched alone), or None
+    when it cannot be read."""
+    ref = "refs/sync/template"
+    fetched = run(["git", "fetch", "--quiet", "--no-tags", "--depth", "1", "--", src,
+                   f"+refs/tags/{version}:{ref}"], check=False)  # fmt: skip
+    shown = run(["git", "cat-file", "blob", f"{ref}:copier.yml"], check=False) if fetched.returncode == 0 else None
+    if shown is None or shown.returncode != 0:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "copier.yml").write_text(shown.stdout, encoding="utf-8")
+        return frozenset(questions_of(str(Path(tmp) / "copier.yml")))
+
+
+def unanswered(answers: dict, environ: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """The questions this release asks without a default that the project never answered: the
+    answers found in their CI/CD variables (TEMPLATE_ANSWER_<NAME>), and the names still unanswered."""
+    found, missing = {}, []
+    for name, spec in questions_of(str(TEMPLATE / "copier.yml")).items():
+        if name in answers or computed(spec) or "default" in spec or "when" in spec:
+            continue
+        if (value := environ.get(ANSWER_VARIABLE.format(name.upper()))) is not None:
+            found[name] = value
+        else:
+            missing.append(name)
+    return found, missing
 
 
 def template_owned(root: Path) -> list[Path]:
@@ -185,12 +256,18 @@ def render(answers: dict, folder: Path) -> Path:
     """The version the answers record, rendered with them into ``folder`` (no tasks, no lock)."""
     folder.mkdir(parents=True)
     data_file = folder / "answers.yml"
-    data_file.write_text(yaml.safe_dump(questions(answers), allow_unicode=True), encoding="utf-8")
+    given = questions(answers)
+    # An answer to a question a later release adds (written into the answers file before the
+    # update): the version rendered here does not know it, and its gate would refuse it.
+    known = version_questions(str(answers["_src_path"]), str(answers["_commit"]))
+    if known is not None:
+        given = {name: value for name, value in given.items() if name in known}
+    data_file.write_text(yaml.safe_dump(given, allow_unicode=True), encoding="utf-8")
     fresh = folder / "fresh"
     copier(
         "copy", "--trust", "--defaults", "--skip-tasks", "--quiet",
         "--vcs-ref", str(answers["_commit"]), "--data-file", str(data_file),
-        str(answers["_src_path"]), str(fresh),
+        "--", str(answers["_src_path"]), str(fresh),
     )  # fmt: skip
     return fresh
 
@@ -213,10 +290,15 @@ def differing(project: Path, fresh: Path) -> list[str]:
     return changed
 
 
-def modified_files(project: Path, answers: dict) -> list[str]:
-    """Template-owned files of ``project`` that differ from a fresh render of its version."""
+def modified_files(project: Path, answers: dict) -> tuple[list[str], list[str]]:
+    """Template-owned files of ``project`` that differ from a fresh render of its version, and
+    the ones that render no longer has (an update renamed or removed them after the team had
+    edited them, so the update kept them: nothing reads them any more)."""
     with tempfile.TemporaryDirectory() as tmp:
-        return differing(project, render(answers, Path(tmp) / "now"))
+        fresh = render(answers, Path(tmp) / "now")
+        rendered = set(map(str, template_owned(fresh)))
+        orphaned = [str(name) for name in template_owned(project) if str(name) not in rendered]
+        return differing(project, fresh), orphaned
 
 
 # ---------------------------------------------------------------- answers edited by hand
@@ -532,6 +614,11 @@ class Proposal:
         return f"{'Draft: ' if self.needs_human else ''}Update template from {self.old} to {self.new}"
 
 
+def is_pipeline_file(name: str) -> bool:
+    """Whether GitLab reads ``name`` as pipeline configuration (the entry file or an included one)."""
+    return name == ".gitlab-ci.yml" or (name.startswith(".gitlab/ci/") and name.endswith((".yml", ".yaml")))
+
+
 def description(proposal: Proposal) -> str:
     """The merge request's description: one line, as push options cannot hold a line break."""
     old, new = proposal.old, proposal.new
@@ -541,6 +628,13 @@ def description(proposal: Proposal) -> str:
     if proposal.conflicts:
         lines += ["Conflicts (markers left in the files; resolve them on this branch):"]
         lines += [*(f"- `{name}`" for name in proposal.conflicts), ""]
+        if pipeline_files := [name for name in proposal.conflicts if is_pipeline_file(name)]:
+            lines += [
+                f"This branch's pipeline cannot start while {', '.join(f'`{n}`' for n in pipeline_files)} "
+                "holds conflict markers: GitLab cannot read the YAML, so no job (lint included) runs until "
+                "they are resolved.",
+                "",
+            ]
     if proposal.lock_pending:
         lines += [
             "`uv.lock` is pending: it cannot be made while `pyproject.toml` holds conflict markers. "
@@ -597,7 +691,9 @@ def push_with_lease(remote: str, refspec: str, branch: str, seen: str, options: 
     now = git("ls-remote", remote, f"refs/heads/{branch}").split("\t")[0]
     if now != seen:
         return False
-    raise SyncError(redact(f"git push of {branch} failed:\n{result.stderr.strip()}"))
+    said = [line.strip() for line in result.stderr.splitlines() if line.strip()]
+    reason = next((line for line in said if "remote:" in line or "denied" in line.lower()), said[0] if said else "")
+    raise SyncError(redact(f"git push of {branch} was refused ({reason}): {PUSH_ACCESS}"))
 
 
 # ---------------------------------------------------------------- the two jobs
@@ -607,8 +703,9 @@ def drift(project: Path, ref: str) -> int:
     """Print the drift report and return the exit status."""
     answers = read_answers(project)
     current = str(answers["_commit"])
-    behind = (release(ref) or Version("0")) > (release(current) or Version("0"))
-    modified = modified_files(project, answers)
+    check_known(answers, ref)
+    behind = newer(ref, current)
+    modified, orphaned = modified_files(project, answers)
     edited = hand_edit(project, answers) if modified else None
     if edited:
         say(
@@ -628,12 +725,18 @@ def drift(project: Path, ref: str) -> int:
             f"behind: template {current} is in use, {ref} is out. Update with "
             "`copier update --trust` (see README), or run the template-update job."
         )
+    for name in orphaned:
+        say(
+            f"left over: {name} is template-owned, but template {current} no longer has it (a release renamed "
+            "or removed it; the update kept it for your edits there, which nothing reads now): move your "
+            "changes to the file that replaced it, then delete it"
+        )
     for name in modified:
         if name.endswith(MISSING):
             say(f"missing: {name.removesuffix(MISSING)} is template-owned and was deleted; the next update restores it")
         else:
             say(f"modified: {name} differs from a fresh render of template {current}")
-    if not behind and not modified and included and not edited:
+    if not behind and not modified and not orphaned and included and not edited:
         say(f"up to date: template {current}, template-owned files unchanged")
         return UP_TO_DATE
     return BEHIND_OR_MODIFIED
@@ -655,7 +758,7 @@ def decide(ref: str, remote: str, default_branch: str, email: str) -> Plan:
 
 
 def commit_update(
-    project: Path, old: str, ref: str, branch: str, email: str, edited: HandEdit | None
+    project: Path, old: str, ref: str, branch: str, email: str, edited: HandEdit | None, given: dict[str, str]
 ) -> tuple[list[str], list[str]]:
     """Run `copier update` to ``ref`` and commit the result on ``branch`` as the job, with its
     trailer; return the update's notes and the files left with conflict markers.
@@ -668,11 +771,13 @@ def commit_update(
     identity = ["-c", f"user.name={JOB_NAME}", "-c", f"user.email={email}"]
     data: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
+        answers_now = dict(given)  # new questions answered in their CI/CD variables
         if edited:
             (project / ANSWERS_FILE).write_text(edited.rendered, encoding="utf-8")
             git(*identity, "commit", "--quiet", "--no-verify", "-m", "Answers as rendered", "--", ANSWERS_FILE)
+            answers_now.update({name: new for name, (_, new) in edited.changes.items() if new is not None})
+        if answers_now:
             data_file = Path(tmp) / "edited.yml"
-            answers_now = {name: new for name, (_, new) in edited.changes.items() if new is not None}
             data_file.write_text(yaml.safe_dump(answers_now, allow_unicode=True), encoding="utf-8")
             data = ["--data-file", str(data_file)]
         output = copier("update", "--trust", "--defaults", "--conflict", "inline", "--vcs-ref", ref, *data)
@@ -712,28 +817,65 @@ def publish(decided: Plan, proposal: Proposal, remote: str, default_branch: str)
 def delete_superseded(decided: Plan, remote: str) -> None:
     """Delete the job's own older branches, each only if it is still at the commit the job saw."""
     for branch in decided.superseded:
-        if push_with_lease(remote, f":refs/heads/{branch.name}", branch.name, branch.sha):
+        try:
+            deleted = push_with_lease(remote, f":refs/heads/{branch.name}", branch.name, branch.sha)
+        except SyncError as error:  # the new merge request is fine: a branch left over is a warning
+            say(f"warning: {branch.name} is superseded, but deleting it was refused: {error}")
+            continue
+        if deleted:
             say(f"superseded: deleted {branch.name} (only this job's commits were on it)")
         else:
             say(f"left: {branch.name} changed while this job ran (someone pushed to it), so it stays")
 
 
+def tidy(current: str, remote: str, default_branch: str, email: str) -> None:
+    """With the default branch already on ``current`` (a person ran the update by hand), the
+    job's own branches for it and older versions propose nothing more: delete them, as superseded
+    ones are; a branch with the team's commits stays, named in the log."""
+    version = release(current)
+    stale = [branch for branch in read_branches(remote, default_branch, email) if branch.version and version
+             and branch.version <= version]  # fmt: skip
+    decided = Plan("", None, [b for b in stale if b.owned], [b for b in stale if not b.owned])
+    for branch in decided.kept:
+        leave(branch, f"proposes a version the default branch already has ({current}) but holds your team's commits")
+    delete_superseded(decided, remote)
+
+
 def update(project: Path, ref: str) -> int:
     """Propose the release ``ref`` as a merge request; return the exit status."""
-    old = str(read_answers(project)["_commit"])
-    if (release(ref) or Version("0")) <= (release(old) or Version("0")):
+    answers = read_answers(project)
+    environ = dict(os.environ)
+    default_branch = environ.get("CI_DEFAULT_BRANCH", "main")
+    on = environ.get("CI_COMMIT_BRANCH") or git("symbolic-ref", "--quiet", "--short", "HEAD", check=False)
+    if on != default_branch:
+        # Its merge request would carry this branch's unreviewed commits to the default branch.
+        raise SyncError(
+            f"the update runs on the default branch ({default_branch}) only, and this is "
+            f"{on or 'a detached commit'}: run it there (or set CI_DEFAULT_BRANCH)"
+        )
+    old = str(answers["_commit"])
+    check_known(answers, ref)
+    remote, email = push_url(environ), job_email(environ)
+    if not newer(ref, old):
         say(f"up to date: template {old}; nothing to propose")
+        if (release(ref) or Version("0")) < (release(old) or Version("0")):
+            say(f"warning: the newest release the job can read is {ref}, older than {old}, which this project records")
+        tidy(old, remote, default_branch, email)
         return UP_TO_DATE
     if git("status", "--porcelain"):
         raise SyncError("the checkout has uncommitted changes; the update needs a clean tree")
-    environ = dict(os.environ)
-    default_branch = environ.get("CI_DEFAULT_BRANCH", "main")
-    remote, email = push_url(environ), job_email(environ)
+    given, missing = unanswered(answers, environ)
+    if missing:
+        raise SyncError(
+            f"template {ref} asks {', '.join(missing)}, which has no default and this project never answered. "
+            f"Answer it in {ANSWERS_FILE} on {default_branch} (a line `{missing[0]}: ...`) or in a CI/CD variable "
+            f"{ANSWER_VARIABLE.format(missing[0].upper())}; nothing was proposed"
+        )
     decided = decide(ref, remote, default_branch, email)
     if decided.blocked:
         return UP_TO_DATE
-    edited = hand_edit(project, read_answers(project))
-    notes, conflicts = commit_update(project, old, ref, decided.target, email, edited)
+    edited = hand_edit(project, answers)
+    notes, conflicts = commit_update(project, old, ref, decided.target, email, edited, given)
     if decided.existing and same_tree(decided.existing.sha):
         say(f"unchanged: {decided.target} already holds this update; its merge request stays as it is")
     else:

@@ -77,7 +77,7 @@ def test_the_gate_knows_every_question_and_every_validator_asks_it():
         ({"renovate": "truee"}, "'truee' is not a boolean"),
         # Versions YAML read as numbers.
         ({"python_version": 3.1}, "python_version 3.1 is a YAML number, not a version"),
-        ({"python_version": 3}, "Quote it: python_version: '3'"),
+        ({"python_version": 3}, "Quote it as you wrote it: python_version: '3'"),
         ({"uv_version": 0.1}, "unquoted, 3.10 reads as 3.1 and 0.10 as 0.1"),
         # Text that YAML read as something else.
         ({"project_name": True}, "project_name True is not text"),

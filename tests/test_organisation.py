@@ -298,17 +298,32 @@ def test_ci_authenticates_to_the_index_as_answered_and_writes_no_credential(auth
 
 
 @pytest.mark.parametrize(
-    ("server_host", "sent"), [("gitlab.example.com", True), ("gitlab.other.example", False), ("", False)]
+    ("index_host", "server_host", "server_port", "sent"),
+    [
+        ("gitlab.example.com", "gitlab.example.com", "443", True),
+        ("gitlab.example.com", "gitlab.example.com", None, True),
+        ("gitlab.example.com:8443", "gitlab.example.com", "8443", True),
+        ("gitlab.example.com", "gitlab.other.example", "443", False),
+        ("gitlab.example.com", "", None, False),
+        # Another service on the GitLab host's name, on another port, is not this GitLab.
+        ("gitlab.example.com:8443", "gitlab.example.com", "443", False),
+        ("gitlab.example.com", "gitlab.example.com", "8443", False),
+    ],
 )
-def test_the_job_token_goes_only_to_an_index_on_the_gitlab_that_runs_the_job(server_host, sent, render, tmp_path):
-    """GitLab sets CI_SERVER_HOST to its own host (docs.gitlab.com, predefined variables): the
-    jobs' shared before_script gives uv the job token only for an index on that host, and says so
-    otherwise (a fork's copy of the project on another instance, say)."""
-    url = "https://gitlab.example.com/api/v4/groups/42/-/packages/pypi/simple"
+def test_the_job_token_goes_only_to_an_index_on_the_gitlab_that_runs_the_job(
+    index_host, server_host, server_port, sent, render, tmp_path
+):
+    """GitLab sets CI_SERVER_HOST and CI_SERVER_PORT to its own host and port (docs.gitlab.com,
+    predefined variables): the jobs' shared before_script gives uv the job token only for an index
+    on that host and port, and says so otherwise (a fork's copy of the project on another
+    instance, another service on the same host)."""
+    url = f"https://{index_host}/api/v4/groups/42/-/packages/pypi/simple"
     project = render(env=OFFLINE, package_index_url=url, package_index_auth="gitlab-job-token")
     before = "\n".join(pipeline(project)[".template-job"]["before_script"])
     reader = 'printf "%s|%s" "${UV_INDEX_INTERNAL_USERNAME:-}" "${UV_INDEX_INTERNAL_PASSWORD:-}"'
     env = {"CI_SERVER_HOST": server_host, "CI_JOB_TOKEN": "glcbt-job-token"}
+    if server_port is not None:
+        env["CI_SERVER_PORT"] = server_port
     result = subprocess.run(
         ["sh", "-c", f"{before}\n{reader}"], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import filecmp
+import html
 import json
 import tomllib
 from pathlib import Path
@@ -314,9 +315,14 @@ def test_hostile_free_text_is_written_exactly_as_typed(render):
 
     readme = (project / "README.md").read_text(encoding="utf-8")
     assert readme.startswith(f"# {HOSTILE['project_name']}\n\n{HOSTILE['description']}\n")
-    # The site's settings (TOML) and the dev container's (JSON with comments) read them back whole.
+    # The site's settings (TOML, holding HTML text: Zensical writes them into its pages as they
+    # are) and the dev container's (JSON with comments) read them back whole.
     site = tomllib.loads((project / "zensical.toml").read_text(encoding="utf-8"))["project"]
-    assert (site["site_name"], site["site_description"]) == (HOSTILE["project_name"], description)
+    assert site["site_name"] == html.escape(HOSTILE["project_name"])
+    assert (html.unescape(site["site_name"]), html.unescape(site["site_description"])) == (
+        HOSTILE["project_name"],
+        description,
+    )
     assert read_jsonc(project / ".devcontainer" / "devcontainer.json")["name"] == HOSTILE["project_name"]
 
 

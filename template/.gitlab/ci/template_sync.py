@@ -7,7 +7,8 @@ fix to either job reaches this project at its next run, before any merge request
     python .gitlab/ci/template_sync.py update   # propose the newest version as a merge request
 
 It reads the template's location from .copier-answers.yml, finds the newest release tag
-(vX.Y.Z or X.Y.Z; pre-releases are skipped, as copier skips them), fetches that release and
+(vX.Y.Z, the template's release rule: a bare v2, a pre-release or any other tag is not a
+release), fetches that release and
 runs its `sync/project_sync.py ACTION --ref TAG` with `uv run --script`, in this folder, with
 read access to the template in the environment. The exit status is that script's (drift: 0
 up to date, 2 behind or edited; update: 0 done); 1 when the template cannot be read.
@@ -38,7 +39,7 @@ except ImportError:  # not POSIX: a new folder for each run
 
 ANSWERS_FILE = ".copier-answers.yml"
 SCRIPT = "sync/project_sync.py"
-RELEASE_TAG = re.compile(r"refs/tags/(v?(\d+(?:\.\d+)*))$")
+RELEASE_TAG = re.compile(r"refs/tags/(v(\d+\.\d+\.\d+))$")
 SECRET_VARIABLES = ("CI_JOB_TOKEN", "TEMPLATE_UPDATE_TOKEN", "TEMPLATE_REPOSITORY_URL")
 FAILED = 1
 SLOTS = 8  # release checkouts kept per action: one per job of this user running at once
@@ -56,8 +57,13 @@ def template_location(answers: str) -> str:
         raise TemplateUnreadable(msg)
     value = match.group(1)
     if value.startswith("'"):
-        return value[1:-1].replace("''", "'")
-    return json.loads(value) if value.startswith('"') else value
+        value = value[1:-1].replace("''", "'")
+    elif value.startswith('"'):
+        value = json.loads(value)
+    if value.startswith("-"):  # git would read it as an option (--upload-pack=... runs a command)
+        msg = f"{ANSWERS_FILE} records _src_path {value[:80]!r}, which is not a template location"
+        raise TemplateUnreadable(msg)
+    return value
 
 
 def git_auth_environment(src: str, environ: dict[str, str]) -> dict[str, str]:
@@ -167,12 +173,13 @@ def main(argv: list[str]) -> int:
     try:
         src = template_location(Path(ANSWERS_FILE).read_text(encoding="utf-8"))
         environ.update(git_auth_environment(src, environ))
-        tag = newest_release(git(["ls-remote", "--tags", "--refs", src], environ, src))
+        # `--` before every location: whatever the answers file holds, git reads it as one.
+        tag = newest_release(git(["ls-remote", "--tags", "--refs", "--", src], environ, src))
         if tag is None:
             msg = f"{without_credentials(src)}: no release tag (vX.Y.Z)"
             raise TemplateUnreadable(msg)
         with release_checkout(argv[0]) as checkout:
-            clone = ["clone", "--quiet", "--depth", "1", "--branch", tag, src, str(checkout)]
+            clone = ["clone", "--quiet", "--depth", "1", "--branch", tag, "--", src, str(checkout)]
             git(clone, environ, src)
             script = checkout / SCRIPT
             if not script.is_file():
