@@ -198,18 +198,18 @@ def test_docs_is_refused_with_a_python_zensical_does_not_run_on_and_off_by_defau
 
 
 def test_the_hostile_text_of_the_answers_reaches_the_site_as_text(render, tmp_path):
-    """The description and the name are escaped for the page: Markdown, HTML and the snippet
-    syntax in them stay words (a `[x][y]` would otherwise be a broken reference, `--8<--` an include)."""
+    """The description and the name are escaped for the page: Markdown and HTML in them stay words
+    (a `[x][y]` would otherwise be a broken reference). The snippet syntax (`--8<--`, an include
+    wherever pymdownx.snippets reads the README) is refused outright (tests/test_answers_as_data.py)."""
     name = 'Ledger <b>"Q&A"</b> [x][y]'
-    description = 'Books & [ledgers][nowhere]\n--8<-- "/etc/passwd"\n<script>alert(1)</script> `code` *stars*'
+    description = "Books & [ledgers][nowhere]\n<script>alert(1)</script> `code` *stars*"
     project = render(project_name=name, distribution_name="ledger", description=description)
     run(["uv", "sync", "--locked", "--no-default-groups", "--group", "docs"], project)
     run(["uv", "run", "--no-sync", "zensical", "build", "--strict"], project)
     home = run([*headless_chromium(tmp_path), "--dump-dom", (project / "public" / "index.html").as_uri()], tmp_path)
     assert '<h1>Ledger &lt;b&gt;"Q&amp;A"&lt;/b&gt; [x][y]</h1>' in home
-    assert '--8&lt;-- "/etc/passwd"' in home  # a text node, as the browser serialises it
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in home  # a text node, as the browser serialises it
     assert "<script>alert" not in home
-    assert "root:" not in home
 
 
 def test_a_project_whose_site_does_not_build_is_not_green(render):

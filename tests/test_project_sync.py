@@ -187,6 +187,35 @@ def test_a_new_branch_is_pushed_only_if_nobody_made_it_meanwhile(remote, monkeyp
     assert not sync.push_with_lease("origin", f"HEAD:refs/heads/{TARGET}", TARGET, "")  # it exists
 
 
+REFUSING_HOOK = """#!/bin/sh
+cat >/dev/null
+echo "GitLab: You are not allowed to push code to this project." >&2
+exit 1
+"""
+
+
+def test_a_refused_push_names_the_access_to_fix_and_a_refused_deletion_is_a_warning(
+    remote, tmp_path, monkeypatch, capsys
+):
+    """GitLab refuses a push the token may not make (a pre-receive hook's refusal here)."""
+    hook = tmp_path / "origin.git" / "hooks" / "pre-receive"
+    hook.write_text(REFUSING_HOOK)
+    hook.chmod(0o755)
+    monkeypatch.chdir(remote)
+    seen = git(remote, "rev-parse", "HEAD").strip()
+    (remote / "README.md").write_text("two\n")
+    commit_all(remote, "the job's refresh")
+    with pytest.raises(sync.SyncError) as refused:
+        sync.push_with_lease("origin", f"HEAD:refs/heads/{TARGET}", TARGET, seen)
+    assert "You are not allowed to push code" in str(refused.value)
+    assert "TEMPLATE_UPDATE_TOKEN" in str(refused.value)
+    assert "write_repository" in str(refused.value)
+    old = sync.Branch(TARGET, seen, (job_commit(seen),))
+    sync.delete_superseded(sync.Plan("template-update/v9.0.0", None, [old]), "origin")
+    assert f"warning: {TARGET} is superseded, but deleting it was refused" in capsys.readouterr().out
+    assert git(remote, "ls-remote", "origin", TARGET).split()[0] == seen
+
+
 def test_conflicted_files_names_every_changed_or_new_file_with_a_marker_line(tmp_path, monkeypatch):
     repo = tmp_path / "repo"
     repo.mkdir()
@@ -661,3 +690,41 @@ def test_the_jobs_name_an_answers_file_copier_would_crash_on_or_misread(
     output = capsys.readouterr()
     assert f"error: {named}" in output.out + output.err
     assert "Traceback" not in output.out + output.err
+
+
+# ---------------------------------------------------------------- releases the job believes
+
+
+@pytest.mark.parametrize(
+    ("ref", "recorded", "newer"),
+    [
+        ("v2.0.0", "v1.9.0", True),
+        ("v2.0.0", "v2.0.0", False),
+        ("v2.0.0", "v2", True),  # a bare tag proposed before the release rule: v2.0.0 replaces it
+        ("v2.0.0", "v2.0.0-3-gabcdef0", False),  # a commit after the release
+        ("v1.9.0", "v2.0.0", False),
+    ],
+)
+@pytest.mark.fast
+def test_a_release_is_newer_than_a_bare_tag_of_the_same_number(ref, recorded, newer):
+    assert sync.newer(ref, recorded) is newer
+
+
+@pytest.mark.fast
+def test_a_new_question_without_a_default_is_answered_by_its_variable_or_named(monkeypatch, tmp_path):
+    copier_yml = tmp_path / "copier.yml"
+    copier_yml.write_text(
+        "_subdirectory: template\nproject_name: {type: str, default: x}\ncost_centre: {type: str}\n"
+        "region: {type: str}\nlater: {type: str, when: false}\n"
+    )
+    monkeypatch.setattr(sync, "TEMPLATE", tmp_path)
+    answers = {"_commit": "v1.0.0", "project_name": "x"}
+    assert sync.unanswered(answers, {"TEMPLATE_ANSWER_COST_CENTRE": "cc-42"}) == ({"cost_centre": "cc-42"}, ["region"])
+    assert sync.unanswered({**answers, "cost_centre": "a", "region": "b"}, {}) == ({}, [])
+
+
+@pytest.mark.fast
+def test_a_conflict_in_a_pipeline_file_says_the_branch_has_no_pipeline():
+    said = sync.description(proposal(conflicts=[".gitlab/ci/uv.gitlab-ci.yml", "README.md"]))
+    assert "This branch's pipeline cannot start while `.gitlab/ci/uv.gitlab-ci.yml` holds conflict markers" in said
+    assert "cannot start" not in sync.description(proposal(conflicts=["README.md"]))

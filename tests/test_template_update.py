@@ -525,7 +525,7 @@ def test_a_fix_to_the_jobs_reaches_a_project_at_its_next_run_before_any_merge(
 ):
     project, origin = projects.copied("behind", tmp_path)  # still on v1.0.0
     script = template / "sync" / "project_sync.py"
-    first_line = '    old = str(read_answers(project)["_commit"])\n'
+    first_line = '    old = str(answers["_commit"])\n'
     edit(script, first_line, f'    say("v3 update logic")\n{first_line}')
     release_template(template, "v3.0.0", "better update job")
     job = default_jobs.update(project)

@@ -40,6 +40,7 @@ from tests.kit import (
     release_template,
     run,
     run_pipeline,
+    runner_environment,
     snapshot_template,
 )
 
@@ -468,3 +469,94 @@ def test_a_project_copied_from_a_relative_template_path_updates_later(tagged_tem
     release_template(tagged_template, "v2.0.0", "retry flaky jobs")
     copier_cli("update", "--conflict", "rej", cwd=project, data={})
     assert answers_of(project)["_commit"] == "v2.0.0"
+
+
+# ---------------------------------------------------------------- releases the update job believes
+
+NEW_QUESTION = """
+cost_centre:
+  type: str
+  help: The cost centre the project's spending is booked to.
+"""
+
+
+def sync_job(project: Path, action: str, tmp_path: Path, **variables: str) -> subprocess.CompletedProcess[str]:
+    """The project's template_sync.py as the scheduled job runs it, on the default branch."""
+    env = runner_environment(tmp_path / "runner", **variables)
+    script = project / ".gitlab" / "ci" / "template_sync.py"
+    command = [sys.executable, script, action]
+    return subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, check=False)
+
+
+def with_origin(project: Path, tmp_path: Path) -> Path:
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", str(origin))
+    git(origin, "config", "receive.advertisePushOptions", "true")  # as GitLab does
+    git(project, "remote", "add", "origin", str(origin))
+    git(project, "push", "-q", "origin", "main")
+    return origin
+
+
+def test_a_question_a_release_adds_without_a_default_is_named_then_answered_where_the_job_says(
+    tagged_template, tmp_path
+):
+    """v1.1.0 asks a new question with no default: Copier's update would stop on every run with
+    a stack trace. The job names the question and both places to answer it; answered in its
+    CI/CD variable, the update uses it; written into the answers file by hand, drift and the
+    update read it (the old version, which never asked it, is rendered without it)."""
+    repo = tagged_template
+    project = copy_v1(repo, tmp_path)
+    origin = with_origin(project, tmp_path)
+    with (repo / "copier.yml").open("a") as copier_yml:
+        copier_yml.write(NEW_QUESTION)
+    changelog = repo / "CHANGELOG.md"
+    text = changelog.read_text()
+    first = text.index("\n## ") + 1
+    changelog.write_text(f"{text[:first]}## v1.1.0\n\n- asks the cost centre\n\n{text[first:]}")
+    git(repo, "commit", "-q", "-am", "v1.1.0: the cost centre")
+    git(repo, "tag", "v1.1.0")
+
+    unanswered = sync_job(project, "update", tmp_path)
+    assert unanswered.returncode == 1, unanswered.stdout + unanswered.stderr
+    assert "template v1.1.0 asks cost_centre, which has no default" in unanswered.stdout
+    assert ".copier-answers.yml on main (a line `cost_centre: ...`)" in unanswered.stdout
+    assert "TEMPLATE_ANSWER_COST_CENTRE" in unanswered.stdout
+    assert "Traceback" not in unanswered.stdout + unanswered.stderr
+
+    answered = sync_job(project, "update", tmp_path, TEMPLATE_ANSWER_COST_CENTRE="cc-42")
+    assert answered.returncode == 0, answered.stdout + answered.stderr
+    proposed = git(origin, "show", "template-update/v1.1.0:.copier-answers.yml")
+    assert "cost_centre: cc-42" in proposed
+    assert "_commit: v1.1.0" in proposed
+
+    git(project, "switch", "-q", "main")  # the job's checkout is left on its branch
+    with (project / ".copier-answers.yml").open("a") as answers_file:
+        answers_file.write("cost_centre: cc-7\n")
+    commit_all(project, "our cost centre")
+    git(project, "push", "-q", "origin", "main")
+    drifted = sync_job(project, "drift", tmp_path)
+    assert "is not a question" not in drifted.stdout, drifted.stdout
+    assert "behind: template v1.0.0 is in use, v1.1.0 is out" in drifted.stdout
+
+
+def test_the_update_runs_on_the_default_branch_only(tagged_template, tmp_path):
+    """Its merge request would carry a feature branch's unreviewed commits to main."""
+    project = copy_v1(tagged_template, tmp_path)
+    git(project, "switch", "-q", "-c", "feature")
+    refused = sync_job(project, "update", tmp_path, CI_COMMIT_BRANCH="feature", CI_COMMIT_REF_NAME="feature")
+    assert refused.returncode == 1
+    assert "the update runs on the default branch (main) only, and this is feature" in refused.stdout
+
+
+def test_a_mirror_without_the_projects_version_says_so(tagged_template, tmp_path):
+    """TEMPLATE_REPOSITORY_URL pointing to a copy of the template that is behind the project."""
+    project = copy_v1(tagged_template, tmp_path)
+    mirror = tmp_path / "mirror"
+    git(tmp_path, "clone", "-q", str(tagged_template), str(mirror))
+    git(mirror, "tag", "-d", "v1.0.0")
+    git(mirror, "tag", "v0.9.0")
+    for action in ("drift", "update"):
+        said = sync_job(project, action, tmp_path, TEMPLATE_REPOSITORY_URL=str(mirror))
+        assert said.returncode == 1, said.stdout + said.stderr
+        assert "(TEMPLATE_REPOSITORY_URL) has no v1.0.0, the version this project records" in said.stdout
+        assert "Traceback" not in said.stdout + said.stderr
