@@ -23,6 +23,7 @@ from typing import Any
 
 import stdlibs
 
+from extensions.registry import MODULES  # the rule modules, loaded as Copier's extension loads them
 from tests import kit
 
 TABLE = kit.ROOT / "extensions" / "python_names.json"
@@ -51,17 +52,14 @@ print(json.dumps({"distributions": sorted(names), "modules": sorted(modules), "s
 
 
 def stdlib_names() -> dict[str, list[str]]:
-    import images  # noqa: PLC0415 - extensions/ is on pytest's path; here it is added below
-
+    images = MODULES["images"]
     return {version: sorted(stdlibs.stdlib_module_names(version)) for version in images.SUPPORTED_PYTHONS}
 
 
 def tool_names(template: Path, work: Path) -> dict[str, list[str]]:
     """What the tools of a project install, over renders of ``template`` with each type checker,
     and with the documentation site."""
-    import tools  # noqa: PLC0415 - extensions/ is on pytest's path; here it is added below
-
-    docs_python = ".".join(map(str, tools.DOCS_PYTHON))
+    docs_python = ".".join(map(str, MODULES["tools"].DOCS_PYTHON))
     found: dict[str, set[str]] = {"distributions": set(), "modules": set(), "scripts": set()}
     renders = {"mypy": ("mypy", "3.10", False), "ty": ("ty", "3.10", False), "docs": ("mypy", docs_python, True)}
     for name, (checker, python, docs) in renders.items():
@@ -99,7 +97,6 @@ def tables(template: Path, work: Path) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(kit.ROOT / "extensions"))
     kit.use_test_environment()
     with tempfile.TemporaryDirectory() as folder:
         template = kit.snapshot_template(Path(folder) / "template")
