@@ -252,6 +252,26 @@ def run_failing(cmd: Sequence[str | Path], cwd: Path, env: Mapping[str, str] | N
     return out + err
 
 
+def copier_refuses(template: Path, tmp_path: Path, *args: str | Path, dst: Path | None = None) -> list[str]:
+    """Run ``copier copy`` as a person does, in a process of its own; it must fail with the answer
+    gate's short refusal (``answers.REFUSED``, a few lines, no traceback), and the destination
+    (``dst``, by default a new folder) must hold exactly what it held before. Return the
+    refusal's lines."""
+    import answers  # noqa: PLC0415 - extensions/ is on pytest's path, not on the benchmark's
+
+    dst = dst or tmp_path / "new-project"
+    before = sorted(dst.rglob("*")) if dst.exists() else None
+    output = run_failing(
+        [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", *args, template, dst], tmp_path, OFFLINE
+    )
+    assert "Traceback" not in output, output
+    after = sorted(dst.rglob("*")) if dst.exists() else None
+    assert after == before, "a refused copy wrote files"
+    lines = output[output.index(answers.REFUSED) :].splitlines()
+    assert len(lines) <= 1 + answers.MAX_REFUSALS, output
+    return lines
+
+
 def edit(path: Path, old: str, new: str) -> None:
     """Replace the first ``old`` in ``path`` with ``new``; ``old`` must be there."""
     text = path.read_text()
