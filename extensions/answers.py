@@ -141,22 +141,6 @@ def bounds_error(name: str, value: object) -> str:
     return ""
 
 
-# What a message must never print, whichever answer or hint it comes from: a URL's user and
-# password, a query value, and tokens of GitLab's and the package indexes' formats.
-_SECRET_PATTERNS = (
-    (re.compile(r"(?<=://)(?:([^/@\s'\":]+):)?[^/@\s'\"]+@"), lambda m: f"{m[1]}:***@" if m[1] else "***@"),
-    (re.compile(r"([?&][^=&#\s'\"]+=)[^&#\s'\"]+"), r"\1***"),
-    (re.compile(r"\b(gl[a-z]{1,6}-|pypi-|npm_|gh[pousr]_|github_pat_|sk-)[A-Za-z0-9_.\-]{8,}"), r"\1***"),
-)
-
-
-def mask_secrets(text: str) -> str:
-    """``text`` with every credential-shaped part replaced by ``***``."""
-    for pattern, replacement in _SECRET_PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
-
-
 # ---------------------------------------------------------------- each answer's rule
 
 
@@ -452,28 +436,32 @@ def skipped_if_exists(path: str, patterns: list[str]) -> bool:
     return any(path == pattern or (pattern.endswith("/**") and path.startswith(pattern[:-2])) for pattern in patterns)
 
 
-def files_to_replace(context: Mapping[str, Any], render: Callable[[str], str]) -> list[str]:
-    """The files already in the destination that this copy would write over: each template
-    file's path rendered as Copier renders it (``render``: one path part; empty skips the
-    file), the team's files (``_skip_if_exists``) left out."""
+def files_to_write(context: Mapping[str, Any], render: Callable[[str], str]) -> list[str]:
+    """The files this copy writes, relative to the destination: each template file's path
+    rendered as Copier renders it (``render``: one path part; an empty part skips the file)."""
     conf = context["_copier_conf"]
-    dst = Path(conf["dst_path"])
-    if not dst.is_dir() or not any(dst.iterdir()):
-        return []
     config = template_config(str(Path(conf["src_path"]) / "copier.yml"))
     root = Path(conf["src_path"]) / config.get("_subdirectory", "")
     suffix = config.get("_templates_suffix", ".jinja")
-    replaced = []
+    names = []
     for source in sorted(path for path in root.rglob("*") if path.is_file()):
         parts = [render(part) for part in source.relative_to(root).parts]
-        if not all(parts):
-            continue
-        name = "/".join(parts).removesuffix(suffix)
-        if linked := next((str(p) for p in [*Path(name).parents][:-1] if (dst / p).is_symlink()), ""):
-            replaced.append(f"{linked}/ (a symbolic link)")
-        elif (dst / name).is_file() and not skipped_if_exists(name, config.get("_skip_if_exists", [])):
-            replaced.append(name)
-    return sorted(set(replaced))
+        if all(parts):
+            names.append("/".join(parts).removesuffix(suffix))
+    return names
+
+
+def files_to_replace(dst: Path, names: list[str], skip_if_exists: list[str]) -> list[str]:
+    """Which of ``names`` already exist in ``dst`` and would be written over: the team's files
+    (``_skip_if_exists``) left out."""
+    return sorted(name for name in names if (dst / name).is_file() and not skipped_if_exists(name, skip_if_exists))
+
+
+def linked_folders(dst: Path, names: list[str]) -> list[str]:
+    """The folders of ``dst`` that ``names`` are written into and that are symbolic links:
+    Copier would write through them, outside the project."""
+    folders = {str(folder) for name in names for folder in Path(name).parents if folder != Path()}
+    return sorted(folder for folder in folders if (dst / folder).is_symlink())
 
 
 # What each copy with --overwrite replaced, by destination: the closing message lists it.
@@ -505,19 +493,24 @@ def check_before_writing(context: Mapping[str, Any], render: Callable[[str], str
     errors = recorded_answers_errors(recorded, questions) or answers_errors(answers, questions)
     if errors:
         refuse(refusal_message(errors))
-    _BUSY.append(worker)  # rendering the paths below calls this hook again
-    try:
-        replaced = files_to_replace(context, render)
-    finally:
-        _BUSY.pop()
-    if links := sorted({name.split(" ")[0] for name in replaced if name.endswith("(a symbolic link)")}):
-        # Copier would write through the link, into a folder outside the project (or fail halfway).
-        refuse(
-            f"{REFUSED}\n  - {shell_quote(conf['dst_path'])} holds symbolic links where this copy writes folders: "
-            f"{', '.join(links)}. Replace each with a real folder (or copy into a new folder)."
-        )
+    dst = Path(conf["dst_path"])
+    skip_if_exists = template_config(str(src / "copier.yml")).get("_skip_if_exists", [])
+    replaced: list[str] = []
+    if dst.is_dir() and any(dst.iterdir()):
+        _BUSY.append(worker)  # rendering the paths below calls this hook again
+        try:
+            names = files_to_write(context, render)
+        finally:
+            _BUSY.pop()
+        if links := linked_folders(dst, names):
+            refuse(
+                f"{REFUSED}\n  - {shell_quote(dst)} holds symbolic links where this copy writes folders: "
+                f"{', '.join(f'{link}/' for link in links)}. Replace each with a real folder (or copy into a new "
+                "folder)."
+            )
+        replaced = files_to_replace(dst, names, skip_if_exists)
     if replaced and not conf["overwrite"]:
-        kept = ", ".join(template_config(str(src / "copier.yml")).get("_skip_if_exists", []))
+        kept = ", ".join(skip_if_exists)
         refuse(
             f"{REFUSED}\n  - {shell_quote(conf['dst_path'])} already holds files this copy would replace: "
             f"{', '.join(replaced)}.\n  Copy into a new folder, or add --overwrite to replace them (the "
@@ -540,7 +533,7 @@ def refusal_message(errors: list[str]) -> str:
     """The few lines a refusal prints: what was refused, each reason, and that nothing was written."""
     listed = errors[:MAX_REFUSALS]
     more = [f"... and {len(errors) - MAX_REFUSALS} more."] if len(errors) > MAX_REFUSALS else []
-    return mask_secrets("\n".join([REFUSED, *(f"  - {line}" for line in [*listed, *more])]))
+    return organisation.mask_secrets("\n".join([REFUSED, *(f"  - {line}" for line in [*listed, *more])]))
 
 
 @pass_context

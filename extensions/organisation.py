@@ -51,12 +51,28 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+# What a message must never print, whichever answer or hint it comes from: a URL's user and
+# password, a query value, and tokens of GitLab's and the package indexes' formats.
+_SECRET_PATTERNS = (
+    (re.compile(r"(?<=://)(?:([^/@\s'\":]+):)?[^/@\s'\"]+@"), lambda m: f"{m[1]}:***@" if m[1] else "***@"),
+    (re.compile(r"([?&][^=&#\s'\"]+=)[^&#\s'\"]+"), r"\1***"),
+    (re.compile(r"\b(gl[a-z]{1,6}-|pypi-|npm_|gh[pousr]_|github_pat_|sk-)[A-Za-z0-9_.\-]{8,}"), r"\1***"),
+)
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with every credential-shaped part replaced by ``***``."""
+    for pattern, replacement in _SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 def masked_url(url: str) -> str:
     """``url`` as a message may show it: a password, and every query value, replaced by ``***``."""
     try:
         parts = urlsplit(url)
-    except ValueError:  # not a URL urllib reads (a bracket left open): mask every user part and query
-        return re.sub(r"\?.*$", "?***", re.sub(r"(?<=://)[^/]*@", "***@", url))
+    except ValueError:  # not a URL urllib reads (a bracket left open)
+        return mask_secrets(url)
     if "@" not in parts.netloc and not parts.query and not parts.fragment:
         return url
     netloc = parts.netloc

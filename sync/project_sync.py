@@ -53,8 +53,10 @@ from packaging.version import InvalidVersion, Version
 # The rules the template applies at copy time, from this same release's extensions/.
 TEMPLATE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(TEMPLATE / "extensions"))
+sys.path.insert(0, str(TEMPLATE / "template" / ".gitlab" / "ci"))  # the projects' own script: its release rule
 from answers import computed, questions_of, recorded_answers_errors  # noqa: E402 (found through the path above)
 from files import ENTRY_PIPELINE, template_pipeline_included  # noqa: E402
+from template_sync import RELEASE  # noqa: E402
 
 ANSWERS_FILE = ".copier-answers.yml"
 MARKER = "Template-owned:"
@@ -80,7 +82,6 @@ CHECKS = (
 NOTE = re.compile(r"^(note|warning): ")
 MISSING = " (missing)"  # how the drift check lists a template-owned file the project lacks
 CONFLICT_MARKER = re.compile(rb"^<<<<<<< ", re.MULTILINE)
-RELEASE_TAG = re.compile(r"v\d+\.\d+\.\d+")  # the template's release rule: nothing else is a release
 # Where a question a release adds without a default can be answered, besides the answers file.
 ANSWER_VARIABLE = "TEMPLATE_ANSWER_{}"
 # What a refused push needs: the token the job pushes with, and what GitLab asks of it.
@@ -156,7 +157,7 @@ def newer(ref: str, recorded: str) -> bool:
     """Whether the release ``ref`` is newer than the version a project records: a recorded ``v2``
     (a bare tag proposed before releases were vX.Y.Z only) is older than the release v2.0.0."""
     new, old = release(ref) or Version("0"), release(recorded) or Version("0")
-    return new > old or (new == old and ref != recorded and not RELEASE_TAG.fullmatch(recorded))
+    return new > old or (new == old and ref != recorded and not RELEASE.fullmatch(recorded))
 
 
 def branch_for(ref: str) -> str:
@@ -197,7 +198,7 @@ def check_known(answers: dict, ref: str) -> None:
     """Stop when the template the job reads lacks the version the project records: a mirror
     (TEMPLATE_REPOSITORY_URL) that is behind would otherwise say "up to date", or fail to render."""
     recorded, src = str(answers["_commit"]), str(answers["_src_path"])
-    if RELEASE_TAG.fullmatch(recorded) and not template_has(src, recorded):
+    if RELEASE.fullmatch(recorded) and not template_has(src, recorded):
         where = (
             "TEMPLATE_REPOSITORY_URL" if os.environ.get("TEMPLATE_REPOSITORY_URL") else f"{ANSWERS_FILE}'s _src_path"
         )

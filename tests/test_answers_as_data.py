@@ -111,7 +111,7 @@ def test_no_refusal_prints_a_credential_of_the_url_it_refuses(url):
 @pytest.mark.fast
 def test_a_credential_is_masked_in_any_refusal_whatever_rule_printed_it():
     line = "x 'https://ci:glpat-abcdefgh1234@h.example/s?t=glpat-zz' and glpat-abcdefghijkl y"
-    assert answers.mask_secrets(line) == "x 'https://ci:***@h.example/s?t=***' and glpat-*** y"
+    assert organisation.mask_secrets(line) == "x 'https://ci:***@h.example/s?t=***' and glpat-*** y"
 
 
 @pytest.mark.parametrize("url", ["https://[::1/simple", "https://[nothost]/simple", "https://h.example:99999/s"])

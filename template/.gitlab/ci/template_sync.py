@@ -39,7 +39,9 @@ except ImportError:  # not POSIX: a new folder for each run
 
 ANSWERS_FILE = ".copier-answers.yml"
 SCRIPT = "sync/project_sync.py"
-RELEASE_TAG = re.compile(r"refs/tags/(v(\d+\.\d+\.\d+))$")
+# The template's release rule, vX.Y.Z: nothing else is a release (project_sync.py reads it here).
+RELEASE = re.compile(r"v(\d+)\.(\d+)\.(\d+)")
+RELEASE_TAG = re.compile(rf"refs/tags/({RELEASE.pattern})$")
 SECRET_VARIABLES = ("CI_JOB_TOKEN", "TEMPLATE_UPDATE_TOKEN", "TEMPLATE_REPOSITORY_URL")
 FAILED = 1
 SLOTS = 8  # release checkouts kept per action: one per job of this user running at once
@@ -86,7 +88,7 @@ def git_auth_environment(src: str, environ: dict[str, str]) -> dict[str, str]:
 def newest_release(listing: str) -> str | None:
     """The newest release tag in ``git ls-remote --tags`` output, by its version numbers."""
     matches = filter(None, map(RELEASE_TAG.search, listing.split()))
-    releases = [(tuple(map(int, match.group(2).split("."))), match.group(1)) for match in matches]
+    releases = [(tuple(map(int, match.groups()[1:])), match.group(1)) for match in matches]
     return max(releases, default=(None, None))[1]
 
 
