@@ -409,14 +409,16 @@ class _UniqueKeys(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignor
     """YAML's safe loader, refusing a mapping that holds a key twice (PyYAML keeps the last)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[object] = set()
+        seen: set[str] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
-            if isinstance(key, str) and key in seen:
+            if not isinstance(key, str):
+                continue
+            if key in seen:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"the key {key!r} is given twice (only one can be meant)", key_node.start_mark
                 )
-            seen.add(key) if isinstance(key, str) else None
+            seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
 

@@ -833,9 +833,9 @@ def tidy(current: str, remote: str, default_branch: str, email: str) -> None:
     """With the default branch already on ``current`` (a person ran the update by hand), the
     job's own branches for it and older versions propose nothing more: delete them, as superseded
     ones are; a branch with the team's commits stays, named in the log."""
-    version = release(current)
-    stale = [branch for branch in read_branches(remote, default_branch, email) if branch.version and version
-             and branch.version <= version]  # fmt: skip
+    version = release(current) or Version("0")
+    branches = read_branches(remote, default_branch, email)
+    stale = [branch for branch in branches if branch.version and branch.version <= version]
     decided = Plan("", None, [b for b in stale if b.owned], [b for b in stale if not b.owned])
     for branch in decided.kept:
         leave(branch, f"proposes a version the default branch already has ({current}) but holds your team's commits")

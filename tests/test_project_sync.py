@@ -728,3 +728,26 @@ def test_a_conflict_in_a_pipeline_file_says_the_branch_has_no_pipeline():
     said = sync.description(proposal(conflicts=[".gitlab/ci/uv.gitlab-ci.yml", "README.md"]))
     assert "This branch's pipeline cannot start while `.gitlab/ci/uv.gitlab-ci.yml` holds conflict markers" in said
     assert "cannot start" not in sync.description(proposal(conflicts=["README.md"]))
+
+
+def test_once_main_is_current_the_jobs_own_branches_for_it_are_deleted_and_a_persons_kept(
+    tmp_path, monkeypatch, capsys
+):
+    """A person ran the update by hand: main records v3.0.0. The job's branches for v3.0.0 and
+    older propose nothing more; the one a person committed to stays, and so does a newer one."""
+    origin = PlumbedOrigin(tmp_path / "origin.git")
+    main = origin.head("main")
+    origin.set("template-update/v3.0.0", job_update(origin.path, main))
+    origin.set("template-update/v2.0.0", job_update(origin.path, main, "v2.0.0"))
+    touched = make_commit(origin.path, "our fix", PERSON, job_update(origin.path, main, "v2.5.0"))
+    origin.set("template-update/v2.5.0", touched)
+    origin.set("template-update/v4.0.0", job_update(origin.path, main, "v4.0.0"))
+    branches_seen_by_the_job(origin, tmp_path, 20, monkeypatch)  # the runner's checkout, its environment
+
+    sync.tidy("v3.0.0", "origin", "main", JOB)
+
+    left = git(origin.path, "for-each-ref", "--format=%(refname:short)", "refs/heads/template-update/").split()
+    assert sorted(left) == ["template-update/v2.5.0", "template-update/v4.0.0"]
+    said = capsys.readouterr().out
+    assert "superseded: deleted template-update/v3.0.0" in said
+    assert "left: template-update/v2.5.0 proposes a version the default branch already has (v3.0.0)" in said
