@@ -29,6 +29,7 @@ import json
 import re
 import reprlib
 import shlex
+import tomllib
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -466,13 +467,76 @@ def linked_folders(dst: Path, names: list[str]) -> list[str]:
     return sorted(folder for folder in folders if (dst / folder).is_symlink())
 
 
-# What each copy with --overwrite replaced, by destination: the closing message lists it.
-REPLACED: dict[str, list[str]] = {}
+def team_packages(dst: Path) -> list[str]:
+    """The import packages ``dst`` holds (folders with an ``__init__.py`` under src/, or at the
+    top but for tests/), as paths relative to ``dst``."""
+    top = [init for init in dst.glob("*/__init__.py") if init.parent.name != "tests"]
+    found = [*dst.glob("src/*/__init__.py"), *top]
+    return sorted(init.parent.relative_to(dst).as_posix() for init in found if init.is_file())
+
+
+def team_package_error(dst: Path, package_name: str) -> str:
+    """Why a copy into ``dst`` would put the template's package next to the team's own, or ``""``.
+
+    A copy adopts a team's package when ``package_name`` names it (src/<package_name>); any other
+    package would stay beside a second one that pyproject.toml, coverage and the docs name.
+    """
+    others = [package for package in team_packages(dst) if package != f"src/{package_name}"]
+    if not others:
+        return ""
+    moves = [f"git mv {package} src/{package}" for package in others if not package.startswith("src/")]
+    return (
+        f"{shell_quote(dst)} already holds a package of its own ({', '.join(f'{p}/' for p in others)}), and this "
+        f"copy would add src/{package_name}/ beside it. Answer package_name with your package's name (-d "
+        f"package_name={Path(others[0]).name}): the template then configures it and adds no sample code"
+        + (f"; move it under src/ first ({'; '.join(moves)})" if moves else "")
+        + "."
+    )
+
+
+# The template's sample code: written into the package a copy creates, never into a team's
+# package the copy adopts (copier.yml's _exclude, with what existed before the copy).
+SAMPLE_CODE = (
+    *(f"src/{{package}}/{module}" for module in ("__main__.py", "cli.py", "greeting.py")),
+    *(f"tests/{test}" for test in ("test_cli.py", "test_greeting.py")),
+)
+
+# What each destination held before its copy (the gate records it, before any file is written):
+# the files the copy replaced (--overwrite), the team's packages, and the dependencies of the
+# pyproject.toml it replaced. The exclusions and the closing message read it.
+BEFORE: dict[str, dict[str, list[str]]] = {}
 
 
 def replaced_by_copy(dst_path: object) -> list[str]:
     """The files that existed in ``dst_path`` before this copy and that it replaced (--overwrite)."""
-    return REPLACED.get(str(dst_path), [])
+    return BEFORE.get(str(dst_path), {}).get("replaced", [])
+
+
+def dependencies_replaced(dst_path: object) -> list[str]:
+    """The dependencies of the team's pyproject.toml that this copy replaced (--overwrite)."""
+    return BEFORE.get(str(dst_path), {}).get("dependencies", [])
+
+
+def adopted_package(dst_path: object, package_name: str) -> bool:
+    """Whether this copy adopted the team's own package (src/<package_name> existed before it)."""
+    return f"src/{package_name}" in BEFORE.get(str(dst_path), {}).get("packages", [])
+
+
+def sample_code_left_out(dst_path: object, package_name: str) -> str:
+    """copier.yml's exclusion of the sample code, one pattern a line, in a copy that adopts the
+    team's package: ``""`` otherwise."""
+    adopted = adopted_package(dst_path, package_name)
+    return "\n".join(name.format(package=package_name) for name in SAMPLE_CODE) if adopted else ""
+
+
+def project_dependencies(pyproject: Path) -> list[str]:
+    """``[project] dependencies`` of a pyproject.toml, or none when it cannot be read."""
+    try:
+        project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return []
+    dependencies = project.get("dependencies", []) if isinstance(project, dict) else []
+    return [item for item in dependencies if isinstance(item, str)] if isinstance(dependencies, list) else []
 
 
 def check_before_writing(context: Mapping[str, Any], render: Callable[[str], str]) -> None:
@@ -511,6 +575,9 @@ def check_before_writing(context: Mapping[str, Any], render: Callable[[str], str
                 "folder)."
             )
         replaced = files_to_replace(dst, names, skip_if_exists)
+        # A copy, not one of an update's renders: those write over a project the template made.
+        if not recorded.is_file() and (error := team_package_error(dst, str(context["package_name"]))):
+            refuse(f"{REFUSED}\n  - {organisation.mask_secrets(error)}")
     if replaced and not conf["overwrite"]:
         kept = ", ".join(skip_if_exists)
         refuse(
@@ -518,7 +585,11 @@ def check_before_writing(context: Mapping[str, Any], render: Callable[[str], str
             f"{', '.join(replaced)}.\n  Copy into a new folder, or add --overwrite to replace them (the "
             f"team's own files are never replaced: {kept})."
         )
-    REPLACED[str(conf["dst_path"])] = replaced
+    BEFORE[str(conf["dst_path"])] = {
+        "replaced": replaced,
+        "packages": team_packages(dst) if dst.is_dir() else [],
+        "dependencies": project_dependencies(dst / "pyproject.toml") if "pyproject.toml" in replaced else [],
+    }
     _CHECKED[worker] = conf["data"]  # held, so that no later worker's data takes its id
 
 
@@ -554,5 +625,8 @@ JINJA_GLOBALS = {
     "refuse_given_answers": refuse_given_answers,
     "answer_error": answer_error,
     "replaced_by_copy": replaced_by_copy,
+    "dependencies_replaced": dependencies_replaced,
+    "adopted_package": adopted_package,
+    "sample_code_left_out": sample_code_left_out,
     "shell_quote": shell_quote,
 }

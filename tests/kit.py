@@ -23,6 +23,7 @@ import sys
 import tempfile
 import tomllib
 from collections.abc import Mapping, Sequence
+from html.parser import HTMLParser
 from pathlib import Path
 from types import CodeType
 from typing import Any
@@ -356,10 +357,12 @@ def commit_all(repo: Path, message: str) -> Path:
 
 
 # Earlier releases of this template, by tag: the commit of this repository each was made from
-# (CHANGELOG.md). Tests update projects from them to the work tree.
+# (the last before CHANGELOG.md's next section began). Tests update projects from them to the
+# work tree; tests/test_answers.py holds that every release CHANGELOG.md lists is here.
 RELEASES = {
     "v0.1.0": "f94a1793fd0791a4c8d78a1fc566882f33b25a5e",
     "v0.2.0": "dc317db40efff845fc0f4c7cb59deb281e8f6a27",
+    "v0.3.0": "8be0130029814ed8c01e9a9f7fb31e090d410f63",
 }
 
 
@@ -664,6 +667,45 @@ def check_green(project: Path, env: Mapping[str, str] | None = None, *, shared_e
         shared = green_environment(recorded["python_version"])
     for command in (*GREEN_CHECKS, *([type_check] if type_check else []), *docs_check):
         run(command, project, {**shared, **(env or {})})
+
+
+# ---------------------------------------------------------------- answers read again
+
+
+def alias_bomb(depth: int = 12) -> list:
+    """What a "billion laughs" YAML file loads as: each level nine references to the one below."""
+    level: list = ["lol"] * 9
+    for _ in range(depth):
+        level = [level] * 9
+    return level
+
+
+class Structure(HTMLParser):
+    """A page's elements and attribute names, in order, and its text: what markup in an answer
+    would change."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.elements: list[tuple[str, tuple[str, ...]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.elements.append((tag, tuple(sorted(name for name, _ in attrs))))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+# The docs site's pages that carry the answers: every page's head, the home page, the README's
+# usage section, the page for a missing address.
+SITE_PAGES = ("index.html", "404.html", "usage/index.html")
+
+
+def page(site: Path, name: str) -> Structure:
+    """Page ``name`` of the built ``site``, parsed."""
+    parsed = Structure()
+    parsed.feed((site / name).read_text(encoding="utf-8"))
+    return parsed
 
 
 # ---------------------------------------------------------------- the generated pipeline

@@ -41,9 +41,16 @@ COMPUTED = sorted(name for name, spec in QUESTIONS.items() if answers.computed(s
 # ---------------------------------------------------------------- the rules, as plain functions
 
 
+@pytest.mark.fast
+def test_every_release_the_changelog_lists_is_one_the_tests_update_from():
+    listed = re.findall(r"^## (v\d+\.\d+\.\d+)\b", (ROOT / "CHANGELOG.md").read_text(encoding="utf-8"), re.MULTILINE)
+    assert sorted(listed) == sorted(RELEASES)
+
+
 def test_every_question_an_earlier_release_asked_is_asked_or_retired():
     """An update passes the answers a project recorded back to Copier as data: a question a
-    release removed must be in RETIRED_QUESTIONS, or every project that answered it is refused."""
+    release removed must be in RETIRED_QUESTIONS, or every project that answered it is refused.
+    Every release is read (the test above holds RELEASES to CHANGELOG.md)."""
     for release, commit in RELEASES.items():
         old = yaml.safe_load(git(ROOT, "show", f"{commit}:copier.yml"))
         asked = {name for name, spec in old.items() if not name.startswith("_") and spec.get("when") is not False}
@@ -344,6 +351,47 @@ def test_a_copy_with_overwrite_names_every_file_it_replaced(template_repo, tmp_p
     assert "Replaced by this copy (--overwrite), which existed before it: Dockerfile, pyproject.toml." in output
     assert (folder / "README.md").read_text() == "# Legacy\n"  # the team's own file is kept
     assert "requests" not in (folder / "pyproject.toml").read_text()  # replaced, as the message says
+
+
+def team_package(folder: Path, where: str = "src/legacy") -> dict[str, bytes]:
+    """The team's own package in ``folder`` (at ``where``) and its test: their contents."""
+    (folder / where).mkdir(parents=True)
+    (folder / where / "__init__.py").write_text("def answer() -> int:\n    return 42\n")
+    (folder / "tests").mkdir()
+    test = "from legacy import answer\n\n\ndef test_answer():\n    assert answer() == 42\n"
+    (folder / "tests" / "test_legacy.py").write_text(test)
+    return contents(folder)
+
+
+def test_a_copy_that_adopts_the_teams_package_adds_no_sample_code_and_says_what_will_fail(template_repo, tmp_path):
+    folder = team_folder(tmp_path)
+    before = team_package(folder)
+    answers = {**BASELINE, "package_name": "legacy"}
+    output = copier_cli("copy", "--overwrite", template_repo, folder, cwd=tmp_path, env=OFFLINE, data=answers)
+    after = contents(folder)
+    assert {name: after[name] for name in before if name not in ("pyproject.toml", "Dockerfile")} == {
+        name: content for name, content in before.items() if name not in ("pyproject.toml", "Dockerfile")
+    }
+    added = sorted(name for name in after if name.startswith(("src/", "tests/")) and name not in before)
+    assert added == ["src/legacy/py.typed"]  # no cli.py, greeting.py, __main__.py or their tests
+    assert "Your package src/legacy was kept as it is, and this copy added no sample code" in output
+    assert "[project.scripts] names legacy.cli:main" in output
+    assert "fail_under" in output
+    # The dependencies the replaced pyproject.toml had, as the command that brings them back.
+    assert "\n  uv add requests\n" in output
+
+
+@pytest.mark.parametrize(("where", "hint"), [("src/legacy", ""), ("legacy", "git mv legacy src/legacy")])
+def test_a_copy_beside_the_teams_own_package_is_refused_and_names_the_answer(template_repo, tmp_path, where, hint):
+    folder = team_folder(tmp_path)
+    before = team_package(folder, where)
+    cmd = [sys.executable, "-m", "copier", "copy", "--trust", "--defaults", "--overwrite", template_repo, folder]
+    output = run_failing(cmd, tmp_path, OFFLINE)
+    assert "Traceback" not in output
+    assert f"already holds a package of its own ({where}/), and this copy would add src/existing/ beside it" in output
+    assert "-d package_name=legacy" in output
+    assert hint in output
+    assert contents(folder) == before
 
 
 def test_the_closing_message_quotes_the_path_so_it_can_be_pasted(template_repo, tmp_path):

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import html
 import subprocess
-from html.parser import HTMLParser
-from pathlib import Path
 
 import answers
 import identity
@@ -18,7 +16,17 @@ import organisation
 import pytest
 import template_sync as bootstrap
 
-from tests.kit import DOCS_CHECK, ROOT, check_green, copier_refuses, green_environment, run
+from tests.kit import (
+    DOCS_CHECK,
+    ROOT,
+    SITE_PAGES,
+    alias_bomb,
+    check_green,
+    copier_refuses,
+    green_environment,
+    page,
+    run,
+)
 
 QUESTIONS = answers.questions_of(str(ROOT / "copier.yml"))
 MARKUP_NAME = "Acme <img src=x onerror=alert(1)> & \"Co\" 'R&D'"
@@ -62,14 +70,6 @@ def test_a_hundred_thousand_tags_are_counted_before_anything_else_reads_them():
     tags = [f"t{i}" for i in range(100_000)]
     assert "lists 100000 tags" in organisation.runner_tags_error(tags)
     assert "too large" in answers.rule_error("ci_runner_tags", {"ci_runner_tags": tags})
-
-
-def alias_bomb(depth: int = 12) -> list:
-    """What a "billion laughs" YAML file loads as: each level nine references to the one below."""
-    level: list = ["lol"] * 9
-    for _ in range(depth):
-        level = [level] * 9
-    return level
 
 
 @pytest.mark.parametrize("name", ["description", "image_digests", "ci_runner_tags", "package_index_packages"])
@@ -174,28 +174,6 @@ def test_an_option_like_template_location_never_reaches_gits_options(tmp_path, m
     assert not (tmp_path / "PWNED").exists()
 
 
-class Structure(HTMLParser):
-    """A page's elements and attribute names, in order, and its text: what markup in an answer
-    would change."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.elements: list[tuple[str, tuple[str, ...]]] = []
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.elements.append((tag, tuple(sorted(name for name, _ in attrs))))
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
-
-
-def page(site: Path, name: str) -> Structure:
-    parsed = Structure()
-    parsed.feed((site / name).read_text(encoding="utf-8"))
-    return parsed
-
-
 def test_markup_in_the_name_and_description_is_text_on_every_page_of_the_docs_site(render):
     """Zensical writes site_name and site_description into the HTML as they are: the template
     gives it HTML text. Built for real, each page has exactly the elements and attributes of the
@@ -204,7 +182,7 @@ def test_markup_in_the_name_and_description_is_text_on_every_page_of_the_docs_si
     marked = render(project_name=MARKUP_NAME, description=MARKUP_DESCRIPTION)
     for project in (plain, marked):
         run(DOCS_CHECK, project, green_environment("3.13"))
-    for name in ("index.html", "404.html", "usage/index.html"):
+    for name in SITE_PAGES:
         ours, theirs = page(marked / "public", name), page(plain / "public", name)
         assert ours.elements == theirs.elements, name
         assert MARKUP_NAME in " ".join(" ".join(ours.text).split()), name

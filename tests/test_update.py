@@ -242,7 +242,7 @@ SHARING_NOTE = "  Merge-request pipelines no longer restore the caches of protec
 
 @pytest.fixture
 def released_template(tmp_path) -> Path:
-    """The template repository with its releases (v0.1.0, v0.2.0) and the work tree as v0.4.0."""
+    """The template repository with its releases (RELEASES) and the work tree as v0.4.0."""
     repo = tmp_path / "template"
     for release in RELEASES:
         snapshot_template(repo, release=release)
@@ -367,6 +367,34 @@ def test_a_project_that_chose_isolated_caches_is_told_nothing(released_template,
 
 
 # ---------------------------------------------------------------- what the team made stays
+
+
+def test_a_team_edit_to_a_file_a_release_renames_is_kept_and_drift_names_it_left_over(tagged_template, tmp_path):
+    """v2 renames audit.gitlab-ci.yml, which the team edited (AUDIT_BLOCKS: all): the update keeps
+    the edited file, which nothing includes any more, and drift says so instead of "up to date"
+    (the team's setting went back to runtime in the renamed file)."""
+    project = copy_v1(tagged_template, tmp_path)
+    audit = project / ".gitlab" / "ci" / "audit.gitlab-ci.yml"
+    edit(audit, "AUDIT_BLOCKS: runtime", "AUDIT_BLOCKS: all")
+    commit_all(project, "block on every finding")
+    ci = tagged_template / "template" / ".gitlab" / "ci"
+    git(tagged_template, "mv", ci / "audit.gitlab-ci.yml.jinja", ci / "security.gitlab-ci.yml.jinja")
+    uv_ci = ci / "uv.gitlab-ci.yml.jinja"
+    edit(uv_ci, "['audit']", "['security']")  # the file it includes
+    git(tagged_template, "commit", "-q", "-am", "v2: the audit's file is security.gitlab-ci.yml")
+    git(tagged_template, "tag", "v2.0.0")
+
+    copier_cli("update", "--vcs-ref", "v2.0.0", "--conflict", "rej", cwd=project, data={})
+    assert "AUDIT_BLOCKS: all" in audit.read_text()  # the team's edit is kept where they made it
+    assert "AUDIT_BLOCKS: runtime" in (audit.parent / "security.gitlab-ci.yml").read_text()
+    commit_all(project, "update to template v2.0.0")
+    reported = drift(project)
+    assert reported.returncode == 2, reported.stdout + reported.stderr
+    assert (
+        "left over: .gitlab/ci/audit.gitlab-ci.yml is template-owned, but template v2.0.0 no longer has it"
+        in reported.stdout
+    )
+    assert "up to date" not in reported.stdout
 
 
 def test_a_renamed_package_folder_is_never_recreated(tagged_template, tmp_path):
