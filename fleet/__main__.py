@@ -19,10 +19,29 @@ FORMATS = {"table": fleet_report.as_table, "json": fleet_report.as_json, "html":
 SUFFIXES = {".html": "html", ".json": "json"}
 
 
+# Every environment variable the command reads, and what for: --help lists them.
+ENVIRONMENT = """environment:
+  GITLAB_TOKEN    a token that may read the group (read_api; rollout --run: api): required
+  GITLAB_URL      the GitLab to ask (default: CI_SERVER_URL, else https://gitlab.com)
+  CI_SERVER_URL   set by GitLab in a job: the GitLab when GITLAB_URL is not set
+  CI_PROJECT_ID   set by GitLab in a job: the default of --template-project
+  CI_PROJECT_URL  set by GitLab in a job: the default of --template-url"""
+
+
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="fleet", description="Every project made from this template, on GitLab.")
+    root = argparse.ArgumentParser(
+        prog="fleet",
+        description="Every project made from this template, on GitLab.",
+        epilog=ENVIRONMENT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = root.add_subparsers(dest="command", required=True)
-    report = commands.add_parser("report", help="each project's release, jobs and template-update merge request")
+    report = commands.add_parser(
+        "report",
+        help="each project's release, jobs and template-update merge request",
+        epilog=ENVIRONMENT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     report.add_argument("--group", required=True, help="the group (path or ID); its subgroups are included")
     report.add_argument(
         "--template-project",
@@ -44,7 +63,12 @@ def parser() -> argparse.ArgumentParser:
         help="write here instead, in the format of its suffix (.html, .json, else a table); repeatable",
     )
     report.add_argument("--workers", type=int, default=8, help="requests in flight at once (default 8)")
-    rollout = commands.add_parser("rollout", help="start the template-update job in the projects behind a release")
+    rollout = commands.add_parser(
+        "rollout",
+        help="start the template-update job in the projects behind a release",
+        epilog=ENVIRONMENT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     rollout.add_argument("--group", required=True, help="the group (path or ID); its subgroups are included")
     rollout.add_argument("--template-project", default=os.environ.get("CI_PROJECT_ID", ""))
     rollout.add_argument("--template-url", action="append", default=[])

@@ -3,7 +3,8 @@
 The API calls, each from its page of GitLab's REST API documentation (docs.gitlab.com/api):
 
 - the group's projects, subgroups included, archived ones too (groups.md, "List projects"
-  with ``include_subgroups=true``; paginated, python-gitlab follows the ``Link`` header);
+  with ``include_subgroups=true``; paginated, python-gitlab follows the ``Link`` header); an
+  archived project is a row when its answers file records the template (that one request);
 - the template's release tags, once (tags.md, "List project repository tags");
 
 and per project, four requests whatever the fleet's size:
@@ -186,8 +187,6 @@ class Fleet:
 
     def row(self, listed: object, sources: set[str], releases: list[str]) -> Row | None:
         name, web_url = listed.path_with_namespace, listed.web_url
-        if listed.archived:
-            return Row(name, web_url, ARCHIVED)
         project = self.gl.projects.get(listed.id, lazy=True)
         try:
             text = project.files.raw(file_path=ANSWERS_FILE, ref=listed.default_branch or "HEAD").decode()
@@ -200,6 +199,9 @@ class Fleet:
             state, detail = _failure(error)
             return Row(name, web_url, state, detail=detail)
         row = row_from_answers(name, web_url, text, sources, releases)
+        if row is not None and listed.archived:  # made from the template, and no longer worked on
+            row.state = ARCHIVED
+            return row
         if row is None or row.state == MALFORMED:
             return row
         row.branch = listed.default_branch
@@ -354,7 +356,8 @@ def behind_of(result: Report, target: str) -> list[Row]:
     """The projects on a release older than ``target`` (archived and unreadable ones left out)."""
     order = releases_of([target, *(row.release for row in result.rows if row.behind is not None)])
     rank = {release: i for i, release in enumerate(order)}
-    return [row for row in result.rows if row.behind is not None and rank[row.release] < rank[target]]
+    behind = [row for row in result.rows if row.behind is not None and rank[row.release] < rank[target]]
+    return [row for row in behind if row.state != ARCHIVED]
 
 
 def rollout(fleet: Fleet, result: Report, target: str, *, run: bool, limit: int) -> list[Started]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ import gitlab
 import pytest
 from PIL import Image
 
+from fleet import __main__ as fleet_command
 from fleet import report as fleet_report
 from tests.kit import ROOT, headless_chromium, run
 from tests.servers import GitLab, serving_gitlab
@@ -101,6 +103,8 @@ FLEET = [
     ),
     project(13, "acme/broken", files={".copier-answers.yml": "_src_path: [unclosed\n"}),
     project(14, "acme/old", archived=True, files={".copier-answers.yml": answers("v1.0.0")}),
+    project(24, "acme/archived-elsewhere", archived=True, files={".copier-answers.yml": answers("1.0.0", "gh:x/y")}),
+    project(25, "acme/archived-plain", archived=True, files={}),
     project(15, "acme/secret", deny=403),
     project(16, "acme/other-template", files={".copier-answers.yml": answers("1.2.0", "gh:pawamoy/copier-uv")}),
     project(17, "acme/no-copier", files={}),
@@ -131,6 +135,15 @@ def connect(gitlab_server: GitLab, timeout: float = 2) -> gitlab.Gitlab:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[GitLab]:
     with serving_gitlab(tmp_path_factory.mktemp("fleet"), FLEET) as loopback:
+        yield loopback
+
+
+@pytest.fixture(scope="module")
+def prompt_server(tmp_path_factory) -> Iterator[GitLab]:
+    """The fleet without its slow project, for the command line's tests: the command waits out
+    each of its answers (3 s; the report's tests time out on purpose), which they do not test."""
+    fleet = [entry for entry in FLEET if not entry.get("slow")]
+    with serving_gitlab(tmp_path_factory.mktemp("rollout"), fleet) as loopback:
         yield loopback
 
 
@@ -194,7 +207,9 @@ def test_each_rows_release_jobs_and_merge_request(fixture_report):
 
 def test_what_cannot_be_read_is_named_apart_and_never_ends_the_run(fixture_report):
     found = rows(fixture_report)
-    assert (found["acme/old"].state, found["acme/old"].release) == ("archived", "")
+    # Archived, and made from the template: its release is read (archived projects made from
+    # another template, or none, are no rows at all).
+    assert (found["acme/old"].state, found["acme/old"].release) == ("archived", "v1.0.0")
     assert (found["acme/secret"].state, found["acme/secret"].detail) == ("no access", "GitLab answered 403")
     assert (found["acme/team-b/slow"].state, found["acme/team-b/slow"].detail) == ("unreachable", "timed out")
     assert found["acme/broken"].state == "malformed answers"
@@ -253,10 +268,11 @@ def fleet(server: GitLab, command: str, *arguments: str, token: str = TOKEN) -> 
     return subprocess.run(command_line, cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=300)
 
 
-def test_the_command_reads_the_token_from_the_environment_and_never_prints_it(server):
+def test_the_command_reads_the_token_from_the_environment_and_never_prints_it(prompt_server):
+    server = prompt_server
     proc = fleet(server, "report", "--format", "json")
     assert proc.returncode == 0, proc.stderr
-    assert len(json.loads(proc.stdout)["rows"]) == 10
+    assert len(json.loads(proc.stdout)["rows"]) == 9  # the fleet's ten but the slow one
     assert TOKEN not in proc.stdout + proc.stderr
     without = fleet(server, "report", token="")
     assert without.returncode == 2
@@ -279,7 +295,7 @@ def large(tmp_path_factory) -> Iterator[GitLab]:
         yield loopback
 
 
-def test_a_fleet_of_two_thousand_projects_costs_four_requests_per_project(large):
+def test_a_fleet_of_two_thousand_projects_costs_at_most_four_requests_per_project(large):
     fleet = fleet_report.Fleet(lambda: connect(large, timeout=30), now=NOW)
     started = time.monotonic()
     result = fleet_report.report(fleet, "big", "platform/copier-uv-gitlab", [TEMPLATE_URL])
@@ -288,8 +304,9 @@ def test_a_fleet_of_two_thousand_projects_costs_four_requests_per_project(large)
     assert (len(result.rows), len(active)) == (2000, 1900)
     assert {row.behind for row in active} == set(range(10))
     pages = 2000 // 100
-    # The tags, the group's pages, and four per active project: answers, pipeline, jobs, merge requests.
-    assert result.requests == 1 + pages + 4 * len(active)
+    # The tags, the group's pages, four per active project (answers, pipeline, jobs, merge
+    # requests) and one per archived project (its answers: is it the template's?).
+    assert result.requests == 1 + pages + 4 * len(active) + (2000 - len(active))
     print(f"2,000 projects: {elapsed:.1f} s, {result.requests} requests")
 
 
@@ -318,7 +335,8 @@ def rollout(server: GitLab, *arguments: str) -> subprocess.CompletedProcess[str]
     return fleet(server, "rollout", *arguments)
 
 
-def test_a_dry_run_lists_exactly_the_projects_behind_and_starts_nothing(server):
+def test_a_dry_run_lists_exactly_the_projects_behind_and_starts_nothing(prompt_server):
+    server = prompt_server
     before = played(server)
     proc = rollout(server)
     assert proc.returncode == 0, proc.stderr
@@ -335,7 +353,8 @@ def test_a_dry_run_lists_exactly_the_projects_behind_and_starts_nothing(server):
     assert rollout(server, "--to", "v9").returncode == 2
 
 
-def test_a_run_plays_each_projects_default_branch_schedule_at_most_limit_at_once(server):
+def test_a_run_plays_each_projects_default_branch_schedule_at_most_limit_at_once(prompt_server):
+    server = prompt_server
     before = played(server)
     proc = rollout(server, "--run", "--limit", "1")
     assert proc.returncode == 0, proc.stderr
@@ -346,3 +365,15 @@ def test_a_run_plays_each_projects_default_branch_schedule_at_most_limit_at_once
         "/api/v4/projects/acme%2Fteam-a%2Fledger/pipeline_schedules/5/play",
         "/api/v4/projects/acme%2Fteam-c%2Fapi/pipeline_schedules/7/play",
     ]
+
+
+@pytest.mark.fast
+def test_help_names_every_environment_variable_the_command_reads():
+    source = "".join(path.read_text(encoding="utf-8") for path in (ROOT / "fleet").glob("*.py"))
+    read = set(re.findall(r"os\.environ\.get\(\"([A-Z_]+)\"", source))
+    assert read == {"GITLAB_TOKEN", "GITLAB_URL", "CI_SERVER_URL", "CI_PROJECT_ID", "CI_PROJECT_URL"}
+    root = fleet_command.parser()
+    subcommands = root._subparsers._group_actions[0].choices
+    for parser in (root, *subcommands.values()):
+        shown = parser.format_help()
+        assert all(f"\n  {name} " in shown for name in read), parser.prog
