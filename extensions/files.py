@@ -137,6 +137,16 @@ def pipeline_include_missing(project: str) -> bool:
     return not team_file.is_file() or not template_pipeline_included(team_file.read_text(encoding="utf-8"))
 
 
+# The jobs that gate shipping: every job of the lint and test stages. Each job that publishes
+# (release, docker-image, pages) needs them all (tests/test_pipeline.py holds every render to it).
+GATES = ("lint", "secrets", "test", "audit")
+
+
+def gate_jobs(docs: bool) -> list[str]:
+    """The gate jobs of a project, its docs build among them when it has the site."""
+    return [*GATES, *(["docs"] if docs else [])]
+
+
 # What copier.yml and the templates call, by name (extensions/registry.py registers it).
 JINJA_GLOBALS = {
     "summary": summary,
@@ -148,4 +158,5 @@ JINJA_GLOBALS = {
     "pipeline_include_missing": pipeline_include_missing,
     "own_renovate_config": own_renovate_config,
     "entry_pipeline": ENTRY_PIPELINE,
+    "gate_jobs": gate_jobs,
 }

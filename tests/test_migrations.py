@@ -110,6 +110,8 @@ OWNED = [
     ".gitlab/ci/audit.gitlab-ci.yml",
     ".gitlab/ci/code_quality.py",
     ".gitlab/ci/ruff.toml",
+    ".gitlab/ci/secret_kinds.py",
+    ".gitlab/ci/secret_scan.py",
     ".gitlab/ci/template-sync.gitlab-ci.yml",
     ".gitlab/ci/template.gitlab-ci.yml",
     ".gitlab/ci/template_sync.py",

@@ -274,12 +274,35 @@ def test_the_entry_point_includes_every_other_template_pipeline_file_each_only_i
         assert all(".uv" in ancestors(ci, job) for job in jobs), name
 
 
+# The rule of gates (extensions/files.py, gate_jobs): every job of these stages checks, and every
+# job of those publishes (a package, an image, the site) only after each check has passed.
+GATE_STAGES, SHIPPING_STAGES = {"lint", "test"}, {"build", "deploy"}
+
+
+@pytest.mark.parametrize("docs", [True, False], ids=["docs", "no-docs"])
+@pytest.mark.parametrize(
+    ("dockerfile", "publish_package"), [(True, True), (False, False), (True, False), (False, True)]
+)
+def test_every_job_that_ships_waits_for_every_gate_of_its_render(render, dockerfile, publish_package, docs):
+    """Listed from the render, not from the template's list: a gate job added later, or a job
+    that ships, is held to the rule without a word here."""
+    ci = pipeline(render(env=OFFLINE, dockerfile=dockerfile, publish_package=publish_package, docs=docs))
+    jobs = {name: job for name, job in ci.items() if isinstance(job, dict) and job.get("stage") and name[0] != "."}
+    gates = {name for name, job in jobs.items() if job["stage"] in GATE_STAGES}
+    shipping = {name for name, job in jobs.items() if job["stage"] in SHIPPING_STAGES}
+    assert {"lint", "secrets", "test", "audit"} <= gates
+    made = {"docker-image": dockerfile, "release": publish_package, "pages": docs}
+    assert shipping == {name for name, made_here in made.items() if made_here}
+    for name in shipping:
+        needs = {need["job"] for need in jobs[name]["needs"] if need["optional"] and not need["artifacts"]}
+        own_build = {"docs"} if name == "pages" else set()  # pages builds the site itself, strictly
+        assert needs == gates - own_build, name
+
+
 def test_a_deleted_job_file_leaves_the_pipeline_loading_and_nothing_ships_without_its_gates(render):
     project = commit_all(render(env=OFFLINE, publish_package=True), "generated")
     for job in ("docker-image", "release"):
         settings = pipeline(project)[job]
-        needs = {(need["job"], need["optional"]) for need in settings["needs"]}
-        assert needs == {("lint", True), ("test", True), ("audit", True)}
         assert all(rule["exists"] == [".gitlab/ci/uv.gitlab-ci.yml"] for rule in settings["rules"])
     on_a_tag = ("--variable", "CI_COMMIT_TAG=v0.1.0")
     assert {"lint", "test", "audit", "docker-image", "release"} <= job_names(listed_jobs(project, *on_a_tag))

@@ -6,11 +6,16 @@ is checked with the release itself, in tests/test_organisation.py.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import importlib.util
 import json
+import os
+import random
 import re
 import shutil
+import string
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -389,59 +394,217 @@ def test_a_stale_lock_fails_its_own_hook_and_the_others_still_run(hooked):
         assert re.search(rf"{other}\.+Passed", output), (other, output)
 
 
-# Secrets as teams commit them by mistake: each file, the line it is on, and detect-secrets' name for it.
-PLANTED = {
-    ".env": ("AWS_REGION=eu-west-1\nAWS_ACCESS_KEY_ID=AKIA2E0A8F3B244C9986\n", 2, "AWS Access Key"),
-    "deploy/ci-token.txt": ("# for the deploy job\nglpat-xY3kL9mN2pQ8rT5vW7zA\n", 2, "GitLab Token"),
-    "deploy/id_rsa": (
-        "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn\n-----END RSA PRIVATE KEY-----\n",
-        1,
-        "Private Key",
-    ),
-    "deploy/settings.py": (
-        '"""Deploy settings."""\n\nSIGNING = "9aF3kQ7zL1xV8mN2bR6tY4wP0sD5gH3j"\n',
-        3,
-        "Base64 High Entropy String",
-    ),
-}
+# ---------------------------------------------------------------- secrets, by kind and by value
+
+ALNUM = string.ascii_letters + string.digits
+TOKEN = ALNUM + "_-"
+B64 = ALNUM + "+/"
 
 
-def plant_secrets(project: Path) -> None:
-    for name, (text, _, _) in PLANTED.items():
+def fake(alphabet: str, size: int) -> str:
+    """Random characters: a secret made when the test runs (none is committed as a literal)."""
+    return "".join(random.choice(alphabet) for _ in range(size))
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def jwt() -> str:
+    header, claims = b64url(b'{"alg":"HS256","typ":"JWT"}'), b64url(json.dumps({"sub": fake(ALNUM, 12)}).encode())
+    return f"{header}.{claims}.{b64url(fake(ALNUM, 32).encode())}"
+
+
+def notebook(code: str) -> str:
+    """A Jupyter notebook whose one cell holds ``code`` (its quotes JSON-escaped, as saved)."""
+    cell = {"cell_type": "code", "execution_count": 1, "metadata": {}, "outputs": [], "source": [code]}
+    return json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, indent=1) + "\n"
+
+
+def secret_corpus() -> dict[str, tuple[str, int, str]]:
+    """A file per kind, made now: its text, the secret's line, the kind the scanner names (the
+    README's table lists each beside its gitleaks rule)."""
+    python = '"""Settings."""\n\n{} = "{}"\n'
+    kinds = {
+        "GitLab personal access token": ("glpat-", TOKEN, 20),
+        "GitLab deploy token": ("gldt-", TOKEN, 20),
+        "GitLab runner authentication token": ("glrt-", TOKEN, 20),
+        "GitLab CI/CD job token": ("glcbt-64_", TOKEN, 20),
+        "GitLab pipeline trigger token": ("glptt-", "0123456789abcdef", 40),
+        "GitLab feed token": ("glft-", TOKEN, 20),
+        "GitLab incoming mail token": ("glimt-", TOKEN, 25),
+        "GitLab agent for Kubernetes token": ("glagent-", TOKEN, 50),
+        "GitLab SCIM token": ("glsoat-", TOKEN, 20),
+        "GitLab OAuth application secret": ("gloas-", TOKEN, 64),
+        "GitLab feature flag client token": ("glffct-", TOKEN, 20),
+        "GitLab runner registration token": ("GR1348941", TOKEN, 20),
+        "PyPI upload token": ("pypi-AgEIcHlwaS5vcmc", TOKEN, 60),
+        "npm access token": ("npm_", string.ascii_lowercase + string.digits, 36),
+        "GitHub personal access token": ("ghp_", ALNUM, 36),
+        "GitHub fine-grained token": ("github_pat_", ALNUM + "_", 82),
+        "GitHub OAuth token": ("gho_", ALNUM, 36),
+        "GitHub app token": ("ghs_", ALNUM, 36),
+        "GitHub refresh token": ("ghr_", ALNUM, 36),
+        "Google Cloud API key": ("AIza", TOKEN, 35),
+        "AWS Access Key": ("AKIA", string.ascii_uppercase + "234567", 16),
+    }
+    corpus = {
+        f"config/{index:02d}.py": (python.format("TOKEN", prefix + fake(alphabet, size)), 3, kind)
+        for index, (kind, (prefix, alphabet, size)) in enumerate(kinds.items())
+    }
+    openai = f"sk-proj-{fake(TOKEN, 74)}T3BlbkFJ{fake(TOKEN, 74)}"
+    cell = notebook(f'client = OpenAI(api_key="{openai}")\n')
+    digits, hexadecimal = string.digits, "0123456789abcdef"
+    slack_user = f"xoxp-{fake(digits, 11)}-{fake(digits, 11)}-{fake(digits, 12)}-{fake(hexadecimal, 32)}"
+    slack_app = f"xapp-1-A{fake(string.ascii_uppercase + digits, 10)}-{fake(digits, 13)}-{fake(hexadecimal, 64)}"
+    cell_line = next(number for number, line in enumerate(cell.splitlines(), 1) if openai in line)
+    corpus |= {
+        "notebooks/explore.ipynb": (cell, cell_line, "OpenAI API key"),
+        "ai/anthropic.py": (python.format("KEY", f"sk-ant-api03-{fake(TOKEN, 93)}AA"), 3, "Anthropic API key"),
+        "ai/admin.py": (python.format("KEY", f"sk-ant-admin01-{fake(TOKEN, 93)}AA"), 3, "Anthropic admin key"),
+        "ai/hub.py": (python.format("HF", f"hf_{fake(string.ascii_letters, 34)}"), 3, "Hugging Face access token"),
+        "chat/bot.yml": (
+            f"slack:\n  bot: xoxb-{fake(string.digits, 12)}-{fake(string.digits, 13)}-{fake(ALNUM, 24)}\n",
+            2,
+            "Slack bot token",
+        ),
+        "chat/user.yml": (f"user: {slack_user}\n", 1, "Slack user token"),
+        "chat/app.toml": (f'token = "{slack_app}"\n', 1, "Slack app token"),
+        "chat/hook.txt": (
+            f"https://hooks.slack.com/services/T{fake(ALNUM, 10)}/B{fake(ALNUM, 10)}/{fake(ALNUM, 24)}\n",
+            1,
+            "Slack webhook URL",
+        ),
+        "billing.py": (
+            f'import os\n\nKEY = os.environ.get("STRIPE_KEY", "sk_live_{fake(ALNUM, 24)}")\n',
+            3,
+            "Stripe secret key",
+        ),
+        "azure.env.example": (
+            f"AZURE_CLIENT_SECRET={fake(ALNUM, 3)}8Q~{fake(ALNUM + '_~.-', 34)}\n",
+            1,
+            "Azure AD client secret",
+        ),
+        "azure/storage.txt": (
+            f"DefaultEndpointsProtocol=https;AccountName=acme;AccountKey={fake(B64, 86)}==\n",
+            1,
+            "Azure Storage Account access key",
+        ),
+        "deploy/id_rsa": (
+            f"-----BEGIN RSA PRIVATE KEY-----\n{fake(B64, 64)}\n-----END RSA PRIVATE KEY-----\n",
+            1,
+            "Private Key",
+        ),
+        "deploy/session.txt": (f"Authorization: Bearer {jwt()}\n", 1, "JSON Web Token"),
+        "deploy/database.ini": (
+            f"[db]\nurl = postgres://app:{fake(ALNUM, 16)}@db.example.com/app\n",
+            2,
+            "Basic Auth Credentials",
+        ),
+        "deploy/signing.py": (python.format("SIGNING", fake(B64, 48)), 3, "Base64 High Entropy String"),
+    }
+    return corpus
+
+
+def plant(project: Path, corpus: dict[str, tuple[str, int, str]]) -> None:
+    for name, (text, _, _) in corpus.items():
         (project / name).parent.mkdir(parents=True, exist_ok=True)
         (project / name).write_text(text)
-    git(project, "add", *PLANTED)
+    git(project, "add", *corpus)
 
 
-def test_the_hooks_refuse_each_planted_secret_naming_its_file_and_line(hooked):
-    plant_secrets(hooked)
-    output = run_failing(hooks(hooked), hooked)
-    assert re.search(r"no secrets\.+Failed", output), output
-    for name, (_, line, kind) in PLANTED.items():
-        assert re.search(rf"Secret Type: {kind}\s+Location:\s+{re.escape(name)}:{line}\b", output), (name, output)
+def scan(project: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The secrets job's own command (``.gitlab/ci/secret_scan.py``), in the project's environment."""
+    command = ["uv", "run", "--frozen", "python", ".gitlab/ci/secret_scan.py", *args]
+    return subprocess.run(
+        command, cwd=project, env={**os.environ, **(env or {})}, capture_output=True, text=True, check=False
+    )
 
 
-def test_the_secrets_job_passes_a_fresh_project_and_fails_on_each_planted_secret(hooked):
+def test_each_kind_of_secret_fails_the_hook_and_the_job_naming_it(hooked):
     passed, log = run_job(hooked, "secrets")
     assert passed, log
     assert report(hooked, "secrets", "gl-code-quality-secrets.json") == []
-    plant_secrets(hooked)
+    corpus = secret_corpus()
+    assert len({kind for _, _, kind in corpus.values()}) >= 30
+    plant(hooked, corpus)
+    output = run_failing(hooks(hooked, "secrets"), hooked)  # the secrets hook alone: ruff shows code
+    assert re.search(r"no secrets\.+Failed", output), output
+    for name, (_, line, kind) in corpus.items():
+        assert f"{name}:{line}: {kind}:" in output, (name, kind)
+    for text, _, _ in corpus.values():  # the value is never shown
+        assert not [line for line in text.splitlines() if len(line) > 20 and line.strip() in output]
+
     commit_all(hooked, "secrets, by mistake")
     passed, log = run_job(hooked, "secrets")
     assert not passed, log
-    found = {
-        (entry["location"]["path"], entry["location"]["lines"]["begin"], entry["check_name"])
-        for entry in report(hooked, "secrets", "gl-code-quality-secrets.json")
-    }
-    assert found == {(name, line, f"secrets/{kind}") for name, (_, line, kind) in PLANTED.items()}
-    for name, (_, line, kind) in PLANTED.items():
-        assert f"{name}:{line}: blocker: {kind} in {name}" in log, (name, log)
+    found = {(place(entry), entry["check_name"]) for entry in report(hooked, "secrets", "gl-code-quality-secrets.json")}
+    assert found == {((name, line), f"secrets/{kind}") for name, (_, line, kind) in corpus.items()}
 
-    # Accepted in the baseline (detect-secrets' own command), a finding no longer fails the job.
-    run(["uv", "run", "--frozen", "detect-secrets", "scan", "--baseline", ".secrets.baseline"], hooked)
-    commit_all(hooked, "these are test fixtures, not secrets")
-    passed, log = run_job(hooked, "secrets")
-    assert passed, log
+
+def test_a_secret_added_and_removed_within_one_push_fails_the_job_naming_its_commit(hooked):
+    before = git(hooked, "rev-parse", "HEAD").strip()
+    token = "glpat-" + fake(TOKEN, 20)
+    (hooked / "deploy.sh").write_text(f"curl -H 'PRIVATE-TOKEN: {token}' https://gitlab.example.com/api/v4/user\n")
+    commit_all(hooked, "deploy script")
+    added = git(hooked, "rev-parse", "HEAD").strip()
+    (hooked / "deploy.sh").write_text('curl -H "PRIVATE-TOKEN: $DEPLOY_TOKEN" https://gitlab.example.com/api/v4/user\n')
+    commit_all(hooked, "the token from a CI/CD variable")
+    assert not scan(hooked, "files", "deploy.sh").returncode  # the file as it is holds none
+    passed, log = run_job(hooked, "secrets", "--variable", f"CI_COMMIT_BEFORE_SHA={before}")
+    assert not passed, log
+    assert f"deploy.sh:1: GitLab personal access token (added in {added[:12]}, removed since): revoke it" in log
+    assert token not in log
+    # A fixture, not a secret: accepted as that commit held it, the same range passes.
+    assert scan(hooked, "accept", "deploy.sh", "--commit", added[:12]).returncode == 0
+    assert scan(hooked, "pipeline", env={"CI_COMMIT_BEFORE_SHA": before}).returncode == 0
+
+
+def test_the_baseline_accepts_one_value_not_its_kind(hooked):
+    accepted_token, second = "glpat-" + fake(TOKEN, 20), "glpat-" + fake(TOKEN, 20)
+    fixture = hooked / "tests" / "fixture_tokens.py"
+    fixture.write_text(f'"""Tokens the tests send to a fake GitLab."""\n\nACCEPTED = "{accepted_token}"\n')
+    assert scan(hooked, "files", "tests/fixture_tokens.py").returncode == 1
+    # Accepted before it was ever added to git (an untracked file).
+    assert "1 accepted findings" in scan(hooked, "accept", "tests/fixture_tokens.py").stdout
+    assert scan(hooked, "files", "tests/fixture_tokens.py").returncode == 0
+    with fixture.open("a") as text:
+        text.write(f'SECOND = "{second}"\n')
+    refused = scan(hooked, "files", "tests/fixture_tokens.py")
+    assert refused.returncode == 1
+    assert refused.stdout.splitlines() == [
+        "tests/fixture_tokens.py:4: GitLab personal access token: remove it and revoke it, or, if it is no "
+        "secret, accept it with `python .gitlab/ci/secret_scan.py accept tests/fixture_tokens.py`"
+    ]
+
+
+def test_a_dotenv_file_is_never_committed(hooked):
+    for name in (".env", ".env.production", "prod.env", ".env.example"):
+        (hooked / name).write_text("DATABASE_URL=\n")
+    ignored = git(hooked, "status", "--porcelain", "--ignored", "--untracked-files=all")
+    assert {line[3:] for line in ignored.splitlines() if line.startswith("!!")} >= {
+        ".env",
+        ".env.production",
+        "prod.env",
+    }
+    assert "?? .env.example" in ignored
+
+
+@pytest.mark.slow
+def test_a_tag_with_a_committed_secret_ships_nothing(render, osv):
+    project = render(vulnerability_service_url=osv.url)  # nothing the advisory affects: the audit passes
+    (project / "release_notes.md").write_text(f"Deployed with {'glpat-' + fake(TOKEN, 20)}\n")
+    commit_all(project, "release v0.1.0")
+    tag = ("--variable", "CI_COMMIT_TAG=v0.1.0")
+    assert {"secrets", "docker-image", "release"} <= job_names(listed_jobs(project, *tag))
+    shipped = run_pipeline(project, *tag, "--needs", jobs=["release", "docker-image"], check=False)
+    assert shipped.returncode != 0
+    for gate in ("lint", "test", "audit"):
+        assert re.search(rf"^ PASS  {gate}\b", shipped.stdout, re.MULTILINE), (
+            shipped.stdout
+        )  # the secret alone holds it
+    assert re.search(r"^secrets\s+> release_notes\.md:1: GitLab personal access token", shipped.stdout, re.MULTILINE)
+    assert not re.search(r"^(release|docker-image)\s+>", shipped.stdout, re.MULTILINE), shipped.stdout
 
 
 def test_the_hooks_run_the_tools_uv_lock_holds(hooked):
