@@ -113,7 +113,7 @@ def _shared_green_checks(tmp_path_factory) -> None:
 def template_repo(tmp_path_factory) -> Path:
     """The template under test, committed, tagged v1.0.0."""
     repo = kit.snapshot_template(tmp_path_factory.mktemp("template"))
-    kit.git(repo, "tag", "v1.0.0")
+    kit.tag_release(repo, "v1.0.0")
     return repo
 
 

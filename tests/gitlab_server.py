@@ -34,7 +34,9 @@ Routes, each from its page on docs.gitlab.com/api:
 - ``GET /api/v4/projects/:id/pipeline_schedules`` and ``POST .../pipeline_schedules/:id/play``
   (pipeline_schedules.md, "Run a scheduled pipeline immediately");
 - ``GET`` and ``POST /api/v4/projects/:id/releases`` (releases/index.md, "List releases",
-  "Create a release"): 409 for a tag that has a release;
+  "Create a release"; releases/links.md for ``assets: links``, each a name, a URL and a
+  ``link_type`` of other, runbook, image or package): 409 for a tag that has a release, 400 for
+  links GitLab would refuse;
 - ``GET /api/v4/projects/:id/repository/files/:path`` and ``.../raw`` (repository_files.md):
   the file at ``ref`` in the project's repository, base64 in JSON or raw;
 - ``GET /api/v4/projects/:id/repository/commits/:sha`` (commits.md, "Get a single commit"),
@@ -217,8 +219,19 @@ class Handler(BaseHTTPRequestHandler):
         elif method == "POST" and any(r["tag_name"] == body.get("tag_name") for r in releases):
             self.answer(409, {"message": "Release already exists"})
         elif method == "POST":
+            links = (body.get("assets") or {}).get("links", [])
+            # Each link: a name, an http(s) URL, a link_type GitLab knows; names unique.
+            valid = all(
+                link.get("name")
+                and str(link.get("url", "")).startswith(("http://", "https://"))
+                and link.get("link_type", "other") in {"other", "runbook", "image", "package"}
+                for link in links
+            )
+            if not valid or len({link["name"] for link in links}) != len(links):
+                self.answer(400, {"message": {"assets.links": ["are invalid"]}})
+                return
             release = {"tag_name": body["tag_name"], "name": body.get("name"), "description": body.get("description")}
-            releases.append(release)
+            releases.append({**release, "assets": {"links": links}})
             self.answer(201, release)
         else:
             self.not_found()

@@ -396,17 +396,25 @@ def shipped_files(folder: str = ".") -> list[Path]:
     return [ROOT / name for name in filter(None, listed.split("\0")) if (ROOT / name).is_file()]
 
 
+def tag_release(repo: Path, version: str, change: str = "") -> None:
+    """Release the template repository's work as ``version``, as its release job requires: a
+    CHANGELOG.md section of its own (``change``, or one naming the version), committed, tagged.
+    The sync jobs propose no tag without one (release_notes.py)."""
+    changelog = repo / "CHANGELOG.md"
+    text = changelog.read_text(encoding="utf-8")
+    first = text.index("\n## ") + 1  # the newest release comes first
+    entry = change or f"What {version} brings."
+    changelog.write_text(f"{text[:first]}## {version}\n\n- {entry}\n\n{text[first:]}", encoding="utf-8")
+    git(repo, "commit", "-q", "-am", f"{version}: {entry}")
+    git(repo, "tag", version)
+
+
 def release_template(repo: Path, version: str, change: str) -> None:
     """Tag a new template version that changes the uv jobs and pyproject.toml, with a changelog entry."""
     uv_ci = repo / "template" / ".gitlab" / "ci" / "uv.gitlab-ci.yml.jinja"
     add_to_uv_jobs(uv_ci, f"# {change}")
     edit(repo / "template" / "pyproject.toml.jinja", "[dependency-groups]\n", f"[dependency-groups]\n# {change}\n")
-    changelog = repo / "CHANGELOG.md"
-    text = changelog.read_text()
-    first = text.index("\n## ") + 1  # the newest release comes first
-    changelog.write_text(f"{text[:first]}## {version}\n\n- {change}\n\n{text[first:]}")
-    git(repo, "commit", "-q", "-am", f"{version}: {change}")
-    git(repo, "tag", version)
+    tag_release(repo, version, change)
 
 
 # ---------------------------------------------------------------- a runner's checkout

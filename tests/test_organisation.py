@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -32,6 +33,7 @@ from tests.kit import (
     check_schema,
     commit_all,
     copier_cli,
+    edit,
     git,
     gitlab_ci_local,
     keys_anywhere,
@@ -45,7 +47,7 @@ from tests.kit import (
     snapshot_template,
     template_jobs,
 )
-from tests.servers import PASSWORD, SYSTEM_BUNDLE, USER, Index, publish, serving_index
+from tests.servers import PASSWORD, SYSTEM_BUNDLE, USER, Index, publish, serving_gitlab, serving_index
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +116,9 @@ def ci_variables(index: Index) -> list[str]:
 
 
 @pytest.mark.slow
-def test_the_pipeline_installs_from_the_index_and_a_tag_publishes_the_package(index, internal_project, render):
+def test_the_pipeline_installs_from_the_index_and_a_tag_publishes_the_package(
+    index, internal_project, render, tmp_path
+):
     project = internal_project
     # The jobs start with the machine's CAs only (SSL_CERT_FILE): CA_BUNDLE is what lets them in.
     job_env_ca = os.environ["SSL_CERT_FILE"]
@@ -140,14 +144,33 @@ def test_the_pipeline_installs_from_the_index_and_a_tag_publishes_the_package(in
     assert "with 'uv version X.Y.Z'" in mismatch.stdout  # no command made of the tag's text
     logs.append(mismatch.stdout)
 
-    released = run_pipeline(
-        project, *ci_variables(index), "--variable", "CI_COMMIT_TAG=v0.1.0", jobs=["release"], uv_cache="job"
-    )
-    logs.append(released.stdout)
+    with serving_gitlab(tmp_path / "gitlab", [{"id": 7, "path_with_namespace": "acme/payments"}]) as gitlab:
+        job = [f"CI_API_V4_URL={gitlab.api.rstrip('/')}", "CI_PROJECT_ID=7", "CI_JOB_TOKEN=job-token-of-the-run"]
+        job += ["CI_PROJECT_URL=https://gitlab.example.com/acme/payments", "CI_JOB_ID=314"]
+        tag = [*ci_variables(index), *(arg for variable in job for arg in ("--variable", variable))]
+        tag += ["--variable", "CI_COMMIT_TAG=v0.1.0"]
+        # A tag without its notes publishes nothing: CHANGELOG.md has "## Unreleased" only.
+        unnoted = run_pipeline(project, *tag, jobs=["release"], check=False, uv_cache="job")
+        assert unnoted.returncode != 0
+        assert "CHANGELOG.md has no section '## v0.1.0'. Rename '## Unreleased' to '## v0.1.0'" in unnoted.stdout
+        assert not [p for p in index.packages.iterdir() if p.name.startswith(PACKAGE)]
+        edit(project / "CHANGELOG.md", "\n## Unreleased\n", "\n## v0.1.0 (2026-12-05)\n")
+        commit_all(project, "release v0.1.0")
+        shutil.rmtree(project / ".gitlab-ci-local" / "builds")  # a fresh checkout, as a new pipeline's
+        released = run_pipeline(project, *tag, jobs=["release"], uv_cache="job")
+        logs += [unnoted.stdout, released.stdout]
+        (made,) = [r["body"] for r in gitlab.requests() if r["method"] == "POST" and r["path"].endswith("/releases")]
     published = sorted(p.name for p in index.packages.iterdir() if p.name.startswith(PACKAGE))
     assert published == [f"{PACKAGE}-0.1.0-py3-none-any.whl", f"{PACKAGE}-0.1.0.tar.gz"]
     artifacts = project / ".gitlab-ci-local" / "artifacts" / "release" / "dist"
     assert sorted(p.name for p in artifacts.iterdir() if p.name.startswith(PACKAGE)) == published
+    # The tag's GitLab release: its notes, and what the job keeps linked.
+    assert (made["tag_name"], made["description"]) == ("v0.1.0", "- The project, from copier-uv-gitlab.")
+    kept = "https://gitlab.example.com/acme/payments/-/jobs/314/artifacts/raw/dist/"
+    assert made["assets"]["links"] == [
+        {"name": name, "url": kept + name, "link_type": link_type}
+        for name, link_type in [(published[0], "package"), (published[1], "package"), ("sbom.cdx.json", "other")]
+    ]
 
     # Another team's project installs it from the index.
     # payments-core, which it needs too, comes from the index that holds it (asked first).

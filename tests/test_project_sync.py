@@ -429,8 +429,8 @@ def test_the_newest_release_is_the_highest_version_not_the_last_listed_or_a_pre_
     listing = "\n".join(
         f"{'0' * 40}\trefs/tags/{tag}" for tag in ("v1.10.0", "v1.9.0", "v2.0.0rc1", "latest", "1.2.0", "v1.10.0-x")
     )
-    assert bootstrap.newest_release(listing) == "v1.10.0"
-    assert bootstrap.newest_release("") is None
+    assert bootstrap.releases(listing)[0] == "v1.10.0"
+    assert bootstrap.releases("") == []
 
 
 # ---------------------------------------------------------------- reading branches in a runner's checkout

@@ -47,7 +47,7 @@ Renovate proposes in-range updates.
 
 ## v1.1.0
 
-## v1.0.0
+## v1.0.0 (2026-11-23)
 
 - The first release.
 """
@@ -59,7 +59,17 @@ Renovate proposes in-range updates.
 @pytest.mark.fast
 def test_a_tags_notes_are_its_changelog_section_without_the_heading():
     assert release.notes(CHANGELOG, "v1.2.0") == "Renovate proposes in-range updates.\n\n- A timezone answer."
-    assert release.notes(CHANGELOG, "v1.0.0") == "- The first release."
+    assert release.notes(CHANGELOG, "v1.0.0") == "- The first release."  # a dated heading
+
+
+@pytest.mark.fast
+def test_an_unreachable_api_is_one_line_and_no_release():
+    job = {"CI_API_V4_URL": "http://127.0.0.1:9/api/v4", "CI_PROJECT_ID": "1", "CI_JOB_TOKEN": "t"}
+    with pytest.raises(release.ReleaseError) as refused:
+        release.release_notes.create_release(job, "v1.0.0", "notes", {})
+    assert str(refused.value).startswith("GitLab's API at http://127.0.0.1:9/api/v4 could not be reached (")
+    assert str(refused.value).endswith("): no release of v1.0.0 made.")
+    assert "\n" not in str(refused.value)
 
 
 @pytest.mark.fast
@@ -83,7 +93,7 @@ def test_a_tag_without_a_section_of_its_own_is_refused_saying_what_to_do(tag, me
 @pytest.mark.fast
 def test_every_release_of_this_repositorys_changelog_has_notes():
     text = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
-    tags = [line.removeprefix("## ").strip() for line in text.splitlines() if line.startswith("## v")]
+    tags = [line.split()[1] for line in text.splitlines() if line.startswith("## v")]
     assert tags  # the changelog names releases
     assert all(release.notes(text, tag) for tag in tags)
 
@@ -165,12 +175,17 @@ def release_job(repository: Path, gitlab: GitLab, tag: str) -> tuple[bool, str]:
 
 def test_a_protected_version_tag_becomes_a_release_with_its_changelog_notes_once(repository, gitlab):
     text = (repository / "CHANGELOG.md").read_text(encoding="utf-8")
-    tag = next(line.removeprefix("## ").strip() for line in text.splitlines() if line.startswith("## v"))
+    tag = next(line.split()[1] for line in text.splitlines() if line.startswith("## v"))
     passed, log = release_job(repository, gitlab, tag)
     assert passed, log
     assert f"Released {tag}." in log
     (created,) = [r for r in gitlab.requests() if r["method"] == "POST" and r["path"].endswith("/releases")]
-    assert created["body"] == {"tag_name": tag, "name": tag, "description": release.notes(text, tag)}
+    assert created["body"] == {
+        "tag_name": tag,
+        "name": tag,
+        "description": release.notes(text, tag),
+        "assets": {"links": []},
+    }
 
     passed, log = release_job(repository, gitlab, tag)  # a retried job
     assert passed, log

@@ -40,6 +40,7 @@ from tests.kit import (
     runner_checkout,
     runner_environment,
     snapshot_template,
+    tag_release,
 )
 
 PUSH_HOOK = """#!{python}
@@ -151,7 +152,7 @@ class Person:
 def template_repository(tmp_path_factory) -> Path:
     """The template at one place for the module, as on a GitLab server: v1.0.0 and v2.0.0."""
     repo = snapshot_template(tmp_path_factory.mktemp("template") / "template")
-    git(repo, "tag", "v1.0.0")
+    tag_release(repo, "v1.0.0")
     release_template(repo, "v2.0.0", "retry flaky jobs")
     return repo
 

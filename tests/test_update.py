@@ -42,6 +42,7 @@ from tests.kit import (
     run_pipeline,
     runner_environment,
     snapshot_template,
+    tag_release,
 )
 
 CONFLICT_MARKER = re.compile(r"^(<<<<<<<|=======|>>>>>>>)( |$)", re.MULTILINE)
@@ -101,8 +102,7 @@ def release_v2(repo: Path) -> None:
         'TEST = ["pytest>=9,<10",',
         'TEST = ["pytest>=9,<10", "pytest-timeout>=2.3,<3",',
     )
-    git(repo, "commit", "-q", "-am", f"v2: uv {NEW_UV}, cache key on .python-version, package job, pytest-timeout")
-    git(repo, "tag", "v2.0.0")
+    tag_release(repo, "v2.0.0", f"uv {NEW_UV}, cache key on .python-version, package job, pytest-timeout")
 
 
 def make_team_changes(project: Path) -> None:
@@ -129,7 +129,7 @@ def all_text(project: Path) -> dict[str, str]:
 @pytest.fixture
 def tagged_template(tmp_path) -> Path:
     repo = snapshot_template(tmp_path / "template")
-    git(repo, "tag", "v1.0.0")
+    tag_release(repo, "v1.0.0")
     return repo
 
 
@@ -248,7 +248,7 @@ def released_template(tmp_path) -> Path:
         snapshot_template(repo, release=release)
         git(repo, "tag", release)
     snapshot_template(repo)
-    git(repo, "tag", WORK_TREE)
+    tag_release(repo, WORK_TREE)
     return repo
 
 
@@ -381,8 +381,7 @@ def test_a_team_edit_to_a_file_a_release_renames_is_kept_and_drift_names_it_left
     git(tagged_template, "mv", ci / "audit.gitlab-ci.yml.jinja", ci / "security.gitlab-ci.yml.jinja")
     uv_ci = ci / "uv.gitlab-ci.yml.jinja"
     edit(uv_ci, "['audit']", "['security']")  # the file it includes
-    git(tagged_template, "commit", "-q", "-am", "v2: the audit's file is security.gitlab-ci.yml")
-    git(tagged_template, "tag", "v2.0.0")
+    tag_release(tagged_template, "v2.0.0", "the audit's file is security.gitlab-ci.yml")
 
     copier_cli("update", "--vcs-ref", "v2.0.0", "--conflict", "rej", cwd=project, data={})
     assert "AUDIT_BLOCKS: all" in audit.read_text()  # the team's edit is kept where they made it
@@ -537,12 +536,7 @@ def test_a_question_a_release_adds_without_a_default_is_named_then_answered_wher
     origin = with_origin(project, tmp_path)
     with (repo / "copier.yml").open("a") as copier_yml:
         copier_yml.write(NEW_QUESTION)
-    changelog = repo / "CHANGELOG.md"
-    text = changelog.read_text()
-    first = text.index("\n## ") + 1
-    changelog.write_text(f"{text[:first]}## v1.1.0\n\n- asks the cost centre\n\n{text[first:]}")
-    git(repo, "commit", "-q", "-am", "v1.1.0: the cost centre")
-    git(repo, "tag", "v1.1.0")
+    tag_release(repo, "v1.1.0", "asks the cost centre")
 
     unanswered = sync_job(project, "update", tmp_path)
     assert unanswered.returncode == 1, unanswered.stdout + unanswered.stderr
@@ -576,13 +570,32 @@ def test_the_update_runs_on_the_default_branch_only(tagged_template, tmp_path):
     assert "the update runs on the default branch (main) only, and this is feature" in refused.stdout
 
 
+def test_a_template_tag_its_release_job_would_refuse_is_never_proposed(tagged_template, tmp_path):
+    """v1.1.0 is tagged without its CHANGELOG.md section: the template's release job refuses it,
+    and no project may get it at its next scheduled update either. A release with its notes is."""
+    project = copy_v1(tagged_template, tmp_path)
+    origin = with_origin(project, tmp_path)
+    add_to_uv_jobs(tagged_template / "template" / ".gitlab" / "ci" / "uv.gitlab-ci.yml.jinja", "retry: 1")
+    git(tagged_template, "commit", "-q", "-am", "retry the jobs")
+    git(tagged_template, "tag", "v1.1.0")  # the notes forgotten
+    said = sync_job(project, "update", tmp_path)
+    assert said.returncode == 0, said.stdout + said.stderr
+    assert "skipped v1.1.0: CHANGELOG.md has no section '## v1.1.0'; its release job refuses it" in said.stdout
+    assert "newest release v1.0.0" in said.stdout
+    assert git(origin, "branch", "--list", "template-update/*") == ""  # nothing proposed
+    tag_release(tagged_template, "v1.2.0", "retry the jobs once")
+    behind = sync_job(project, "drift", tmp_path)
+    assert "behind: template v1.0.0 is in use, v1.2.0 is out." in behind.stdout, behind.stdout
+    assert "skipped" not in behind.stdout
+
+
 def test_a_mirror_without_the_projects_version_says_so(tagged_template, tmp_path):
     """TEMPLATE_REPOSITORY_URL pointing to a copy of the template that is behind the project."""
     project = copy_v1(tagged_template, tmp_path)
     mirror = tmp_path / "mirror"
     git(tmp_path, "clone", "-q", str(tagged_template), str(mirror))
     git(mirror, "tag", "-d", "v1.0.0")
-    git(mirror, "tag", "v0.9.0")
+    tag_release(mirror, "v0.9.0")
     for action in ("drift", "update"):
         said = sync_job(project, action, tmp_path, TEMPLATE_REPOSITORY_URL=str(mirror))
         assert said.returncode == 1, said.stdout + said.stderr

@@ -8,7 +8,8 @@ fix to either job reaches this project at its next run, before any merge request
 
 It reads the template's location from .copier-answers.yml, finds the newest release tag
 (vX.Y.Z, the template's release rule: a bare v2, a pre-release or any other tag is not a
-release), fetches that release and
+release) whose CHANGELOG.md has its section (the template's release job refuses any other:
+release_notes.py; an older tag is taken, and the log says which it skipped), fetches it and
 runs its `sync/project_sync.py ACTION --ref TAG` with `uv run --script`, in this folder, with
 read access to the template in the environment. The exit status is that script's (drift: 0
 up to date, 2 behind or edited; update: 0 done); 1 when the template cannot be read.
@@ -31,6 +32,10 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from release_notes import (
+    section,
+)  # beside this file: a release's notes, as its release job reads them
 
 try:
     import fcntl
@@ -85,11 +90,25 @@ def git_auth_environment(src: str, environ: dict[str, str]) -> dict[str, str]:
     }
 
 
-def newest_release(listing: str) -> str | None:
-    """The newest release tag in ``git ls-remote --tags`` output, by its version numbers."""
+def releases(listing: str) -> list[str]:
+    """The release tags in ``git ls-remote --tags`` output, newest first, by version numbers."""
     matches = filter(None, map(RELEASE_TAG.search, listing.split()))
-    releases = [(tuple(map(int, match.groups()[1:])), match.group(1)) for match in matches]
-    return max(releases, default=(None, None))[1]
+    return [
+        tag
+        for _, tag in sorted(
+            ((tuple(map(int, m.groups()[1:])), m.group(1)) for m in matches), reverse=True
+        )
+    ]
+
+
+def unreleased(checkout: Path, tag: str) -> str:
+    """Why the template's ``tag`` is no release (its release job refuses a tag without its
+    CHANGELOG.md section: release_notes.py), or ``""``."""
+    changelog = checkout / "CHANGELOG.md"
+    body = section(changelog.read_text(encoding="utf-8") if changelog.is_file() else "", tag)
+    if body is None:
+        return f"CHANGELOG.md has no section '## {tag}'"
+    return "" if body else f"CHANGELOG.md's section '## {tag}' is empty"
 
 
 def redact(text: str, environ: dict[str, str]) -> str:
@@ -167,6 +186,25 @@ def release_checkout(action: str) -> Iterator[Path]:
         yield Path(tmp) / "release"
 
 
+def check_out_newest_release(
+    src: str, listing: str, checkout: Path, environ: dict[str, str]
+) -> str:
+    """Clone into ``checkout`` the newest release whose changelog says what it brings (saying
+    which newer tags it skipped, and why); return its tag."""
+    for tag in releases(listing):
+        shutil.rmtree(checkout, ignore_errors=True)
+        git(
+            ["clone", "--quiet", "--depth", "1", "--branch", tag, "--", src, str(checkout)],
+            environ,
+            src,
+        )
+        if not (why := unreleased(checkout, tag)):
+            return tag
+        sys.stdout.write(f"skipped {tag}: {why}; its release job refuses it: no project gets it\n")
+    msg = f"{without_credentials(src)}: no release tag (vX.Y.Z) with its CHANGELOG.md section"
+    raise TemplateUnreadable(msg)
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 1 or argv[0] not in {"drift", "update"}:
         sys.stderr.write(f"usage: {sys.argv[0]} drift|update\n")
@@ -176,13 +214,9 @@ def main(argv: list[str]) -> int:
         src = template_location(Path(ANSWERS_FILE).read_text(encoding="utf-8"))
         environ.update(git_auth_environment(src, environ))
         # `--` before every location: whatever the answers file holds, git reads it as one.
-        tag = newest_release(git(["ls-remote", "--tags", "--refs", "--", src], environ, src))
-        if tag is None:
-            msg = f"{without_credentials(src)}: no release tag (vX.Y.Z)"
-            raise TemplateUnreadable(msg)
+        listing = git(["ls-remote", "--tags", "--refs", "--", src], environ, src)
         with release_checkout(argv[0]) as checkout:
-            clone = ["clone", "--quiet", "--depth", "1", "--branch", tag, "--", src, str(checkout)]
-            git(clone, environ, src)
+            tag = check_out_newest_release(src, listing, checkout, environ)
             script = checkout / SCRIPT
             if not script.is_file():
                 msg = f"{without_credentials(src)}: release {tag} has no {SCRIPT}"
