@@ -109,6 +109,7 @@ def test_without_a_file_of_its_own_nothing_is_said_or_recorded(paths, tmp_path, 
 OWNED = [
     ".gitlab/ci/audit.gitlab-ci.yml",
     ".gitlab/ci/code_quality.py",
+    ".gitlab/ci/release_notes.py",
     ".gitlab/ci/ruff.toml",
     ".gitlab/ci/secret_kinds.py",
     ".gitlab/ci/secret_scan.py",

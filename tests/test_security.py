@@ -576,6 +576,14 @@ def test_the_baseline_accepts_one_value_not_its_kind(hooked):
         "tests/fixture_tokens.py:4: GitLab personal access token: remove it and revoke it, or, if it is no "
         "secret, accept it with `python .gitlab/ci/secret_scan.py accept tests/fixture_tokens.py`"
     ]
+    # The job too, on the push that brings both: the accepted one passes, the second fails.
+    before = git(hooked, "rev-parse", "HEAD").strip()
+    commit_all(hooked, "tokens for the fake GitLab")
+    job = scan(hooked, "pipeline", env={"CI_COMMIT_BEFORE_SHA": before})
+    assert job.returncode == 1
+    assert [line.split(" (added in")[0] for line in job.stdout.splitlines()[1:]] == [
+        "tests/fixture_tokens.py:4: GitLab personal access token"
+    ]
 
 
 def test_a_dotenv_file_is_never_committed(hooked):

@@ -580,7 +580,7 @@ def test_a_template_tag_its_release_job_would_refuse_is_never_proposed(tagged_te
     git(tagged_template, "tag", "v1.1.0")  # the notes forgotten
     said = sync_job(project, "update", tmp_path)
     assert said.returncode == 0, said.stdout + said.stderr
-    assert "skipped v1.1.0: CHANGELOG.md has no section '## v1.1.0'; its release job refuses it" in said.stdout
+    assert "skipped v1.1.0: CHANGELOG.md has no section '## v1.1.0'; the template does not publish it" in said.stdout
     assert "newest release v1.0.0" in said.stdout
     assert git(origin, "branch", "--list", "template-update/*") == ""  # nothing proposed
     tag_release(tagged_template, "v1.2.0", "retry the jobs once")

@@ -1,8 +1,8 @@
 """Template-owned: copier-uv-gitlab keeps this file (README.md, "Who owns which file").
 
-A release's notes are its section of CHANGELOG.md, and a tag without them is no release: the
-release job checks them before it publishes anything, then makes the GitLab release with them;
-the template-update job proposes only a template release whose own changelog has its section.
+A version's notes are its section of CHANGELOG.md, and a tag without them is no release:
+publishing checks them before anything leaves, then makes the GitLab release with them; the
+template-update job proposes only a template version whose own changelog has its section.
 
     python .gitlab/ci/release_notes.py check TAG     # the section exists and says something
     python .gitlab/ci/release_notes.py release TAG [--link NAME=URL ...]

@@ -8,7 +8,7 @@ fix to either job reaches this project at its next run, before any merge request
 
 It reads the template's location from .copier-answers.yml, finds the newest release tag
 (vX.Y.Z, the template's release rule: a bare v2, a pre-release or any other tag is not a
-release) whose CHANGELOG.md has its section (the template's release job refuses any other:
+release) whose CHANGELOG.md has its section (the template publishes no other:
 release_notes.py; an older tag is taken, and the log says which it skipped), fetches it and
 runs its `sync/project_sync.py ACTION --ref TAG` with `uv run --script`, in this folder, with
 read access to the template in the environment. The exit status is that script's (drift: 0
@@ -33,9 +33,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from release_notes import (
-    section,
-)  # beside this file: a release's notes, as its release job reads them
+# Beside this file: a version's notes, as publishing reads them.
+from release_notes import section
 
 try:
     import fcntl
@@ -102,7 +101,7 @@ def releases(listing: str) -> list[str]:
 
 
 def unreleased(checkout: Path, tag: str) -> str:
-    """Why the template's ``tag`` is no release (its release job refuses a tag without its
+    """Why the template's ``tag`` is no release (the template publishes no tag without its
     CHANGELOG.md section: release_notes.py), or ``""``."""
     changelog = checkout / "CHANGELOG.md"
     body = section(changelog.read_text(encoding="utf-8") if changelog.is_file() else "", tag)
@@ -200,7 +199,9 @@ def check_out_newest_release(
         )
         if not (why := unreleased(checkout, tag)):
             return tag
-        sys.stdout.write(f"skipped {tag}: {why}; its release job refuses it: no project gets it\n")
+        sys.stdout.write(
+            f"skipped {tag}: {why}; the template does not publish it: no project gets it\n"
+        )
     msg = f"{without_credentials(src)}: no release tag (vX.Y.Z) with its CHANGELOG.md section"
     raise TemplateUnreadable(msg)
 
