@@ -396,17 +396,27 @@ def shipped_files(folder: str = ".") -> list[Path]:
     return [ROOT / name for name in filter(None, listed.split("\0")) if (ROOT / name).is_file()]
 
 
+def add_changelog_section(changelog: Path, tag: str, entry: str) -> None:
+    """A section ``## tag`` with one entry, above the newest one (the Unreleased heading too)."""
+    text = changelog.read_text(encoding="utf-8")
+    first = text.index("\n## ") + 1
+    changelog.write_text(f"{text[:first]}## {tag}\n\n- {entry}\n\n{text[first:]}", encoding="utf-8")
+
+
 def tag_release(repo: Path, version: str, change: str = "") -> None:
     """Release the template repository's work as ``version``, as its release job requires: a
     CHANGELOG.md section of its own (``change``, or one naming the version), committed, tagged.
     The sync jobs propose no tag without one (release_notes.py)."""
-    changelog = repo / "CHANGELOG.md"
-    text = changelog.read_text(encoding="utf-8")
-    first = text.index("\n## ") + 1  # the newest release comes first
     entry = change or f"What {version} brings."
-    changelog.write_text(f"{text[:first]}## {version}\n\n- {entry}\n\n{text[first:]}", encoding="utf-8")
+    add_changelog_section(repo / "CHANGELOG.md", version, entry)
     git(repo, "commit", "-q", "-am", f"{version}: {entry}")
     git(repo, "tag", version)
+
+
+def note_release(project: Path, version: str) -> None:
+    """A generated project's CHANGELOG.md readied for ``version``, as its release job requires:
+    a section of its own, first."""
+    add_changelog_section(project / "CHANGELOG.md", f"v{version}", f"What {version} brings.")
 
 
 def release_template(repo: Path, version: str, change: str) -> None:

@@ -138,3 +138,23 @@ def serving_gitlab(root: Path, projects: list[dict], user: dict | None = None) -
     log.touch()
     with serving("tests.gitlab_server", state, log) as (port, _):
         yield GitLab(f"http://127.0.0.1:{port}/api/v4/", log)
+
+
+# Where a release job's pipeline runs, as gitlab-ci-local variables: the project's API, its job
+# token, the page that keeps the job's artifacts (the links of the GitLab release it makes).
+RELEASING_PROJECT = {"id": 7, "path_with_namespace": "acme/payments"}
+RELEASING_JOB = {
+    "CI_PROJECT_ID": "7",
+    "CI_JOB_TOKEN": "job-token-of-the-run",
+    "CI_PROJECT_URL": "https://gitlab.example.com/acme/payments",
+    "CI_JOB_ID": "314",
+}
+
+
+@contextmanager
+def serving_releases(root: Path) -> Iterator[tuple[GitLab, list[str]]]:
+    """A loopback GitLab for a project's release job (its Releases API call), and the job's
+    variables that point there, as gitlab-ci-local arguments."""
+    with serving_gitlab(root, [RELEASING_PROJECT]) as gitlab:
+        variables = {"CI_API_V4_URL": gitlab.api.rstrip("/"), **RELEASING_JOB}
+        yield gitlab, [arg for name, value in variables.items() for arg in ("--variable", f"{name}={value}")]

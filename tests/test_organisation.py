@@ -37,6 +37,7 @@ from tests.kit import (
     git,
     gitlab_ci_local,
     keys_anywhere,
+    note_release,
     pipeline,
     read_toml,
     read_yaml,
@@ -47,7 +48,16 @@ from tests.kit import (
     snapshot_template,
     template_jobs,
 )
-from tests.servers import PASSWORD, SYSTEM_BUNDLE, USER, Index, publish, serving_gitlab, serving_index
+from tests.servers import (
+    PASSWORD,
+    RELEASING_JOB,
+    SYSTEM_BUNDLE,
+    USER,
+    Index,
+    publish,
+    serving_index,
+    serving_releases,
+)
 
 
 @pytest.fixture(scope="module")
@@ -144,17 +154,14 @@ def test_the_pipeline_installs_from_the_index_and_a_tag_publishes_the_package(
     assert "with 'uv version X.Y.Z'" in mismatch.stdout  # no command made of the tag's text
     logs.append(mismatch.stdout)
 
-    with serving_gitlab(tmp_path / "gitlab", [{"id": 7, "path_with_namespace": "acme/payments"}]) as gitlab:
-        job = [f"CI_API_V4_URL={gitlab.api.rstrip('/')}", "CI_PROJECT_ID=7", "CI_JOB_TOKEN=job-token-of-the-run"]
-        job += ["CI_PROJECT_URL=https://gitlab.example.com/acme/payments", "CI_JOB_ID=314"]
-        tag = [*ci_variables(index), *(arg for variable in job for arg in ("--variable", variable))]
-        tag += ["--variable", "CI_COMMIT_TAG=v0.1.0"]
+    with serving_releases(tmp_path / "gitlab") as (gitlab, job):
+        tag = [*ci_variables(index), *job, "--variable", "CI_COMMIT_TAG=v0.1.0"]
         # A tag without its notes publishes nothing: CHANGELOG.md has "## Unreleased" only.
         unnoted = run_pipeline(project, *tag, jobs=["release"], check=False, uv_cache="job")
         assert unnoted.returncode != 0
         assert "CHANGELOG.md has no section '## v0.1.0'. Rename '## Unreleased' to '## v0.1.0'" in unnoted.stdout
         assert not [p for p in index.packages.iterdir() if p.name.startswith(PACKAGE)]
-        edit(project / "CHANGELOG.md", "\n## Unreleased\n", "\n## v0.1.0 (2026-12-05)\n")
+        edit(project / "CHANGELOG.md", "\n## Unreleased\n", "\n## v0.1.0 (2026-12-05)\n")  # a dated one
         commit_all(project, "release v0.1.0")
         shutil.rmtree(project / ".gitlab-ci-local" / "builds")  # a fresh checkout, as a new pipeline's
         released = run_pipeline(project, *tag, jobs=["release"], uv_cache="job")
@@ -166,7 +173,7 @@ def test_the_pipeline_installs_from_the_index_and_a_tag_publishes_the_package(
     assert sorted(p.name for p in artifacts.iterdir() if p.name.startswith(PACKAGE)) == published
     # The tag's GitLab release: its notes, and what the job keeps linked.
     assert (made["tag_name"], made["description"]) == ("v0.1.0", "- The project, from copier-uv-gitlab.")
-    kept = "https://gitlab.example.com/acme/payments/-/jobs/314/artifacts/raw/dist/"
+    kept = f"{RELEASING_JOB['CI_PROJECT_URL']}/-/jobs/{RELEASING_JOB['CI_JOB_ID']}/artifacts/raw/dist/"
     assert made["assets"]["links"] == [
         {"name": name, "url": kept + name, "link_type": link_type}
         for name, link_type in [(published[0], "package"), (published[1], "package"), ("sbom.cdx.json", "other")]
@@ -196,9 +203,11 @@ def test_a_release_keeps_a_valid_sbom_of_the_locked_runtime_set_beside_the_wheel
     run(["uv", "add", "--quiet", "python-dateutil==2.9.0.post0"], project, index.env())
     run(["uv", "add", "--quiet", "--optional", "idn", "idna==3.11"], project, index.env())  # an extra
     run(["uv", "version", "--quiet", "0.2.0"], project, index.env())  # a release of its own
+    note_release(project, "0.2.0")
     commit_all(project, "depends on python-dateutil, and idna for an extra; 0.2.0")
-    variables = [*ci_variables(index), "--variable", "CI_COMMIT_TAG=v0.2.0"]
-    released = run_pipeline(project, *variables, jobs=["release"], uv_cache="job")
+    with serving_releases(tmp_path / "gitlab") as (_, job):
+        variables = [*ci_variables(index), *job, "--variable", "CI_COMMIT_TAG=v0.2.0"]
+        released = run_pipeline(project, *variables, jobs=["release"], uv_cache="job")
     assert "bomFormat" not in released.stdout  # the SBOM is in its file, not in the job log
     assert pipeline(project)["release"]["artifacts"]["expire_in"] == "never"  # kept as long as the release
     sbom = (project / ".gitlab-ci-local" / "artifacts" / "release" / "dist" / "sbom.cdx.json").read_text()

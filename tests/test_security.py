@@ -38,6 +38,7 @@ from tests.kit import (
     green_environment,
     job_names,
     listed_jobs,
+    note_release,
     pipeline,
     read_toml,
     run,
@@ -45,7 +46,7 @@ from tests.kit import (
     run_pipeline,
     tool,
 )
-from tests.servers import PASSWORD, USER, Osv, serving_index, serving_osv
+from tests.servers import PASSWORD, USER, Osv, serving_index, serving_osv, serving_releases
 
 ADVISORY = {
     "id": "PYSEC-2099-1",
@@ -224,10 +225,12 @@ def test_a_development_tools_finding_is_reported_and_blocks_only_when_the_organi
 
 @pytest.mark.slow
 def test_a_release_tag_with_a_flagged_runtime_dependency_ships_nothing_until_the_finding_is_ignored(audited, tmp_path):
-    with serving_index(tmp_path / "registry") as registry:
+    note_release(audited, "0.1.0")
+    commit_all(audited, "release 0.1.0")
+    with serving_index(tmp_path / "registry") as registry, serving_releases(tmp_path / "gitlab") as (_, job):
         tag = ["CI_COMMIT_TAG=v0.1.0", f"UV_PUBLISH_URL={registry.upload}", f"UV_PUBLISH_USERNAME={USER}"]
         tag += [f"UV_PUBLISH_PASSWORD={PASSWORD}", f"CA_BUNDLE={registry.ca_bundle}"]
-        variables = [arg for variable in tag for arg in ("--variable", variable)]
+        variables = [*(arg for variable in tag for arg in ("--variable", variable)), *job]
         listed = listed_jobs(audited, *variables)
         assert {"audit", "docker-image", "release"} <= job_names(listed)
         blocked = run_pipeline(audited, *variables, "--needs", jobs=["release"], check=False)
