@@ -922,10 +922,11 @@ def keys_anywhere(node: object) -> set[str]:
 def cache_dirs(project: Path) -> dict[str, Path]:
     """The uv caches gitlab-ci-local stored for the project, by cache key.
 
-    gitlab-ci-local keeps one folder per key, named ``<index>_<key>``.
+    gitlab-ci-local keeps one folder per key, named after it (``<index>_<key>`` for a key of
+    ``files``, which the template's jobs no longer use).
     """
-    folders = (project / ".gitlab-ci-local" / "cache").glob("*_*")
-    return {folder.name.split("_", 1)[1]: folder for folder in sorted(folders)}
+    folders = (project / ".gitlab-ci-local" / "cache").glob("*")
+    return {re.sub(r"^\d+_", "", folder.name): folder for folder in sorted(folders) if folder.is_dir()}
 
 
 def cached_packages(cache: Path) -> set[str]:

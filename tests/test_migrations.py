@@ -117,6 +117,7 @@ OWNED = [
     ".gitlab/ci/template.gitlab-ci.yml",
     ".gitlab/ci/template_sync.py",
     ".gitlab/ci/uv.gitlab-ci.yml",
+    ".gitlab/ci/uv_cache.py",
     ".gitlab/ci/docker.gitlab-ci.yml",
     ".gitlab/ci/release.gitlab-ci.yml",
     ".gitlab/ci/docs.gitlab-ci.yml",

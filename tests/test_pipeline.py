@@ -7,16 +7,23 @@ job stores and restores, pruning, who may write it) give each job its own (``uv_
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import os
 import re
 import shutil
+import sys
+import zipfile
 from pathlib import Path
 
 import images
 import pytest
+import uv_cache
 
 from benchmarks import cache_archives
 from tests.kit import (
     OFFLINE,
+    ROOT,
     CommandFailed,
     ancestors,
     answers_of,
@@ -141,11 +148,12 @@ def test_each_job_has_its_own_cache_named_after_everything_that_makes_it_incompa
     ci = pipeline(project)
     assert "uv-cache" not in ci  # each job writes its own cache: no prepare job
     cache = ci[".uv"]["cache"]
-    assert cache["key"]["files"] == ["uv.lock"]
-    prefix = cache["key"]["prefix"]
-    assert prefix.startswith("${UV_CACHE_NAME}-")
+    key = cache["key"]  # one a lock change keeps (uv_cache.py keeps the cache to the lock)
+    assert isinstance(key, str)
+    assert key.startswith("${UV_CACHE_NAME}-")
     for part in ("${UV_PYTHON}", recorded["uv_version"], recorded["os_flavour"], strategy):
-        assert part in prefix
+        assert part in key
+    assert ci[".uv"]["before_script"][-1] == "python3 .gitlab/ci/uv_cache.py"
     assert cache["paths"] == [".uv-cache/"]
     assert cache["policy"] == "$UV_CACHE_POLICY"
     assert ci[".uv"]["variables"]["UV_CACHE_POLICY"] == "pull-push"
@@ -207,7 +215,7 @@ def test_by_default_no_unprotected_pipeline_can_write_a_cache_protected_refs_res
     for name, cache in caches:
         # The key also says which side it belongs to, so even a runner or emulator that
         # ignored GitLab's separation would keep the template's own jobs apart.
-        assert cache["key"]["prefix"].endswith("-protected-${CI_COMMIT_REF_PROTECTED}"), name
+        assert cache["key"].endswith("-protected-${CI_COMMIT_REF_PROTECTED}"), name
 
 
 @pytest.mark.parametrize("strategy", ["keep-wheels", "prune"])
@@ -215,7 +223,7 @@ def test_sharing_is_an_opt_in_that_writes_only_from_protected_refs(strategy, ren
     ci = pipeline(render(env=OFFLINE, ci_share_cache_with_merge_requests=True, uv_cache_strategy=strategy))
     for name, cache in all_caches(ci):
         assert cache["unprotect"] is True, name
-        assert "protected-" not in cache["key"]["prefix"], name  # one key for both sides
+        assert "protected-" not in cache["key"], name  # one key for both sides
     assert ci[".uv"]["rules"] == [
         {"if": '$CI_COMMIT_REF_PROTECTED == "true"'},
         {"when": "on_success", "variables": {"UV_CACHE_POLICY": "pull"}},
@@ -348,8 +356,8 @@ def test_image_job_tags_and_pushes_only_outside_merge_requests(render):
     assert "--secret id=ca_bundle,src=$CA_BUNDLE" in script
 
 
-def cache_key_prefix(project, job: str, *, protected: bool = True) -> str:
-    """The prefix gitlab-ci-local gives ``job``'s cache key, from the recorded answers."""
+def cache_key(project, job: str, *, protected: bool = True) -> str:
+    """The key gitlab-ci-local gives ``job``'s cache, from the recorded answers."""
     recorded = answers_of(project)
     prefix = "{job}-uv{uv_version}-py{python_version}-{os_flavour}-{uv_cache_strategy}".format(job=job, **recorded)
     if not recorded["ci_share_cache_with_merge_requests"]:
@@ -378,9 +386,8 @@ def test_first_run_fills_each_jobs_cache_and_the_second_restores_it_with_no_inde
     project, first = copy_of(cold_run[0], tmp_path), cold_run[1]
     assert "Prepared" in first  # the cold run downloaded the wheels
     caches = cache_dirs(project)
-    lock_hash = next(iter(caches)).rsplit("-", 1)[1]
-    assert set(caches) == {f"{cache_key_prefix(project, job)}-{lock_hash}" for job in CACHED_JOBS}
-    lint_cache, test_cache = (caches[f"{cache_key_prefix(project, job)}-{lock_hash}"] for job in CACHED_JOBS)
+    assert set(caches) == {cache_key(project, job) for job in CACHED_JOBS}
+    lint_cache, test_cache = (caches[cache_key(project, job)] for job in CACHED_JOBS)
     # lint's cache holds the lint group alone; test's no lint tool.
     assert cached_packages(lint_cache) == {"ruff"}
     assert "pytest" in cached_packages(test_cache)
@@ -389,7 +396,7 @@ def test_first_run_fills_each_jobs_cache_and_the_second_restores_it_with_no_inde
     # Warm: each job restores its own cache (by key) and installs with the index out of reach.
     second = run_pipeline(project, "--variable", "UV_OFFLINE=1", uv_cache="job")
     for job in CACHED_JOBS:
-        assert re.search(rf"{job}\s+imported cache '\d+_{cache_key_prefix(project, job)}-{lock_hash}'", second.stdout)
+        assert re.search(rf"{job}\s+imported cache '{cache_key(project, job)}'", second.stdout)
         assert re.search(rf"PASS\s+{job}\b", second.stdout), job
     assert re.search(r"lint\s+> Installed 1 package ", second.stdout)  # ruff alone
     assert "9 passed" in second.stdout
@@ -397,11 +404,113 @@ def test_first_run_fills_each_jobs_cache_and_the_second_restores_it_with_no_inde
 
 
 @pytest.mark.slow
+def test_a_lock_change_restores_each_jobs_cache_and_fetches_only_what_changed(cold_run, tmp_path):
+    """A new dependency (as `uv add`, or Renovate's weekly lock change): each job restores the
+    cache the last lock left under the same key; test fetches the new package (and builds the
+    project), lint fetches nothing, its group unchanged."""
+    project = copy_of(cold_run[0], tmp_path)
+    run(["uv", "add", "--quiet", "idna==3.10"], project)
+    commit_all(project, "depends on idna")
+    changed = run_pipeline(project, uv_cache="job").stdout
+    for job in CACHED_JOBS:
+        assert re.search(rf"{job}\s+imported cache '{cache_key(project, job)}'", changed), job
+    assert not re.search(r"^lint\s+> (Prepared|Downloading)", changed, re.MULTILINE), changed
+    assert re.search(r"^test\s+> Prepared 2 packages ", changed, re.MULTILINE), changed  # idna, the project
+    assert "idna" in cached_packages(cache_dirs(project)[cache_key(project, "test")])
+
+
+def wheel(folder: Path, name: str, version: str, size: int) -> None:
+    """A pure-Python wheel of ``name`` holding ``size`` random bytes (incompressible, so the
+    cache's size is the wheels'), with a RECORD installers check."""
+    package, dist = name.replace("-", "_"), f"{name.replace('-', '_')}-{version}"
+    files = {
+        f"{package}/__init__.py": b"",
+        f"{package}/blob.bin": os.urandom(size),
+        f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
+        f"{dist}.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    digest = {
+        path: base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        for path, data in files.items()
+    }
+    record = "".join(f"{path},sha256={digest[path]},{len(data)}\n" for path, data in files.items())
+    files[f"{dist}.dist-info/RECORD"] = (record + f"{dist}.dist-info/RECORD,,\n").encode()
+    with zipfile.ZipFile(folder / f"{dist}-py3-none-any.whl", "w") as archive:
+        for path, data in files.items():
+            archive.writestr(path, data)
+
+
+def cache_size(cache: Path) -> int:
+    return sum(path.stat().st_size for path in cache.rglob("*") if path.is_file())
+
+
+@pytest.mark.fast
+def test_what_the_cache_forgets_is_what_the_lock_dropped_or_moved():
+    lock = (
+        'version = 1\n\n[[package]]\nname = "app"\nversion = "0.2.0"\nsource = { virtual = "." }\n\n'
+        '[[package]]\nname = "idna"\nversion = "3.11"\nsource = { registry = "https://pypi.org/simple" }\n'
+    )
+    now = uv_cache.locked(lock)
+    assert now == {"app": "0.2.0", "idna": "3.11"}
+    kept = {"app": "0.1.0", "idna": "3.11", "six": "1.17.0"}
+    assert uv_cache.stale(kept, now) == ["app", "six"]  # moved, dropped; idna stays cached
+    assert uv_cache.stale({}, now) == []  # a cache from before the script: nothing known to remove
+
+
+def test_ten_lock_changes_leave_each_jobs_cache_the_size_of_a_fresh_one(tmp_path):
+    """The jobs' way with their caches (uv_cache.py, then the job's locked install), over ten
+    lock changes: bumps, a new dependency, a dropped one, a lint tool's bump. Each job's cache
+    stays within 1.2 times a fresh cache for the last lock; without uv_cache.py it holds every
+    version it ever installed."""
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    project = tmp_path / "project"
+    project.mkdir()
+    script = ROOT / "template" / ".gitlab" / "ci" / "uv_cache.py"
+    groups = {"lint": ["--only-group", "lint"], "test": ["--no-default-groups", "--group", "test"]}
+    caches = {job: tmp_path / f"cache-{job}" for job in groups}
+    locks = [
+        {"runtime": {"numbers": 1, "tables": 1}, "lint": 1},
+        *({"runtime": {"numbers": bump, "tables": 1}, "lint": 1} for bump in range(2, 6)),
+        {"runtime": {"numbers": 5, "tables": 1, "plots": 1}, "lint": 1},  # a new dependency
+        {"runtime": {"numbers": 6, "plots": 1}, "lint": 1},  # one dropped
+        {"runtime": {"numbers": 6, "plots": 2}, "lint": 2},  # the lint tool bumped
+        {"runtime": {"numbers": 7, "plots": 2}, "lint": 2},
+        {"runtime": {"numbers": 8, "plots": 3}, "lint": 2},
+        {"runtime": {"numbers": 9, "plots": 3}, "lint": 3},
+    ]
+    for number, lock in enumerate(locks):
+        for name, version in [*lock["runtime"].items(), ("linter", lock["lint"])]:
+            if not (wheels / f"{name}-{version}-py3-none-any.whl").exists():
+                wheel(wheels, name, str(version), 500_000)
+        dependencies = ", ".join(f'"{name}=={version}"' for name, version in lock["runtime"].items())
+        (project / "pyproject.toml").write_text(
+            f'[project]\nname = "app"\nversion = "0.{number}.0"\nrequires-python = ">=3.11"\n'
+            f"dependencies = [{dependencies}]\n\n"
+            f'[dependency-groups]\nlint = ["linter=={lock["lint"]}"]\ntest = ["numbers"]\n\n'
+            f'[tool.uv]\npackage = false\n\n[[tool.uv.index]]\nname = "local"\nurl = "{wheels}"\nformat = "flat"\n'
+            "default = true\n"
+        )
+        run(["uv", "lock", "--quiet", "--offline"], project, {"UV_CACHE_DIR": str(tmp_path / "lock-cache")})
+        for job, group in groups.items():
+            env = {"UV_CACHE_DIR": str(caches[job]), "UV_PROJECT_ENVIRONMENT": str(tmp_path / f"venv-{job}")}
+            run([sys.executable, str(script)], project, env)
+            run(["uv", "sync", "--locked", "--offline", "--quiet", *group], project, env)
+    for job, group in groups.items():
+        fresh = tmp_path / f"fresh-{job}"
+        env = {"UV_CACHE_DIR": str(fresh), "UV_PROJECT_ENVIRONMENT": str(tmp_path / f"fresh-venv-{job}")}
+        run(["uv", "sync", "--locked", "--offline", "--quiet", *group], project, env)
+        assert cache_size(caches[job]) <= 1.2 * cache_size(fresh), (job, cache_size(caches[job]), cache_size(fresh))
+    kept = {path.name for path in caches["test"].glob("wheels-v*/**/*") if path.name in {"numbers", "plots", "tables"}}
+    assert kept == {"numbers", "plots"}  # tables is gone
+
+
+@pytest.mark.slow
 def test_a_cache_restored_from_the_chosen_archive_format_installs_with_no_index(cold_run, tmp_path):
     """The test job's cache, archived and extracted as the runner does for the format the
     template sets (a zip container of zstd frames), installs the job's environment offline."""
     project = cold_run[0]
-    prefix = cache_key_prefix(project, "test")
+    prefix = cache_key(project, "test")
     (cache,) = (folder for key, folder in cache_dirs(project).items() if key.startswith(prefix))
     chosen = pipeline(project)[".uv"]["variables"]["CACHE_COMPRESSION_FORMAT"]
     fmt = next(f for f in cache_archives.FORMATS if f.name == chosen)
@@ -491,13 +600,13 @@ def test_an_unprotected_pipeline_cannot_plant_files_in_a_protected_cache(render)
     run_pipeline(project, jobs=["poison"], protected=False, uv_cache="job")  # a branch plants a file
     caches = cache_dirs(project)
     planted = [key for key, folder in caches.items() if (folder / ".uv-cache" / "MARKER").exists()]
-    assert planted == [key for key in caches if key.startswith(cache_key_prefix(project, "test", protected=False))]
+    assert planted == [key for key in caches if key.startswith(cache_key(project, "test", protected=False))]
 
     after = run_pipeline(project, jobs=["inspect"], uv_cache="job")  # main again
     assert "restored cache is clean" in after.stdout
-    protected = [key for key in caches if key.startswith(cache_key_prefix(project, "test"))]
+    protected = [key for key in caches if key.startswith(cache_key(project, "test"))]
     assert protected
-    assert re.search(rf"imported cache '\d+_{protected[0]}'", after.stdout)
+    assert re.search(rf"imported cache '{protected[0]}'", after.stdout)
     assert not (caches[protected[0]] / ".uv-cache" / "MARKER").exists()
 
 

@@ -91,7 +91,7 @@ def release_v2(repo: Path) -> None:
         f'              uv_version, "{OLD_UV}", "{NEW_UV}"]\n',
     )
     uv_ci = repo / "template" / ".gitlab" / "ci" / "uv.gitlab-ci.yml.jinja"
-    edit(uv_ci, "        - uv.lock\n", "        - uv.lock\n        - .python-version\n")
+    edit(uv_ci, "    policy: $UV_CACHE_POLICY\n", "    policy: $UV_CACHE_POLICY\n    when: always\n")
     uv_ci.write_text(
         uv_ci.read_text()
         + "\npackage:\n  extends: .uv\n  stage: build\n  script:\n    - uv build --no-sources\n"
@@ -102,7 +102,7 @@ def release_v2(repo: Path) -> None:
         'TEST = ["pytest>=9,<10",',
         'TEST = ["pytest>=9,<10", "pytest-timeout>=2.3,<3",',
     )
-    tag_release(repo, "v2.0.0", f"uv {NEW_UV}, cache key on .python-version, package job, pytest-timeout")
+    tag_release(repo, "v2.0.0", f"uv {NEW_UV}, caches saved when a job fails too, package job, pytest-timeout")
 
 
 def make_team_changes(project: Path) -> None:
@@ -160,7 +160,7 @@ def test_update_to_v2_keeps_the_team_work_and_the_drift_check_follows(tagged_tem
     assert answers["_commit"] == "v2.0.0"
     assert answers["uv_version"] == NEW_UV  # moved by the migration
     ci = read_yaml(project / ".gitlab" / "ci" / "uv.gitlab-ci.yml")
-    assert ci[".uv"]["cache"]["key"]["files"] == ["uv.lock", ".python-version"]
+    assert ci[".uv"]["cache"]["when"] == "always"
     assert ci["package"]["script"] == ["uv build --no-sources"]
     template_ci = read_yaml(project / ".gitlab" / "ci" / "template.gitlab-ci.yml")
     expected_image = images.image_refs(answers["python_version"], NEW_UV, answers["os_flavour"])["ci"]
@@ -221,7 +221,7 @@ def test_a_local_edit_to_a_template_owned_file_is_merged_and_reported_not_replac
     copier_cli("update", "--vcs-ref", "v2.0.0", "--conflict", "rej", cwd=project, data={})
     ci = read_yaml(uv_ci)
     assert ci[".uv"]["retry"] == 2  # the team's edit survived the update
-    assert ci[".uv"]["cache"]["key"]["files"] == ["uv.lock", ".python-version"]  # and v2 arrived
+    assert ci[".uv"]["cache"]["when"] == "always"  # and v2 arrived
     assert not list(project.rglob("*.rej"))
     reported = drift(project)
     assert reported.returncode == 2, reported.stdout + reported.stderr
@@ -274,7 +274,7 @@ def test_update_from_the_last_release_brings_per_job_caches_and_the_safe_default
     for path in pipeline_files(kept_default):
         assert "unprotect" not in keys_anywhere(read_yaml(path)), path
     # Old keys simply miss once: no new key equals the old one.
-    assert ci[".uv"]["cache"]["key"]["prefix"] != old_ci[".uv"]["cache"]["key"]["prefix"]
+    assert ci[".uv"]["cache"]["key"] != old_ci[".uv"]["cache"]["key"]["prefix"]
 
     # Nothing the team did is lost, and the project is green.
     assert "smoke:" in (kept_default / ".gitlab-ci.yml").read_text()

@@ -1,0 +1,58 @@
+"""Template-owned: copier-uv-gitlab keeps this file (README.md, "Who owns which file").
+
+Keeps a job's uv cache to what uv.lock holds, before the job installs (README.md, "CI"). The
+cache's key is stable across lock changes, so a new lock restores the last one's cache and
+fetches only what changed; this script removes, with `uv cache clean`, every package whose
+locked version changed or that the lock dropped since the cache was last kept, so the cache
+never grows past one lock's packages. It records the lock it kept the cache for in the cache
+itself, and rewrites that record only when the lock changed (an unchanged cache is not uploaded
+again).
+
+    python .gitlab/ci/uv_cache.py   # in the project, with UV_CACHE_DIR set (the template's jobs)
+
+Python's standard library only, Python 3.10 included: it runs before anything is installed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+RECORD = "copier-uv-gitlab-lock.json"  # in the cache: the packages it was last kept for
+PACKAGE = re.compile(r'^\[\[package\]\]\nname = "([^"]+)"\nversion = "([^"]+)"', re.MULTILINE)
+
+
+def locked(lock: str) -> dict[str, str]:
+    """Each package uv.lock's text pins, with its version (the project's own has one too)."""
+    return dict(PACKAGE.findall(lock))
+
+
+def stale(kept: dict[str, str], now: dict[str, str]) -> list[str]:
+    """The packages the cache was kept for whose version changed, or that the lock dropped."""
+    return sorted(name for name, version in kept.items() if now.get(name) != version)
+
+
+def main() -> int:
+    cache = Path(os.environ.get("UV_CACHE_DIR", ".uv-cache"))
+    now = locked(Path("uv.lock").read_text(encoding="utf-8"))
+    record = cache / RECORD
+    try:
+        kept = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        kept = {}  # a cache from before this script, or none: nothing known to remove
+    if kept == now:
+        return 0
+    if names := stale(kept, now):
+        subprocess.run(["uv", "cache", "clean", *names], check=True)  # noqa: S603, S607
+        print(f"uv cache: removed what uv.lock no longer holds: {', '.join(names)}")
+    cache.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(now, indent=0, sort_keys=True) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
