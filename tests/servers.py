@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,7 +24,7 @@ from pathlib import Path
 import trustme
 from passlib.apache import HtpasswdFile
 
-from tests.kit import ROOT, run
+from tests.kit import ROOT, require_tool, run
 
 USER = "ci-reader"
 PASSWORD = "s3cret-Index-Pa55word"
@@ -158,3 +161,33 @@ def serving_releases(root: Path) -> Iterator[tuple[GitLab, list[str]]]:
     with serving_gitlab(root, [RELEASING_PROJECT]) as gitlab:
         variables = {"CI_API_V4_URL": gitlab.api.rstrip("/"), **RELEASING_JOB}
         yield gitlab, [arg for name, value in variables.items() for arg in ("--variable", f"{name}={value}")]
+
+
+@contextmanager
+def serving_registry(root: Path) -> Iterator[str]:
+    """A container registry (the Distribution project's, Debian's docker-registry) on a free
+    loopback port, over plain HTTP, storing in ``root``: yields its ``host:port``."""
+    exe = require_tool("docker-registry", "the image job's layer cache is pushed to and pulled from a registry")
+    root.mkdir(parents=True, exist_ok=True)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = root / "config.yml"
+    config.write_text(
+        f"version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {root / 'data'}\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n",
+        encoding="utf-8",
+    )
+    with (root / "registry.log").open("w") as log:
+        server = subprocess.Popen([exe, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.1)
+        yield f"127.0.0.1:{port}"
+    finally:
+        server.kill()
+        server.wait()

@@ -8,9 +8,12 @@ It is slow (minutes): deselect it with `-m "not slow"`.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import subprocess
+import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -24,12 +27,14 @@ from tests.kit import (
     CommandFailed,
     answers_of,
     images_of,
+    pipeline,
     read_toml,
     require_tool,
     run,
     shipped_files,
     tool,
 )
+from tests.servers import serving_registry
 
 # Debian trixie's python3, which the local base image below has.
 TRIXIE_PYTHON = "3.13"
@@ -204,13 +209,14 @@ def local_base_images(buildah) -> dict[str, str]:
     }
 
 
-def build(buildah: Buildah, project: Path, images_: dict[str, str], tag: str) -> str:
+def build(buildah: Buildah, project: Path, images_: dict[str, str], tag: str, *flags: str) -> str:
     build_args = [arg for name, ref in images_.items() for arg in ("--build-arg", f"{name}={ref}")]
     return buildah(
         "build",
         "--layers",
         "--isolation",
         "chroot",
+        *flags,
         *build_args,
         # What an organisation passes for its TLS-intercepting proxy, as a build secret.
         "--secret",
@@ -223,7 +229,7 @@ def build(buildah: Buildah, project: Path, images_: dict[str, str], tag: str) ->
 
 
 @pytest.mark.slow
-def test_image_builds_runs_as_non_root_and_rebuilds_source_changes_from_cache(render, buildah, local_base_images):
+def test_image_builds_and_runs_as_non_root(render, buildah, local_base_images):
     project = render()
     assert answers_of(project)["python_version"] == TRIXIE_PYTHON  # the local base image's Python
     assert read_toml(project / "uv.lock")  # the build installs exactly this lock
@@ -256,17 +262,58 @@ def test_image_builds_runs_as_non_root_and_rebuilds_source_changes_from_cache(re
     )
     assert config.strip() == f"10001:10001 [{DISTRIBUTION}]"
 
-    # A source-only change: the dependency layer comes from cache, the project layer is rebuilt.
-    greeting = project / "src" / PACKAGE / "greeting.py"
-    greeting.write_text(greeting.read_text().replace('f"Hello, {cleaned}!"', 'f"Hi, {cleaned}!"'))
-    second = build(buildah, project, local_base_images, f"localhost/{DISTRIBUTION}:2")
-    steps = second.split("STEP ")
-    deps_step = next(s for s in steps if "--no-install-project" in s)
-    project_step = next(s for s in steps if "--no-editable" in s)
-    assert "Using cache" in deps_step
-    assert "Using cache" not in project_step
-    container = buildah("from", f"localhost/{DISTRIBUTION}:2").strip()
-    try:
-        assert buildah("run", container, "--", DISTRIBUTION, "Ada").strip().splitlines()[-1] == "Hi, Ada!"
-    finally:
-        buildah("rm", container)
+
+def registry_tags(registry: str, repository: str) -> list[str]:
+    """The tags the registry holds for ``repository`` (the Distribution API, GET /v2/<name>/tags/list)."""
+    with urllib.request.urlopen(f"http://{registry}/v2/{repository}/tags/list", timeout=10) as answer:
+        return sorted(json.loads(answer.read()).get("tags") or [])
+
+
+@pytest.mark.slow
+def test_a_fresh_job_takes_the_dependency_layer_from_the_registry_cache(render, buildah, local_base_images, tmp_path):
+    """The image job as the pipeline runs it: every job starts with an empty storage (a new
+    runner container), pulls its base images and reads the layer cache in the project's
+    registry (`--cache-from`); a protected ref's build writes it (`--cache-to`), a merge
+    request's only reads it. A source-only change then installs no dependency."""
+    project = render()
+    run(["uv", "add", "--quiet", "idna==3.10"], project)  # a runtime dependency for the layer to hold
+    job = pipeline(project)["docker-image"]["script"][0]
+    assert '--layers --cache-from "$CI_REGISTRY_IMAGE/build-cache"' in job
+    assert re.search(r'CI_COMMIT_REF_PROTECTED.*= "true".*\n.*--cache-to=\$CI_REGISTRY_IMAGE/build-cache', job)
+    with serving_registry(tmp_path / "registry") as registry:
+        pulled = {}
+        for name, ref in local_base_images.items():  # where a job pulls its base images from
+            pulled[name] = f"{registry}/{ref.removeprefix('localhost/')}"
+            buildah("push", "--quiet", "--tls-verify=false", ref, f"docker://{pulled[name]}")
+        cache = f"{registry}/acme/payments/build-cache"
+        (tmp_path / "main-job").mkdir()
+        main = Buildah(tmp_path / "main-job")
+        try:
+            cold = build(
+                main, project, pulled, "payments:1", "--tls-verify=false", "--cache-from", cache, "--cache-to", cache
+            )
+        finally:
+            main.remove()
+        # uv's lines (its stderr, after buildah's): idna in the dependency layer, then the project.
+        assert cold.count("Installed 1 package") == 2
+        written = registry_tags(registry, "acme/payments/build-cache")
+        assert written  # the protected build wrote its layers
+
+        greeting = project / "src" / PACKAGE / "greeting.py"
+        greeting.write_text(greeting.read_text().replace('f"Hello, {cleaned}!"', 'f"Hi, {cleaned}!"'))
+        (tmp_path / "merge-request-job").mkdir()
+        merge_request = Buildah(tmp_path / "merge-request-job")
+        try:
+            warm = build(merge_request, project, pulled, "payments:2", "--tls-verify=false", "--cache-from", cache)
+            container = merge_request("from", "payments:2").strip()
+            said = merge_request("run", container, "--", DISTRIBUTION, "Ada").strip().splitlines()[-1]
+            assert said == "Hi, Ada!"  # the changed source is what runs
+        finally:
+            merge_request.remove()
+        steps = warm.split("STEP ")
+        deps_step = next(step for step in steps if "--no-install-project" in step)
+        project_step = next(step for step in steps if "--no-editable" in step)
+        assert "Using cache" in deps_step, deps_step
+        assert warm.count("Installed 1 package") == 1  # the project alone: no dependency installed again
+        assert "Using cache" not in project_step  # the changed source is built
+        assert registry_tags(registry, "acme/payments/build-cache") == written  # the merge request wrote nothing

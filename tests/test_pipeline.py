@@ -468,7 +468,7 @@ def test_ten_lock_changes_leave_each_jobs_cache_the_size_of_a_fresh_one(tmp_path
     project.mkdir()
     script = ROOT / "template" / ".gitlab" / "ci" / "uv_cache.py"
     groups = {"lint": ["--only-group", "lint"], "test": ["--no-default-groups", "--group", "test"]}
-    caches = {job: tmp_path / f"cache-{job}" for job in groups}
+    caches = {job: project / f".uv-cache-{job}" for job in groups}  # in the project, as GitLab keeps it
     locks = [
         {"runtime": {"numbers": 1, "tables": 1}, "lint": 1},
         *({"runtime": {"numbers": bump, "tables": 1}, "lint": 1} for bump in range(2, 6)),
@@ -503,6 +503,10 @@ def test_ten_lock_changes_leave_each_jobs_cache_the_size_of_a_fresh_one(tmp_path
         assert cache_size(caches[job]) <= 1.2 * cache_size(fresh), (job, cache_size(caches[job]), cache_size(fresh))
     kept = {path.name for path in caches["test"].glob("wheels-v*/**/*") if path.name in {"numbers", "plots", "tables"}}
     assert kept == {"numbers", "plots"}  # tables is gone
+    # A cache outside the project (a runner's, shared with others running now) is not the job's.
+    shared = tmp_path / "runner-cache"
+    run([sys.executable, str(script)], project, {"UV_CACHE_DIR": str(shared)})
+    assert not (shared / uv_cache.RECORD).exists()
 
 
 @pytest.mark.slow

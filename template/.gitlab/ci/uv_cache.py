@@ -10,6 +10,8 @@ again).
 
     python .gitlab/ci/uv_cache.py   # in the project, with UV_CACHE_DIR set (the template's jobs)
 
+A cache outside the project (a runner's shared one) is not the job's: it is left alone.
+
 Python's standard library only, Python 3.10 included: it runs before anything is installed.
 """
 
@@ -38,6 +40,10 @@ def stale(kept: dict[str, str], now: dict[str, str]) -> list[str]:
 
 def main() -> int:
     cache = Path(os.environ.get("UV_CACHE_DIR", ".uv-cache"))
+    if not cache.resolve().is_relative_to(Path.cwd().resolve()):
+        # Not the job's own cache, which GitLab keeps inside the project: a runner's or a
+        # person's, shared by other projects and by uv processes running now. Left alone.
+        return 0
     now = locked(Path("uv.lock").read_text(encoding="utf-8"))
     record = cache / RECORD
     try:
