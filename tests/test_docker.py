@@ -188,7 +188,12 @@ def buildah(tmp_path_factory) -> Iterator[Buildah]:
 
 @pytest.fixture(scope="session")
 def local_base_images(buildah) -> dict[str, str]:
-    """A Python image (Debian trixie's python3, as python:3.N-slim-trixie) and a uv image."""
+    return base_images(buildah)
+
+
+def base_images(buildah: Buildah) -> dict[str, str]:
+    """A Python image (Debian trixie's python3, as python:3.N-slim-trixie) and a uv image, in
+    ``buildah``'s storage: the Dockerfile's build arguments that name them."""
     mmdebstrap = require_tool("mmdebstrap", "makes the local Python base image")
 
     def trixie(root: Path) -> None:
