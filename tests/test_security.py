@@ -569,7 +569,10 @@ def test_the_baseline_accepts_one_value_not_its_kind(hooked):
     fixture.write_text(f'"""Tokens the tests send to a fake GitLab."""\n\nACCEPTED = "{accepted_token}"\n')
     assert scan(hooked, "files", "tests/fixture_tokens.py").returncode == 1
     # Accepted before it was ever added to git (an untracked file).
-    assert "1 accepted findings" in scan(hooked, "accept", "tests/fixture_tokens.py").stdout
+    # One finding, or two when the random token is also entropic enough for the generic detector.
+    assert re.fullmatch(
+        r"\.secrets\.baseline: [12] accepted findings\n", scan(hooked, "accept", "tests/fixture_tokens.py").stdout
+    )
     assert scan(hooked, "files", "tests/fixture_tokens.py").returncode == 0
     with fixture.open("a") as text:
         text.write(f'SECOND = "{second}"\n')

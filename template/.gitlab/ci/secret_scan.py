@@ -116,7 +116,7 @@ class Finding:
         )
 
 
-def scan(paths: list[str], root: Path, shown_as: dict[str, str] | None = None) -> list[Finding]:
+def scan(paths: list[str], root: Path) -> list[Finding]:
     """The secrets in ``paths`` (relative to ``root``), one finding each, generic ones dropped
     on a line where a specific kind was found."""
     found = []
@@ -124,8 +124,7 @@ def scan(paths: list[str], root: Path, shown_as: dict[str, str] | None = None) -
         if path in NOT_SCANNED or not (root / path).is_file() or (root / path).is_symlink():
             continue
         for secret in scan_file(str(root / path)):
-            name = (shown_as or {}).get(path, path)
-            found.append(Finding(secret.type, name, secret.line_number, secret.secret_hash))
+            found.append(Finding(secret.type, path, secret.line_number, secret.secret_hash))
     specific = {(f.path, f.line) for f in found if f.kind not in GENERIC}
     return [f for f in found if f.kind not in GENERIC or (f.path, f.line) not in specific]
 
@@ -136,7 +135,8 @@ def output(*command: str) -> bytes:
 
 
 def git(*args: str) -> str:
-    return output("git", *args).decode()
+    """git's output; paths as they are, not octal-quoted (a non-ASCII name is read too)."""
+    return output("git", "-c", "core.quotePath=false", *args).decode()
 
 
 def added_lines(commit: str) -> dict[str, set[int]]:
