@@ -546,20 +546,20 @@ def test_each_kind_of_secret_fails_the_hook_and_the_job_naming_it(hooked):
 
 
 def test_a_secret_added_and_removed_within_one_push_fails_the_job_naming_its_commit(hooked):
-    before = git(hooked, "rev-parse", "HEAD").strip()
+    before = git(hooked, "rev-parse", "HEAD").strip()  # a file name git would quote, read as it is
     token = "glpat-" + fake(TOKEN, 20)
-    (hooked / "deploy.sh").write_text(f"curl -H 'PRIVATE-TOKEN: {token}' https://gitlab.example.com/api/v4/user\n")
+    (hooked / "déploy.sh").write_text(f"curl -H 'PRIVATE-TOKEN: {token}' https://gitlab.example.com/api/v4/user\n")
     commit_all(hooked, "deploy script")
     added = git(hooked, "rev-parse", "HEAD").strip()
-    (hooked / "deploy.sh").write_text('curl -H "PRIVATE-TOKEN: $DEPLOY_TOKEN" https://gitlab.example.com/api/v4/user\n')
+    (hooked / "déploy.sh").write_text('curl -H "PRIVATE-TOKEN: $DEPLOY_TOKEN" https://gitlab.example.com/api/v4/user\n')
     commit_all(hooked, "the token from a CI/CD variable")
-    assert not scan(hooked, "files", "deploy.sh").returncode  # the file as it is holds none
+    assert not scan(hooked, "files", "déploy.sh").returncode  # the file as it is holds none
     passed, log = run_job(hooked, "secrets", "--variable", f"CI_COMMIT_BEFORE_SHA={before}")
     assert not passed, log
-    assert f"deploy.sh:1: GitLab personal access token (added in {added[:12]}, removed since): revoke it" in log
+    assert f"déploy.sh:1: GitLab personal access token (added in {added[:12]}, removed since): revoke it" in log
     assert token not in log
     # A fixture, not a secret: accepted as that commit held it, the same range passes.
-    assert scan(hooked, "accept", "deploy.sh", "--commit", added[:12]).returncode == 0
+    assert scan(hooked, "accept", "déploy.sh", "--commit", added[:12]).returncode == 0
     assert scan(hooked, "pipeline", env={"CI_COMMIT_BEFORE_SHA": before}).returncode == 0
 
 
