@@ -507,6 +507,9 @@ def test_ten_lock_changes_leave_each_jobs_cache_the_size_of_a_fresh_one(tmp_path
     shared = tmp_path / "runner-cache"
     run([sys.executable, str(script)], project, {"UV_CACHE_DIR": str(shared)})
     assert not (shared / uv_cache.RECORD).exists()
+    # No lock at all: uv's own message, in the job's install, says so; the script says nothing.
+    (project / "uv.lock").unlink()
+    assert run([sys.executable, str(script)], project, {"UV_CACHE_DIR": str(caches["test"])}) == ""
 
 
 @pytest.mark.slow

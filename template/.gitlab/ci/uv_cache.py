@@ -44,6 +44,8 @@ def main() -> int:
         # Not the job's own cache, which GitLab keeps inside the project: a runner's or a
         # person's, shared by other projects and by uv processes running now. Left alone.
         return 0
+    if not Path("uv.lock").is_file():
+        return 0  # `uv sync --locked` says what is missing, in its own words
     now = locked(Path("uv.lock").read_text(encoding="utf-8"))
     record = cache / RECORD
     try:
