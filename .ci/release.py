@@ -15,28 +15,24 @@ against a loopback GitLab there.
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import re
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CHANGELOG = ROOT / "CHANGELOG.md"
-TAG = re.compile(r"v\d+\.\d+\.\d+")  # the release rule (template_sync.py's RELEASE)
+sys.path.insert(0, str(ROOT / "template" / ".gitlab" / "ci"))  # the projects' own scripts
 
-_spec = importlib.util.spec_from_file_location(
-    "release_notes", ROOT / "template" / ".gitlab" / "ci" / "release_notes.py"
-)
-release_notes = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(release_notes)
-ReleaseError = release_notes.ReleaseError
+import release_notes  # noqa: E402 (the section's rule and the Releases API call)
+from release_notes import ReleaseError  # noqa: E402
+from template_sync import RELEASE  # noqa: E402 (the release rule vX.Y.Z)
 
 
 def notes(changelog: str, tag: str) -> str:
     """The notes of release ``tag``: a ``ReleaseError`` that says what to do for a tag that is
-    no release, or a changelog without its section."""
-    if not TAG.fullmatch(tag):
+    no release (Copier orders versions; every project follows them), or a changelog without
+    its section."""
+    if not RELEASE.fullmatch(tag):
         msg = f"{tag!r} is not a release tag: releases are tagged vX.Y.Z (Copier orders them as versions)."
         raise ReleaseError(msg)
     return release_notes.notes(changelog, tag)
@@ -44,14 +40,7 @@ def notes(changelog: str, tag: str) -> str:
 
 def main(argv: list[str]) -> int:
     tag = argv[0] if argv else os.environ.get("CI_COMMIT_TAG", "")
-    try:
-        description = notes(CHANGELOG.read_text(encoding="utf-8"), tag)
-        done = release_notes.create_release(os.environ, tag, description, {})
-    except ReleaseError as error:
-        print(f"release: {error}", file=sys.stderr)
-        return 1
-    print(done)
-    return 0
+    return release_notes.run("release", tag, CHANGELOG, {}, notes_of=notes)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import re
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 CHANGELOG = Path("CHANGELOG.md")
@@ -111,25 +111,36 @@ def create_release(
     return f"Released {tag}" + (f", with {', '.join(links)}." if links else ".")
 
 
+def run(
+    action: str,
+    tag: str,
+    changelog: Path,
+    links: dict[str, str],
+    notes_of: Callable[[str, str], str] = notes,
+) -> int:
+    """``check`` or ``release`` ``tag`` with its notes (``notes_of``: the changelog's text and
+    the tag; it raises ``ReleaseError``), saying what happened in a line; 1 when it cannot."""
+    try:
+        text = changelog.read_text(encoding="utf-8") if changelog.is_file() else ""
+        description = notes_of(text, tag)
+        if action == "check":
+            print(f"{changelog.name}: the notes of {tag} are there.")
+            return 0
+        done = create_release(os.environ, tag, description, links)
+    except ReleaseError as error:
+        print(f"release: {error}", file=sys.stderr)
+        return 1
+    print(done)
+    return 0
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="release_notes.py")
     parser.add_argument("action", choices=["check", "release"])
     parser.add_argument("tag")
     parser.add_argument("--link", action="append", default=[], help="NAME=URL, an asset to link")
     args = parser.parse_args(argv)
-    try:
-        text = CHANGELOG.read_text(encoding="utf-8") if CHANGELOG.is_file() else ""
-        description = notes(text, args.tag)
-        if args.action == "check":
-            print(f"{CHANGELOG}: the notes of {args.tag} are there.")
-            return 0
-        links = dict(link.split("=", 1) for link in args.link)
-        done = create_release(os.environ, args.tag, description, links)
-    except ReleaseError as error:
-        print(f"release: {error}", file=sys.stderr)
-        return 1
-    print(done)
-    return 0
+    return run(args.action, args.tag, CHANGELOG, dict(link.split("=", 1) for link in args.link))
 
 
 if __name__ == "__main__":
