@@ -118,8 +118,9 @@ def run(
     links: dict[str, str],
     notes_of: Callable[[str, str], str] = notes,
 ) -> int:
-    """``check`` or ``release`` ``tag`` with its notes (``notes_of``: the changelog's text and
-    the tag; it raises ``ReleaseError``), saying what happened in a line; 1 when it cannot."""
+    """Check the notes of ``tag`` (``action`` "check"), or make its GitLab release with them;
+    ``notes_of`` (the changelog's text and the tag) raises ``ReleaseError``. One line says what
+    happened; 1 when it cannot be done."""
     try:
         text = changelog.read_text(encoding="utf-8") if changelog.is_file() else ""
         description = notes_of(text, tag)
