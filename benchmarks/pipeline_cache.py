@@ -73,6 +73,7 @@ from tests.kit import (
     BASELINE,
     DISTRIBUTION,
     ROOT,
+    cache_dirs,
     commit_all,
     copier_cli,
     gitlab_ci_local,
@@ -160,8 +161,9 @@ SHARED = Variant(
 # "lint cache created in '.gitlab-ci-local/cache/0_k' in 42 ms", and the pip variant's own line.
 UV_STEP = re.compile(r"^(\S+)\s+> (Prepared|Installed|Audited) (\d+) packages? in ([\d.]+)(m?s)$", re.MULTILINE)
 PIP_STEP = re.compile(r"^(\S+)\s+> install took (\d+)ms, fetched (\d+)$", re.MULTILINE)
-RESTORED = re.compile(r"^(\S+)\s+imported cache '\d+_([^']+)'", re.MULTILINE)
-SAVED = re.compile(r"^(\S+)\s+cache created in '[^']*/\d+_([^']+)'", re.MULTILINE)
+# A key of ``files`` is stored as ``<index>_<hash>``, a plain key (the template's) as itself.
+RESTORED = re.compile(r"^(\S+)\s+imported cache '(?:\d+_)?([^']+)'", re.MULTILINE)
+SAVED = re.compile(r"^(\S+)\s+cache created in '[^']*/(?:\d+_)?([^']+)'", re.MULTILINE)
 INSTALLED = re.compile(r"^(\S+)\s+>\s+\+ ([A-Za-z0-9._-]+)==", re.MULTILINE)
 # uvx fetching a tool (the audit job's pinned uv): "audit > Downloaded uv", timed by no line.
 DOWNLOADED = re.compile(r"^(\S+)\s+>\s+Downloaded ([A-Za-z0-9._-]+)$", re.MULTILINE)
@@ -235,14 +237,9 @@ class PipelineRun:
     changed: list[str]  # cache keys whose content this run changed
 
 
-def caches_of(project: Path) -> dict[str, Path]:
-    folders = (project / ".gitlab-ci-local" / "cache").glob("*_*")
-    return {folder.name.split("_", 1)[1]: folder for folder in folders}
-
-
 def run_once(project: Path, variant: Variant, *, protected: bool = True) -> PipelineRun:
-    before = {key: manifest(folder) for key, folder in caches_of(project).items()}
-    output = run_pipeline(project, jobs=variant.jobs, protected=protected).stdout
+    before = {key: manifest(folder) for key, folder in cache_dirs(project).items()}
+    output = run_pipeline(project, jobs=variant.jobs, protected=protected, uv_cache="job").stdout
     jobs = {job: JobRun() for job in variant.jobs}
     for job, step, count, value, unit in UV_STEP.findall(output):
         jobs[job].install_s += float(value) / (1000 if unit == "ms" else 1)
@@ -259,7 +256,7 @@ def run_once(project: Path, variant: Variant, *, protected: bool = True) -> Pipe
         jobs[job].restored.append(key)
     for job, key in SAVED.findall(output):
         jobs[job].saved.append(key)
-    after = {key: manifest(folder) for key, folder in caches_of(project).items()}
+    after = {key: manifest(folder) for key, folder in cache_dirs(project).items()}
     return PipelineRun(jobs, sorted(key for key in after if before.get(key) != after[key]))
 
 
@@ -369,7 +366,7 @@ def prepare_project(template: Path, work: Path, deps: list[str], variant: Varian
 def archives_now(project: Path, work: Path, known: dict[str, Archive]) -> dict[str, Archive]:
     """Measure every stored cache whose content is new since ``known`` was measured."""
     measured = dict(known)
-    for key, folder in caches_of(project).items():
+    for key, folder in cache_dirs(project).items():
         if key not in measured:
             measured[key] = measure_archive(folder, work)
     return measured

@@ -1,0 +1,86 @@
+"""The benchmarks' own arithmetic and meters (they run outside the suite: README.md, "Performance")."""
+
+from __future__ import annotations
+
+import socket
+import socketserver
+import threading
+
+import pytest
+
+from benchmarks import timeline
+from benchmarks.index_meter import IndexMeter
+
+MB = 1_000_000
+PRICES = timeline.Prices(cache_mbps=100, index_mbps=50, local_mbps=500)
+
+
+@pytest.mark.fast
+def test_a_jobs_floor_fetches_only_what_its_cache_sides_last_pipeline_did_not_need():
+    sizes = {("numpy", "2.3.0"): 20 * MB, ("certifi", "2024.8.30"): MB, ("certifi", "2025.1.31"): 2 * MB}
+    before = {("numpy", "2.3.0"), ("certifi", "2024.8.30")}
+    needed = {("numpy", "2.3.0"), ("certifi", "2025.1.31")}
+    fetched, ready = timeline.floor(needed, before, sizes, PRICES)
+    assert fetched == 2 * MB  # the bumped certifi; numpy is restored
+    assert ready == pytest.approx(2 / 50 + 20 / 100)
+    assert timeline.floor(needed, needed, sizes, PRICES)[0] == 0  # nothing changed: nothing fetched
+    assert timeline.floor(needed, set(), sizes, PRICES)[0] == 22 * MB  # a first pipeline fetches all
+
+
+@pytest.mark.fast
+def test_a_jobs_downloads_are_priced_at_the_stated_index_bandwidth():
+    # 1 s measured, of which 50 MB came at this machine's 500 MB/s (0.1 s): 0.9 s of work, then
+    # the 50 MB at the stated 50 MB/s.
+    assert timeline.priced_install(1.0, 50 * MB, PRICES) == pytest.approx(0.9 + 1.0)
+    assert timeline.priced_install(0.2, 0, PRICES) == pytest.approx(0.2)
+    assert timeline.restore_s(100 * MB, 0.5, PRICES) == pytest.approx(1.5)
+
+
+@pytest.mark.fast
+def test_the_months_totals_set_what_was_fetched_against_the_floor():
+    def record(fetched: int, floor: int) -> timeline.JobRecord:
+        return timeline.JobRecord("e", "main", "test", fetched, 1, 0.1, 0, 0, 1.0, floor, 0.5)
+
+    totals = timeline.totals([record(3 * MB, 2 * MB), record(0, 0), record(MB, 2 * MB)])
+    assert totals["fetched_mb"] == 4
+    assert totals["floor_mb"] == 4
+    assert totals["fetched_over_floor"] == 1
+    assert totals["ready_s"] == 3
+    assert totals["floor_ready_s"] == 1.5
+
+
+@pytest.mark.fast
+def test_the_month_has_every_kind_of_change_each_merged_to_main_and_a_tag():
+    changes = [event.change for event in timeline.MONTH if event.change]
+    assert set(changes) == set(timeline.CHANGES)
+    assert {"bump", "security fix", "new dependency"} <= set(changes)
+    for index, event in enumerate(timeline.MONTH):
+        if event.change:  # made on a branch, then main's pipeline runs the merge
+            assert event.ref == "branch"
+            assert timeline.MONTH[index + 1].ref == "main"
+    assert timeline.MONTH[-1].ref == "tag"
+    assert timeline.MONTH[-1].protected
+    assert not timeline.Event("x", "branch").protected
+
+
+@pytest.mark.fast
+def test_the_index_meter_counts_what_the_server_sent_through_the_tunnel():
+    payload = b"w" * 300_000
+
+    class Server(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            self.request.recv(16)
+            self.request.sendall(payload)
+
+    with socketserver.TCPServer(("127.0.0.1", 0), Server) as server, IndexMeter() as meter:
+        threading.Thread(target=server.handle_request, daemon=True).start()
+        port, proxy = server.server_address[1], int(meter.url.rsplit(":", 1)[1])
+        with meter.counting() as counted, socket.create_connection(("127.0.0.1", proxy)) as s:
+            s.sendall(f"CONNECT 127.0.0.1:{port} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+            assert s.recv(64).startswith(b"HTTP/1.1 200")
+            s.sendall(b"GET /wheel")
+            received = b""
+            while len(received) < len(payload):
+                received += s.recv(65536)
+        assert received == payload
+    assert counted == [len(payload)]
