@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import os
 import re
 import shutil
@@ -161,10 +160,8 @@ def test_each_job_has_its_own_cache_named_after_everything_that_makes_it_incompa
     for job, name in CACHED_JOBS.items():
         assert ci[job]["extends"] in (".uv", [".uv", ".python-matrix"])
         assert ci[job]["variables"] == {"UV_CACHE_NAME": name}
-    # After the job, before the save: prune leaves only wheels built from source; then what the
-    # cache holds is recorded for the next lock's clean-up.
-    prune = ["uv cache prune --ci"] if strategy == "prune" else []
-    assert ci[".uv"]["after_script"] == [*prune, "python3 .gitlab/ci/uv_cache.py --record"]
+    # prune: only wheels built from source stay, removed after the job and before the save.
+    assert ("after_script" in ci[".uv"]) is (strategy == "prune")
 
 
 def test_only_jobs_with_a_cache_set_its_archive_format_and_fastzip(render):
@@ -413,15 +410,23 @@ def test_a_lock_change_restores_each_jobs_cache_and_fetches_only_what_changed(co
     project), lint fetches nothing, its group unchanged."""
     project = copy_of(cold_run[0], tmp_path)
     lint_cache = cache_dirs(project)[cache_key(project, "lint")]
-    lint_before = {path.relative_to(lint_cache): path.read_bytes() for path in lint_cache.rglob("*") if path.is_file()}
+
+    def files() -> dict[Path, bytes]:
+        """The cache's files, but uv's probe of the interpreter: it is filed by the interpreter's
+        path, which the copy of the project moved."""
+        return {
+            path.relative_to(lint_cache): path.read_bytes()
+            for path in lint_cache.rglob("*")
+            if path.is_file() and not path.relative_to(lint_cache).parts[1].startswith("interpreter-v")
+        }
+
+    lint_before = files()
     run(["uv", "add", "--quiet", "idna==3.10"], project)
     commit_all(project, "depends on idna")
     changed = run_pipeline(project, uv_cache="job").stdout
     # lint's packages did not move: its cache, the record in it included, is what it was, so
     # the runner does not upload it again.
-    lint_after = {path.relative_to(lint_cache): path.read_bytes() for path in lint_cache.rglob("*") if path.is_file()}
-    assert lint_after == lint_before
-    assert json.loads((lint_cache / ".uv-cache" / uv_cache.RECORD).read_text()).keys() == {"ruff"}
+    assert files() == lint_before
     for job in CACHED_JOBS:
         assert re.search(rf"{job}\s+imported cache '{cache_key(project, job)}'", changed), job
     assert not re.search(r"^lint\s+> (Prepared|Downloading)", changed, re.MULTILINE), changed
@@ -506,7 +511,6 @@ def test_ten_lock_changes_leave_each_jobs_cache_the_size_of_a_fresh_one(tmp_path
             env = {"UV_CACHE_DIR": str(caches[job]), "UV_PROJECT_ENVIRONMENT": str(tmp_path / f"venv-{job}")}
             run([sys.executable, str(script)], project, env)
             run(["uv", "sync", "--locked", "--offline", "--quiet", *group], project, env)
-            run([sys.executable, str(script), "--record"], project, env)
     for job, group in groups.items():
         fresh = tmp_path / f"fresh-{job}"
         env = {"UV_CACHE_DIR": str(fresh), "UV_PROJECT_ENVIRONMENT": str(tmp_path / f"fresh-venv-{job}")}

@@ -1,18 +1,15 @@
 """Template-owned: copier-uv-gitlab keeps this file (README.md, "Who owns which file").
 
-Keeps a job's uv cache to what uv.lock holds (README.md, "CI"). The cache's key is stable
-across lock changes, so a new lock restores the last one's cache and fetches only what changed.
-Before the job installs, this script removes, with `uv cache clean`, every package whose locked
-version changed or that the lock dropped since the cache was last recorded, so the cache never
-grows past one lock's packages. After the install (`--record`, in `after_script`, which runs
-before GitLab saves the cache), it records in the cache itself the locked version of each
-package the cache holds, and rewrites that record only when it changed: a lock change that
-leaves a job's packages alone (lint's, when a runtime dependency moves) leaves its cache
-unchanged, and an unchanged cache is not uploaded again.
+Keeps a job's uv cache to what uv.lock holds, before the job installs (README.md, "CI"). The
+cache's key is stable across lock changes, so a new lock restores the last one's cache and
+fetches only what changed; this script removes, with `uv cache clean`, every package the cache
+holds whose locked version changed or that the lock dropped since the cache was last kept, so
+the cache never grows past one lock's packages. It records the lock it kept the cache for in the
+cache itself, and rewrites that record only when a package the cache holds changed: a lock
+change that leaves a job's packages alone (lint's, when a runtime dependency moves) leaves its
+cache as it was, and an unchanged cache is not uploaded again.
 
-    python .gitlab/ci/uv_cache.py            # before the install (before_script)
-    python .gitlab/ci/uv_cache.py --record   # after it (after_script)
-    # in the project, with UV_CACHE_DIR set (the template's jobs)
+    python .gitlab/ci/uv_cache.py   # in the project, with UV_CACHE_DIR set (the template's jobs)
 
 A cache outside the project (a runner's shared one) is not the job's: it is left alone.
 
@@ -51,7 +48,7 @@ def held(cache: Path) -> set[str]:
     return {path.name for place in places for path in cache.glob(place) if path.is_dir()}
 
 
-def main(arguments: list[str]) -> int:
+def main() -> int:
     cache = Path(os.environ.get("UV_CACHE_DIR", ".uv-cache"))
     if not cache.resolve().is_relative_to(Path.cwd().resolve()):
         # Not the job's own cache, which GitLab keeps inside the project: a runner's or a
@@ -64,18 +61,19 @@ def main(arguments: list[str]) -> int:
     try:
         kept = json.loads(record.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        kept = {}  # a cache from before this script, or none: nothing known to remove
-    if arguments != ["--record"]:
-        if names := stale(kept, now):
+        kept = None  # a cache from before this script, or none: nothing known to remove
+    if kept is not None:
+        holds = held(cache)
+        moved = {name for name in {*kept, *now} if kept.get(name) != now.get(name)}
+        if not moved & holds:
+            return 0  # nothing this cache holds moved: the cache stays as it was
+        if names := [name for name in stale(kept, now) if name in holds]:
             subprocess.run(["uv", "cache", "clean", *names], check=True)  # noqa: S603, S607
             print(f"uv cache: removed what uv.lock no longer holds: {', '.join(names)}")
-        return 0
-    holds = {name: version for name, version in now.items() if name in held(cache)}
-    if holds != kept:
-        cache.mkdir(parents=True, exist_ok=True)
-        record.write_text(json.dumps(holds, indent=0, sort_keys=True) + "\n", encoding="utf-8")
+    cache.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(now, indent=0, sort_keys=True) + "\n", encoding="utf-8")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())
