@@ -50,6 +50,15 @@ def test_the_months_totals_set_what_was_fetched_against_the_floor():
 
 
 @pytest.mark.fast
+def test_the_months_ready_time_is_priced_again_at_another_index_bandwidth():
+    records = [timeline.JobRecord("e", "main", "test", 50 * MB, 1, 0.1, 0, 0, 2.0, 10 * MB, 0.5)]
+    ready, floor = timeline.ready_at(records, 50, 10)
+    assert ready == pytest.approx(2.0 - 1.0 + 5.0)  # 50 MB: 1 s at 50 MB/s, 5 s at 10 MB/s
+    assert floor == pytest.approx(0.5 - 0.2 + 1.0)
+    assert timeline.ready_at(records, 50, 50) == pytest.approx((2.0, 0.5))
+
+
+@pytest.mark.fast
 def test_the_month_has_every_kind_of_change_each_merged_to_main_and_a_tag():
     changes = [event.change for event in timeline.MONTH if event.change]
     assert set(changes) == set(timeline.CHANGES)

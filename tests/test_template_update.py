@@ -206,6 +206,7 @@ class Projects:
         """A copy in ``folder`` of what ``make`` made (in a folder of its own) the first time ``key`` was asked."""
         if key not in self.made:
             made_in = self.folder / key
+            shutil.rmtree(made_in, ignore_errors=True)  # what a first attempt left (a skip, a failure)
             made_in.mkdir()
             self.made[key] = make(made_in)
         return copy_of(*self.made[key], folder)
