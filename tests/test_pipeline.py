@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -470,6 +471,41 @@ def test_what_the_cache_forgets_is_what_the_lock_dropped_or_moved():
     kept = {"app": "0.1.0", "idna": "3.11", "six": "1.17.0"}
     assert uv_cache.stale(kept, now) == ["app", "six"]  # moved, dropped; idna stays cached
     assert uv_cache.stale({}, now) == []  # a cache from before the script: nothing known to remove
+
+
+@pytest.mark.fast
+def test_a_cache_is_cleaned_and_its_record_rewritten_only_when_a_package_it_holds_moved(tmp_path, monkeypatch):
+    """uv_cache.py's decision, in-process: lint's cache (ruff, filed under PyPI's bucket) after
+    a runtime dependency moves, then after ruff moves; a test cache whose package came from
+    another index (filed under the index's hash)."""
+    cleaned: list[list[str]] = []
+    monkeypatch.setattr(uv_cache.subprocess, "run", lambda command, check: cleaned.append(command[3:]))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("UV_CACHE_DIR", ".uv-cache")
+    cache = tmp_path / ".uv-cache"
+    (cache / "wheels-v8" / "pypi" / "ruff").mkdir(parents=True)
+    (cache / "wheels-v8" / "index" / "9f2c41aa07b1d3e5" / "acme-utils").mkdir(parents=True)
+
+    def lock(**versions: str) -> None:
+        (tmp_path / "uv.lock").write_text(
+            "".join(f'[[package]]\nname = "{name}"\nversion = "{v}"\n\n' for name, v in versions.items())
+        )
+
+    lock(ruff="0.15.0", numpy="2.5.4", **{"acme-utils": "1.0.0"})
+    assert uv_cache.main() == 0  # no record yet: one is written, nothing is removed
+    record = cache / uv_cache.RECORD
+    first = record.read_bytes()
+    assert uv_cache.held(cache) >= {"ruff", "acme-utils"}
+    lock(ruff="0.15.0", numpy="2.5.5", **{"acme-utils": "1.0.0"})  # numpy: not in this cache
+    assert uv_cache.main() == 0
+    assert (cleaned, record.read_bytes()) == ([], first)  # nothing removed, nothing rewritten
+    lock(ruff="0.15.1", numpy="2.5.5", **{"acme-utils": "1.0.0"})
+    uv_cache.main()
+    assert cleaned == [["ruff"]]
+    assert json.loads(record.read_text())["ruff"] == "0.15.1"
+    lock(ruff="0.15.1", numpy="2.5.5")  # acme-utils dropped
+    uv_cache.main()
+    assert cleaned[-1] == ["acme-utils"]
 
 
 def test_ten_lock_changes_leave_each_jobs_cache_the_size_of_a_fresh_one(tmp_path):
