@@ -117,6 +117,7 @@ class Variant:
     pipeline: str = ""  # other variants: a file of benchmarks/pipelines/
     jobs: tuple[str, ...] = ("lint", "test")
     team_jobs: str = ""  # YAML added to the project's .gitlab-ci.yml
+    release: str | None = None  # template variants: the template as it was at this release (tests/kit.py)
 
     @property
     def archive(self) -> str:
@@ -298,8 +299,17 @@ class Prices:
     cache_mbps: float  # cache storage, stated
     index_mbps: float  # package index, stated
     local_mbps: float  # package index from this machine, measured
-    wheels: dict[str, int]  # bytes of the wheel this Python fetches, by package
+    wheels: dict[str, int] = field(default_factory=dict)  # bytes of the wheel this Python fetches, by package
     tool_wheels: dict[str, int] = field(default_factory=dict)  # tools uvx fetches (the audit's uv)
+
+    def priced(self, seconds: float, fetched: float) -> float:
+        """``seconds`` measured while ``fetched`` bytes came from this machine's index, with
+        those bytes priced at the stated index bandwidth instead."""
+        return max(0.0, seconds - fetched / (self.local_mbps * 1e6)) + fetched / (self.index_mbps * 1e6)
+
+    def restore(self, archive_bytes: float, extract_s: float) -> float:
+        """A restore: the archive's bytes at the cache bandwidth, then its extraction."""
+        return archive_bytes / (self.cache_mbps * 1e6) + extract_s
 
     def fetched_bytes(self, job: JobRun) -> float:
         """Bytes of wheels ``job`` fetched: the registry packages it installed, scaled by how
@@ -312,15 +322,12 @@ class Prices:
     def install_s(self, job: JobRun) -> float:
         """The job's install with its downloads at the stated index bandwidth (uvx's tool
         downloads, which uv does not time, priced whole)."""
-        fetched = self.fetched_bytes(job)
-        work = max(0.0, job.install_s - fetched / (self.local_mbps * 1e6))
         tools = sum(self.tool_wheels.get(name, 0) for name in job.tools)
-        return work + (fetched + tools) / (self.index_mbps * 1e6)
+        return self.priced(job.install_s, self.fetched_bytes(job)) + tools / (self.index_mbps * 1e6)
 
 
 def restore_s(archive: Archive, fmt: str, prices: Prices) -> float:
-    """A restore: the archive's bytes at the cache bandwidth, then its extraction."""
-    return archive.bytes[fmt] / (prices.cache_mbps * 1e6) + archive.extract_s[fmt]
+    return prices.restore(archive.bytes[fmt], archive.extract_s[fmt])
 
 
 def floor_s(archive: Archive, prices: Prices) -> float:

@@ -55,9 +55,9 @@ from benchmarks.pipeline_cache import (
     DEPENDENCY_SETS,
     RESTORED,
     SAVED,
-    TEMPLATE_FORMAT,
     THREADS,
     UV_STEP,
+    Prices,
     Variant,
     local_index_mbps,
     prepare_project,
@@ -125,28 +125,15 @@ MONTH = [
 ]
 
 
-@dataclass(frozen=True)
-class TimelineVariant:
-    variant: Variant
-    release: str | None = None  # the template as it was at this release (tests/kit.py RELEASES)
-
-
 VARIANTS = [
-    TimelineVariant(Variant("template", {"type_checker": "none"}, jobs=("lint", "secrets", "test"))),
-    TimelineVariant(Variant("template v0.3.0 (lock-keyed)", {"type_checker": "none"}), release="v0.3.0"),
-    TimelineVariant(Variant("article", pipeline="article.gitlab-ci.yml", jobs=("uv-cache", "lint", "test"))),
-    TimelineVariant(Variant("uv guide", pipeline="uv-guide.gitlab-ci.yml")),
+    Variant("template", {"type_checker": "none"}, jobs=("lint", "secrets", "test")),
+    Variant("template v0.3.0 (lock-keyed)", {"type_checker": "none"}, release="v0.3.0"),
+    Variant("article", pipeline="article.gitlab-ci.yml", jobs=("uv-cache", "lint", "test")),
+    Variant("uv guide", pipeline="uv-guide.gitlab-ci.yml"),
 ]
 
 
 # ---------------------------------------------------------------- pricing (tests/test_benchmarks.py)
-
-
-@dataclass(frozen=True)
-class Prices:
-    cache_mbps: float  # stated
-    index_mbps: float  # stated
-    local_mbps: float  # this machine's index, measured
 
 
 Wheels = set[tuple[str, str]]  # (package, version)
@@ -159,15 +146,6 @@ def floor(needed: Wheels, before: Wheels, sizes: dict[tuple[str, str], int], pri
     fetched = sum(sizes.get(wheel, 0) for wheel in needed - before)
     restored = sum(sizes.get(wheel, 0) for wheel in needed & before)
     return fetched, fetched / (prices.index_mbps * 1e6) + restored / (prices.cache_mbps * 1e6)
-
-
-def priced_install(install_s: float, fetched: int, prices: Prices) -> float:
-    """The install with its downloads priced again at the stated index bandwidth."""
-    return max(0.0, install_s - fetched / (prices.local_mbps * 1e6)) + fetched / (prices.index_mbps * 1e6)
-
-
-def restore_s(archive_bytes: int, extract_s: float, prices: Prices) -> float:
-    return archive_bytes / (prices.cache_mbps * 1e6) + extract_s
 
 
 # ---------------------------------------------------------------- measuring
@@ -280,7 +258,7 @@ def replay(project: Path, variant: Variant, archives: Archives, meter: IndexMete
             needed_before[side] = needed
             if index < len(WARM_UP):
                 continue
-            restore = sum(restore_s(s.bytes, s.extract_s, prices) for s in restored)
+            restore = sum(prices.restore(s.bytes, s.extract_s) for s in restored)
             records.append(
                 JobRecord(
                     event=event.name,
@@ -291,7 +269,7 @@ def replay(project: Path, variant: Variant, archives: Archives, meter: IndexMete
                     install_s=install_s,
                     restored_bytes=sum(s.bytes for s in restored),
                     uploaded_bytes=sum(s.bytes for s in uploaded),
-                    ready_s=restore + priced_install(install_s, fetched_bytes, prices),
+                    ready_s=restore + prices.priced(install_s, fetched_bytes),
                     floor_bytes=floor_fetched,
                     floor_ready_s=floor_ready,
                 )
@@ -363,7 +341,7 @@ def image_month(project: Path, work: Path, meter: IndexMeter, prices: Prices, dr
                     if index == 0:
                         continue  # main's build before the month: it wrote the cache
                     installed = sum(int(n) for n in re.findall(r"Installed (\d+) packages?", log))
-                    ready = priced_install(seconds, fetched[0], prices)
+                    ready = prices.priced(seconds, fetched[0])
                     records.append(ImageRecord(event.name, event.ref, name, seconds, ready, installed, fetched[0]))
                     print(f"  image {event.name} ({event.ref}) {name}: {seconds:.1f} s, {installed} installed")
     finally:
@@ -508,17 +486,15 @@ def chart(report: dict, path: Path) -> None:
     fig.savefig(path, dpi=120)
 
 
-def replay_variant(
-    timeline_variant: TimelineVariant, work: Path, deps: list[str], meter: IndexMeter, prices: Prices
-) -> list[JobRecord]:
+def replay_variant(variant: Variant, work: Path, deps: list[str], meter: IndexMeter, prices: Prices) -> list[JobRecord]:
     """The month of one variant, in its own project, from its template (the work tree's, in
     ``work / "template"``, or its release's)."""
-    variant, release = timeline_variant.variant, timeline_variant.release
+    release = variant.release
     template = work / f"template-{release}" if release else work / "template"
     if not template.exists():
         snapshot_template(template, release)
     project = month_project(template, work / "projects" / re.sub(r"\W+", "-", variant.name), deps, variant)
-    fmt = ca.PLAIN_ZIP if variant.pipeline else next(f for f in ca.FORMATS if f.name == TEMPLATE_FORMAT)
+    fmt = next(f for f in (*ca.FORMATS, ca.PLAIN_ZIP) if f.name == variant.archive)  # the format its caches travel in
     (work / "archives").mkdir(exist_ok=True)
     records = replay(project, variant, Archives(work / "archives", fmt), meter, prices)
     print(f"  {totals(records)}", flush=True)
@@ -546,7 +522,7 @@ def main() -> int:
     parser.add_argument("--index-mbps", type=float, default=50.0, help="package index bandwidth, MB/s (stated)")
     parser.add_argument("--image", action="store_true", help="replay the image job too (real buildah)")
     parser.add_argument("--driver", default="vfs", help="buildah's storage driver (the job's: vfs)")
-    parser.add_argument("--variants", nargs="*", default=[v.variant.name for v in VARIANTS], help="which ones")
+    parser.add_argument("--variants", nargs="*", default=[v.name for v in VARIANTS], help="which ones")
     parser.add_argument("--out", type=Path, default=HERE)
     parser.add_argument("--report", type=Path, help="print the tables and draw the chart of this timeline.json again")
     args = parser.parse_args()
@@ -559,13 +535,13 @@ def main() -> int:
     results: dict[str, list[JobRecord]] = {}
     with tempfile.TemporaryDirectory(dir=tmp_root) as tmp, IndexMeter() as meter:
         work = Path(tmp)
-        probe = month_project(snapshot_template(work / "template"), work / "probe", deps, VARIANTS[0].variant)
+        probe = month_project(snapshot_template(work / "template"), work / "probe", deps, VARIANTS[0])
         urls = [url for _, url in wheel_sizes(probe / "uv.lock").values()]
         prices = Prices(args.cache_mbps, args.index_mbps, local_index_mbps(urls))
         report["local_index_mbps"] = prices.local_mbps
-        for timeline_variant in (v for v in VARIANTS if v.variant.name in args.variants):
-            print(f"[{args.set}] {timeline_variant.variant.name} ...", flush=True)
-            results[timeline_variant.variant.name] = replay_variant(timeline_variant, work, deps, meter, prices)
+        for variant in (v for v in VARIANTS if v.name in args.variants):
+            print(f"[{args.set}] {variant.name} ...", flush=True)
+            results[variant.name] = replay_variant(variant, work, deps, meter, prices)
         report["variants"] = {
             name: {"totals": totals(records), "records": [asdict(r) for r in records]}
             for name, records in results.items()
@@ -579,7 +555,7 @@ def main() -> int:
         print(report["events_table"])
         if args.image:
             print("\nThe image job ...", flush=True)
-            project = month_project(work / "template", work / "projects" / "image", deps, VARIANTS[0].variant)
+            project = month_project(work / "template", work / "projects" / "image", deps, VARIANTS[0])
             images = image_month(project, work / "image-jobs", meter, prices, args.driver)
             report["image"] = {"driver": args.driver, "records": [asdict(r) for r in images]}
             report["image_table"] = image_table(images)

@@ -10,9 +10,10 @@ import pytest
 
 from benchmarks import timeline
 from benchmarks.index_meter import IndexMeter
+from benchmarks.pipeline_cache import Prices
 
 MB = 1_000_000
-PRICES = timeline.Prices(cache_mbps=100, index_mbps=50, local_mbps=500)
+PRICES = Prices(cache_mbps=100, index_mbps=50, local_mbps=500)
 
 
 @pytest.mark.fast
@@ -31,9 +32,9 @@ def test_a_jobs_floor_fetches_only_what_its_cache_sides_last_pipeline_did_not_ne
 def test_a_jobs_downloads_are_priced_at_the_stated_index_bandwidth():
     # 1 s measured, of which 50 MB came at this machine's 500 MB/s (0.1 s): 0.9 s of work, then
     # the 50 MB at the stated 50 MB/s.
-    assert timeline.priced_install(1.0, 50 * MB, PRICES) == pytest.approx(0.9 + 1.0)
-    assert timeline.priced_install(0.2, 0, PRICES) == pytest.approx(0.2)
-    assert timeline.restore_s(100 * MB, 0.5, PRICES) == pytest.approx(1.5)
+    assert PRICES.priced(1.0, 50 * MB) == pytest.approx(0.9 + 1.0)
+    assert PRICES.priced(0.2, 0) == pytest.approx(0.2)
+    assert PRICES.restore(100 * MB, 0.5) == pytest.approx(1.5)
 
 
 @pytest.mark.fast
