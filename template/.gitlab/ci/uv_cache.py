@@ -64,10 +64,10 @@ def main() -> int:
         kept = None  # a cache from before this script, or none: nothing known to remove
     if kept is not None:
         holds = held(cache)
-        moved = {name for name in {*kept, *now} if kept.get(name) != now.get(name)}
-        if not moved & holds:
+        names = [name for name in stale(kept, now) if name in holds]
+        if not names and not holds & (now.keys() - kept.keys()):
             return 0  # nothing this cache holds moved: the cache stays as it was
-        if names := [name for name in stale(kept, now) if name in holds]:
+        if names:
             subprocess.run(["uv", "cache", "clean", *names], check=True)  # noqa: S603, S607
             print(f"uv cache: removed what uv.lock no longer holds: {', '.join(names)}")
     cache.mkdir(parents=True, exist_ok=True)
