@@ -73,6 +73,7 @@ from tests.kit import (
     BASELINE,
     DISTRIBUTION,
     ROOT,
+    SAVED_CACHE,
     cache_dirs,
     commit_all,
     copier_cli,
@@ -164,7 +165,6 @@ UV_STEP = re.compile(r"^(\S+)\s+> (Prepared|Installed|Audited) (\d+) packages? i
 PIP_STEP = re.compile(r"^(\S+)\s+> install took (\d+)ms, fetched (\d+)$", re.MULTILINE)
 # A key of ``files`` is stored as ``<index>_<hash>``, a plain key (the template's) as itself.
 RESTORED = re.compile(r"^(\S+)\s+imported cache '(?:\d+_)?([^']+)'", re.MULTILINE)
-SAVED = re.compile(r"^(\S+)\s+cache created in '[^']*/(?:\d+_)?([^']+)'", re.MULTILINE)
 INSTALLED = re.compile(r"^(\S+)\s+>\s+\+ ([A-Za-z0-9._-]+)==", re.MULTILINE)
 # uvx fetching a tool (the audit job's pinned uv): "audit > Downloaded uv", timed by no line.
 DOWNLOADED = re.compile(r"^(\S+)\s+>\s+Downloaded ([A-Za-z0-9._-]+)$", re.MULTILINE)
@@ -255,7 +255,7 @@ def run_once(project: Path, variant: Variant, *, protected: bool = True) -> Pipe
         jobs[job].tools.append(name)
     for job, key in RESTORED.findall(output):
         jobs[job].restored.append(key)
-    for job, key in SAVED.findall(output):
+    for job, key in SAVED_CACHE.findall(output):
         jobs[job].saved.append(key)
     after = {key: manifest(folder) for key, folder in cache_dirs(project).items()}
     return PipelineRun(jobs, sorted(key for key in after if before.get(key) != after[key]))

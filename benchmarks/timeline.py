@@ -54,7 +54,6 @@ from benchmarks.index_meter import IndexMeter
 from benchmarks.pipeline_cache import (
     DEPENDENCY_SETS,
     RESTORED,
-    SAVED,
     THREADS,
     UV_STEP,
     Prices,
@@ -66,6 +65,7 @@ from benchmarks.pipeline_cache import (
 from tests.kit import (
     DISTRIBUTION,
     PACKAGE,
+    SAVED_CACHE,
     cache_dirs,
     commit_all,
     run,
@@ -208,22 +208,6 @@ def locked_wheel_sizes(lock: Path) -> dict[tuple[str, str], int]:
     return {(name, versions[name]): size for name, (size, _) in wheel_sizes(lock).items()}
 
 
-def store_caches_as_the_runner_does(project: Path, output: str) -> None:
-    """GitLab Runner archives a job's cache paths as the job left them, and the archive replaces
-    the key's last one ("Caching in GitLab CI/CD": the runner creates cache.zip from the paths
-    and uploads it). gitlab-ci-local copies the paths over the stored folder instead, so what the
-    job removed (uv_cache.py's clean-up) stays there. Make each saved cache the job's paths."""
-    local = project / ".gitlab-ci-local"
-    for job, key in SAVED.findall(output):
-        stored = cache_dirs(project)[key]
-        for entry in stored.iterdir():
-            left = local / "builds" / job / entry.name
-            if left.exists():
-                run(["rsync", "-a", "--delete", f"{left}/", f"{entry}/"], project)
-            else:
-                shutil.rmtree(entry)
-
-
 def run_job(project: Path, job: str, event: Event, meter: IndexMeter) -> tuple[str, int]:
     """One job of the event's pipeline, alone; its output and the bytes it fetched."""
     extra = [arg for name, value in meter.env().items() for arg in ("--variable", f"{name}={value}")]
@@ -231,7 +215,6 @@ def run_job(project: Path, job: str, event: Event, meter: IndexMeter) -> tuple[s
         extra += ["--variable", "CI_COMMIT_TAG=v0.2.0"]
     with meter.counting() as fetched:
         output = run_pipeline(project, *extra, jobs=(job,), protected=event.protected, uv_cache="job").stdout
-    store_caches_as_the_runner_does(project, output)
     return output, fetched[0]
 
 
@@ -249,7 +232,9 @@ def replay(project: Path, variant: Variant, archives: Archives, meter: IndexMete
             output, fetched_bytes = run_job(project, job, event, meter)
             after = {key: archives.measure(folder) for key, folder in cache_dirs(project).items()}
             restored = [before[key][1] for _, key in RESTORED.findall(output) if key in before]
-            uploaded = [after[key][1] for _, key in SAVED.findall(output) if after[key][0] != before.get(key, ("",))[0]]
+            uploaded = [
+                after[key][1] for _, key in SAVED_CACHE.findall(output) if after[key][0] != before.get(key, ("",))[0]
+            ]
             install_s = sum(float(v) / (1000 if unit == "ms" else 1) for _, _, _, v, unit in UV_STEP.findall(output))
             fetched = sum(int(n) for _, step, n, _, _ in UV_STEP.findall(output) if step == "Prepared")
             needed = {(name, version) for _, name, version in VERSION.findall(output) if name != DISTRIBUTION}

@@ -864,10 +864,34 @@ def run_pipeline(
     else:
         assert uv_cache == "job", uv_cache
     proc = _gitlab_ci_local(project, "--force-shell-executor", "--shell-isolation", *scope, *args, *jobs)
+    if uv_cache == "job":
+        store_caches_as_the_runner_does(project, proc.stdout)
     if check and proc.returncode != 0:
         msg = f"pipeline failed ({proc.returncode})\n{proc.stdout}"
         raise CommandFailed(msg)
     return proc
+
+
+# gitlab-ci-local's line for a saved cache; a key of ``files`` is stored as ``<index>_<hash>``, a
+# plain key (the template's) as itself: "test cache created in '.gitlab-ci-local/cache/<key>' in 42 ms".
+SAVED_CACHE = re.compile(r"^(\S+)\s+cache created in '[^']*/(?:\d+_)?([^']+)'", re.MULTILINE)
+
+
+def store_caches_as_the_runner_does(project: Path, output: str) -> None:
+    """GitLab Runner archives a job's cache paths as the job left them, and the archive replaces
+    the key's last one ("Caching in GitLab CI/CD": the runner creates cache.zip from the paths
+    and uploads it). gitlab-ci-local copies the paths over the stored folder instead, so what the
+    job removed (uv_cache.py's clean-up) would stay there. Make each saved cache the job's paths."""
+    local = project / ".gitlab-ci-local"
+    for job, key in SAVED_CACHE.findall(output):
+        build = local / "builds" / job
+        if not build.is_dir():
+            continue
+        for entry in cache_dirs(project)[key].iterdir():
+            if (build / entry.name).exists():
+                run(["rsync", "-a", "--delete", f"{build / entry.name}/", f"{entry}/"], project)
+            else:
+                shutil.rmtree(entry)
 
 
 def ancestors(ci: Mapping[str, Any], job: str) -> list[str]:
