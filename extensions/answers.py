@@ -37,6 +37,7 @@ from typing import Any, NoReturn
 
 import identity
 import images
+import metadata
 import organisation
 import tools
 import yaml
@@ -185,6 +186,8 @@ RULES: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "ci_runner_tags": lambda a: organisation.runner_tags_error(a["ci_runner_tags"]),
     "renovate_timezone": lambda a: organisation.timezone_error(a["renovate_timezone"]),
     "docs": lambda a: tools.docs_error(a["docs"], a["python_version"]),
+    "repository_url": lambda a: metadata.repository_url_error(a["repository_url"]),
+    "license": _choice("license", lambda: [spdx for _, spdx in metadata.licence_choices()]),
 }
 # Answers whose refusal must not print them whole (a token in a URL).
 SECRET_BEARING = {"package_index_url", "vulnerability_service_url"}

@@ -132,7 +132,7 @@ def _url_problem(url: str) -> str:
     return ""
 
 
-def _refusal(question: str, url: str, example: str) -> str:
+def url_error(question: str, url: str, example: str) -> str:
     """Why ``url`` cannot answer ``question``, or ``""``: empty (the public default) or fine."""
     if url and (problem := _url_problem(url)):
         return f"{question} {masked_url(url)[:120]!r} is refused: {problem}. For example {example!r}."
@@ -141,7 +141,7 @@ def _refusal(question: str, url: str, example: str) -> str:
 
 def index_url_error(url: str) -> str:
     """Why ``url`` cannot be the organisation's package index, or ``""`` (empty: PyPI only)."""
-    return _refusal("package_index_url", url, _EXAMPLE_URL)
+    return url_error("package_index_url", url, _EXAMPLE_URL)
 
 
 def is_gitlab_registry(url: str) -> bool:
@@ -173,7 +173,7 @@ def auth_error(auth: str, url: str) -> str:
 
 def service_url_error(url: str) -> str:
     """Why ``url`` cannot be the vulnerability service the audit job asks, or ``""`` (empty: OSV)."""
-    return _refusal("vulnerability_service_url", url, "https://osv.example.com")
+    return url_error("vulnerability_service_url", url, "https://osv.example.com")
 
 
 def timezone_error(name: object) -> str:

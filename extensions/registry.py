@@ -32,8 +32,10 @@ def _load(name: str) -> ModuleType:
     return module
 
 
-# In dependency order: organisation imports identity; answers imports the four before it.
-MODULES = {name: _load(name) for name in ("identity", "organisation", "images", "tools", "answers", "files")}
+# In dependency order: organisation imports identity; metadata imports images and organisation;
+# answers imports the five before it.
+ORDER = ("identity", "organisation", "images", "tools", "metadata", "answers", "files")
+MODULES = {name: _load(name) for name in ORDER}
 
 
 class TemplateFunctions(ContextHook):

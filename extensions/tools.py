@@ -19,7 +19,8 @@ import re
 TYPE_CHECKERS = {"mypy": "mypy>=2.4,<2.5", "ty": "ty>=0.0.108,<0.0.109"}
 LINT = ["ruff>=0.17,<0.18"]
 TEST = ["pytest>=9,<10", "pytest-cov>=7,<8"]
-HOOKS = ["pre-commit-hooks>=6,<7", "detect-secrets>=1.5,<1.6"]  # what the git hooks and the secrets job run
+# The git hooks' runner (prek), what its hooks and the secrets job run.
+HOOKS = ["prek>=0.5.10,<0.6", "pre-commit-hooks>=6,<7", "detect-secrets>=1.5,<1.6"]
 # The documentation site (the `docs` answer): Zensical, the successor the Material for MkDocs
 # team builds (Material itself is in maintenance and MkDocs 1.6 is its last release), and
 # mkdocstrings' Python handler for the API reference. 0.0.x: Zensical 0.1 depends on

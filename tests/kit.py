@@ -715,8 +715,8 @@ class Structure(HTMLParser):
 
 
 # The docs site's pages that carry the answers: every page's head, the home page, the README's
-# usage section, the page for a missing address.
-SITE_PAGES = ("index.html", "404.html", "usage/index.html")
+# usage section, the contributing guide, the page for a missing address.
+SITE_PAGES = ("index.html", "404.html", "usage/index.html", "contributing/index.html")
 
 
 def page(site: Path, name: str) -> Structure:

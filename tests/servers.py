@@ -4,17 +4,21 @@
   ``publish`` fills it as a team would, ``Index.env`` says how uv reaches it (the CA and the
   credentials, from the environment only);
 - a vulnerability service speaking OSV's API (tests/osv_server.py): ``serving_osv`` starts
-  it with the advisories a test gives, which the test may change while it runs.
+  it with the advisories a test gives, which the test may change while it runs;
+- GitLab Pages for a built site, under a project's sub-path (``serving_pages``, in a thread).
 """
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -191,3 +195,64 @@ def serving_registry(root: Path) -> Iterator[str]:
     finally:
         server.kill()
         server.wait()
+
+
+@dataclass
+class Pages:
+    url: str  # the site's address, its sub-path included, with a trailing slash
+    requests: list[tuple[str, int]]  # every path asked for, and the status it got
+
+
+@contextmanager
+def serving_pages(public: Path, prefix: str, extra: dict[str, str] | None = None) -> Iterator[Pages]:
+    """A built site as GitLab Pages serves a project's: under the sub-path ``prefix``
+    (https://group.pages.example.com/project/), a folder's ``index.html`` for the folder, and
+    ``public/404.html`` with status 404 for anything missing (docs.gitlab.com/user/project/pages/
+    introduction, "Custom error codes pages"). ``extra``: pages of the test's own, by path,
+    outside the site (not logged)."""
+    requests: list[tuple[str, int]] = []
+    extra = extra or {}
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, directory=str(public), **kwargs)
+
+        def do_GET(self) -> None:
+            if (page := extra.get(self.path)) is None:
+                return super().do_GET()
+            body = page.encode()
+            self.send_response(http.HTTPStatus.OK)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return None
+
+        def translate_path(self, path: str) -> str:
+            inside = urllib.parse.urlsplit(path).path
+            inside = inside[len(prefix) - 1 :] if inside.startswith(prefix) else "/.outside-the-pages-prefix"
+            return super().translate_path(inside)
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            if code != http.HTTPStatus.NOT_FOUND:
+                return super().send_error(code, message, explain)
+            body = (public / "404.html").read_bytes()
+            self.send_response(code)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return None
+
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            if self.path not in extra:
+                requests.append((urllib.parse.urlsplit(self.path).path, int(code)))
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Pages(f"http://127.0.0.1:{server.server_port}{prefix}", requests)
+    finally:
+        server.shutdown()
+        server.server_close()

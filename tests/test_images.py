@@ -239,8 +239,8 @@ def test_labels_state_the_tables_facts():
     assert f"uv <= {'.'.join(map(str, images.LAST_BOOKWORM_UV))}" in labels["bookworm-slim"]
 
 
-def test_readme_flavour_table_is_the_tables():
-    assert images.flavour_table() in (ROOT / "README.md").read_text(encoding="utf-8")
+def test_the_sites_flavour_table_is_the_tables():
+    assert images.flavour_table() in (ROOT / "docs" / "generated-project.md").read_text(encoding="utf-8")
 
 
 def test_image_refs_gathers_every_reference_a_project_names():

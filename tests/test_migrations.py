@@ -121,6 +121,7 @@ OWNED = [
     ".gitlab/ci/docker.gitlab-ci.yml",
     ".gitlab/ci/release.gitlab-ci.yml",
     ".gitlab/ci/docs.gitlab-ci.yml",
+    ".gitlab/ci/site_urls.py",
     ".dockerignore",
     "Dockerfile",
     ".devcontainer/devcontainer.json",

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import filecmp
 import html
-import json
 import tomllib
 from pathlib import Path
 
-import answers as answers_gate
 import identity
 import images
 import pytest
@@ -334,44 +332,3 @@ def test_after_the_copy_the_owner_is_told_the_next_three_steps(template_repo, tm
     assert "Pipeline schedules" in steps
     assert 'README.md, section "CI variables"' in steps
     assert "## CI variables" in (tmp_path / DISTRIBUTION / "README.md").read_text()
-
-
-def readme_questions() -> dict[str, str]:
-    """The README's question table: each question's default column, in the table's order."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    table = text[text.index("| question | meaning | default |") :].split("\n\n")[0].splitlines()[2:]
-    return {row.split(" | ")[0].strip("| `"): row.rsplit(" | ", 1)[1].rstrip(" |") for row in table}
-
-
-def shown(default: object) -> str:
-    """A literal default as the README writes it: `true`, `3.13`, `""`, `[]`."""
-    if isinstance(default, bool):
-        text = str(default).lower()
-    elif isinstance(default, str):
-        text = default or '""'
-    else:
-        text = json.dumps(default)
-    return f"`{text}`"
-
-
-def questions() -> dict[str, dict]:
-    """copier.yml's questions, in order: what it asks (its hidden, derived values left out)."""
-    return {
-        name: spec
-        for name, spec in answers_gate.questions_of(str(ROOT / "copier.yml")).items()
-        if not answers_gate.computed(spec)
-    }
-
-
-@pytest.mark.fast
-def test_the_readme_lists_every_question_in_copiers_order():
-    assert list(readme_questions()) == list(questions())
-
-
-@pytest.mark.fast
-def test_the_readmes_defaults_are_copiers():
-    literal = {name: spec["default"] for name, spec in questions().items() if "{{" not in str(spec["default"])}
-    documented = readme_questions()
-    assert {name: documented[name].split(" ")[0] for name in literal} == {
-        name: shown(default) for name, default in literal.items()
-    }

@@ -347,11 +347,12 @@ def test_renovate_proposes_an_in_range_release_on_the_weekly_schedule_as_a_lock_
     assert WEEKLY in on_gitlab.opened()
 
 
-def test_the_readmes_group_job_passes_gitlabs_schema_and_runs_on_a_default_projects_ci_image(render, tmp_path):
-    """The README's Renovate job, as a platform team copies it: GitLab would take it, and its image
-    is the one a default render's CI runs on (uv and Python, as Renovate's relock needs), so a
-    template release that moves the image fails here until the README follows."""
-    section = (ROOT / "README.md").read_text(encoding="utf-8").split("### Running Renovate for a whole group")[1]
+def test_the_sites_group_job_passes_gitlabs_schema_and_runs_on_a_default_projects_ci_image(render, tmp_path):
+    """The site's Renovate job (docs/renovate.md), as a platform team copies it: GitLab would take
+    it, and its image is the one a default render's CI runs on (uv and Python, as Renovate's
+    relock needs), so a template release that moves the image fails here until the page follows."""
+    page = (ROOT / "docs" / "renovate.md").read_text(encoding="utf-8")
+    section = page.split("## Running Renovate for a whole group")[1]
     block = section.split("```yaml\n")[1].split("```")[0]
     job = yaml.safe_load(block)["renovate"]
     (tmp_path / ".gitlab-ci.yml").write_text(block, encoding="utf-8")

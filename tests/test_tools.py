@@ -20,8 +20,8 @@ def test_every_project_gets_lint_test_and_hooks_and_the_checkers_group_only_with
 @pytest.mark.parametrize(
     ("checker", "names"),
     [
-        ("mypy", ["ruff", "pytest", "pytest-cov", "mypy", "pre-commit-hooks", "detect-secrets", "uv-build"]),
-        ("none", ["ruff", "pytest", "pytest-cov", "pre-commit-hooks", "detect-secrets", "uv-build"]),
+        ("mypy", ["ruff", "pytest", "pytest-cov", "mypy", "prek", "pre-commit-hooks", "detect-secrets", "uv-build"]),
+        ("none", ["ruff", "pytest", "pytest-cov", "prek", "pre-commit-hooks", "detect-secrets", "uv-build"]),
     ],
 )
 def test_the_names_renovate_leaves_to_the_template_are_every_tool_and_the_build_backend(checker, names):
