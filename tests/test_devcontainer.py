@@ -134,6 +134,32 @@ def test_the_ca_bundle_the_developer_names_is_copied_where_git_ignores_it_and_tr
     assert "if [ -s .devcontainer/ca-bundle.pem ]" in configuration["postCreateCommand"]
 
 
+def test_on_create_the_container_syncs_the_lock_and_installs_the_git_hooks_that_then_refuse_a_key(
+    default_project, tmp_path
+):
+    """The container half of `postCreateCommand` runs here as the CLI runs it in the container
+    (in the workspace, with the container's environment; the environment in a folder of the test's):
+    the hooks it installs run on the next commit, which they refuse for a private key."""
+    project = committed_copy(default_project, tmp_path / "project")
+    configuration = read_configuration(project, tmp_path)
+    assert configuration["features"] == {
+        "ghcr.io/devcontainers/features/git:1": {"version": "os-provided", "ppa": False}
+    }
+    env = {**configuration["containerEnv"], "UV_PROJECT_ENVIRONMENT": str(tmp_path / "venv")}
+    del env["SSL_CERT_FILE"]  # the container's store; here the machine's own
+    run(["sh", "-c", configuration["postCreateCommand"]], project, env)
+    assert "prek" in (project / ".git" / "hooks" / "pre-commit").read_text(encoding="utf-8")
+    key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n"
+    (project / "deploy_key").write_text(key, encoding="utf-8")
+    git(project, "add", "deploy_key")
+    commit = subprocess.run(
+        ["git", "commit", "-qm", "add a key"], cwd=project, capture_output=True, text=True, check=False
+    )
+    assert commit.returncode != 0, commit.stdout
+    assert "deploy_key" in commit.stdout + commit.stderr
+    assert git(project, "log", "-1", "--format=%s").strip() == "generated"  # nothing was committed
+
+
 def test_the_dependency_proxys_project_pulls_the_same_image_from_docker_hub(render, tmp_path):
     project = render(image_registry="dependency-proxy", env=OFFLINE)
     image = read_configuration(project, tmp_path)["image"]

@@ -6,7 +6,9 @@ site opened in headless Chromium; and nothing of it when the answer is no.
 from __future__ import annotations
 
 import re
+from http import HTTPStatus
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import tools
@@ -34,10 +36,14 @@ from tests.kit import (
     run,
     run_pipeline,
 )
+from tests.site import MISSING, broken_links, browse, gitlab_variables
 
 # Where the screenshots of the built site are kept after the run (the repository's pipeline
 # keeps them as the suite job's artifacts).
 SCREENSHOTS = ROOT / ".test-artifacts"
+# A default project's pages: the home page, the README's usage, the API, and its changelog and
+# contributing guide (a proprietary package has no licence page).
+PAGES = {"index.md", "usage.md", "api.md", "changelog.md", "contributing.md"}
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +56,12 @@ def site(copie_session, template_repo, tmp_path_factory) -> Path:
     git(origin.parent, "clone", "-q", "--bare", str(project), origin.name)
     git(project, "remote", "add", "origin", str(origin))
     git(project, "fetch", "-q", "origin")
-    run_pipeline(project, jobs=["pages"])
+    variables = [arg for name, value in gitlab_variables(PROJECT).items() for arg in ("--variable", f"{name}={value}")]
+    run_pipeline(project, *variables, jobs=["pages"])
     return project
+
+
+PROJECT = "payments/payment-service"  # where the project lives on GitLab, in these tests
 
 
 def built(project: Path, job: str) -> Path:
@@ -61,7 +71,7 @@ def built(project: Path, job: str) -> Path:
 
 def test_a_default_project_has_the_site_its_tools_and_its_two_jobs(site):
     assert answers_of(site)["docs"] is True
-    assert {"index.md", "usage.md", "api.md"} == {path.name for path in (site / "docs").iterdir()}
+    assert {path.name for path in (site / "docs").iterdir()} == PAGES
     assert read_toml(site / "pyproject.toml")["dependency-groups"]["docs"] == tools.DOCS
     assert read_toml(site / "zensical.toml")["project"]["site_dir"] == "public"
     check_schema(site)
@@ -70,8 +80,9 @@ def test_a_default_project_has_the_site_its_tools_and_its_two_jobs(site):
         assert ".docs" in ci[job]["extends"]
     assert ci[".docs"]["extends"] == ".uv"  # the one base job: image, settings, its own cache
     assert ci[".docs"]["variables"]["UV_CACHE_NAME"] == "docs"
-    assert "uv sync --locked --no-default-groups --group docs" in ci[".docs"]["script"][0]
-    assert "zensical build --strict" in ci[".docs"]["script"][1]
+    assert ci[".docs"]["script"][0].startswith("python3 .gitlab/ci/site_urls.py zensical.toml")
+    assert "uv sync --locked --no-default-groups --group docs" in ci[".docs"]["script"][1]
+    assert "zensical build --strict" in ci[".docs"]["script"][2]
 
 
 def test_pages_publishes_the_site_from_the_default_branch_alone_and_docs_checks_every_other_change(site):
@@ -97,6 +108,25 @@ def test_the_pages_job_builds_public_index_html_with_every_page(site):
     api = (public / "api" / "index.html").read_text(encoding="utf-8")
     assert f'id="{PACKAGE}.greet"' in api
     assert "Return a greeting for" in api  # greet's docstring
+
+
+def test_the_site_has_the_projects_addresses_and_works_under_its_pages_sub_path(site, tmp_path):
+    public = built(site, "pages")
+    variables = gitlab_variables(PROJECT)
+    pages_url = variables["CI_PAGES_URL"] + "/"
+    usage = (public / "usage" / "index.html").read_text(encoding="utf-8")
+    assert f'<link rel="canonical" href="{pages_url}usage/">' in usage
+    assert f'href="{variables["CI_PROJECT_URL"]}/-/edit/main/docs/usage.md"' in usage  # the edit button
+    assert f'href="{variables["CI_PROJECT_URL"]}"' in usage  # the repository link in the header
+    assert "Unreleased" in (public / "changelog" / "index.html").read_text(encoding="utf-8")
+    assert "uv run prek install" in (public / "contributing" / "index.html").read_text(encoding="utf-8")
+    assert broken_links(public, pages_url) == []
+    prefix = urlsplit(pages_url).path
+    console, requests = browse(public, tmp_path, prefix)
+    assert console == []
+    failed = [(path, status) for path, status in requests if status not in {HTTPStatus.OK, HTTPStatus.NOT_MODIFIED}]
+    assert failed == [(prefix + MISSING, HTTPStatus.NOT_FOUND)]  # the 404 page's styles and scripts load there
+    assert {f"{prefix}changelog/", f"{prefix}contributing/"} <= {path for path, _ in requests}
 
 
 def test_the_built_site_shows_the_projects_name_and_its_public_function_in_a_browser(site, tmp_path):
@@ -167,7 +197,7 @@ def test_a_project_that_turns_docs_on_with_an_update_gets_the_site_and_builds_it
     readme = (project / "README.md").read_text(encoding="utf-8")
     copier_cli("update", "--data", "docs=true", cwd=project, data={})
     assert (project / "README.md").read_text(encoding="utf-8") == readme  # the team's, untouched
-    assert {"index.md", "usage.md", "api.md"} == {path.name for path in (project / "docs").iterdir()}
+    assert {path.name for path in (project / "docs").iterdir()} == PAGES
     assert "docs" in read_toml(project / "pyproject.toml")["dependency-groups"]
     assert {"docs", "pages"} <= set(pipeline(project))
     run(["uv", "sync", "--locked", "--no-default-groups", "--group", "docs"], project)
