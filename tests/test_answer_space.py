@@ -19,13 +19,14 @@ import json
 import os
 import re
 import string
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import answers as answers_gate
 import identity
 import images
+import metadata
 import organisation
 import pytest
 from copier.errors import UserMessageError
@@ -153,6 +154,9 @@ alias_bombs = st.integers(3, 12).map(alias_bomb)
 # Renovate's schedule zone: UTC, zones with a sublocation, a DST-free offset zone.
 TIME_ZONES = ["UTC", "Europe/Berlin", "America/Argentina/Salta", "Asia/Kolkata", "Etc/GMT-14"]
 
+# A project's address on GitLab, as people give it (groups and subgroups).
+repository_urls = st.from_regex(r"\Ahttps://[a-z]{1,10}\.example\.com(/[a-z0-9_-]{1,20}){2,3}\Z")
+
 # What a hostile draw puts in one question instead of an accepted answer.
 HOSTILE = {
     "project_name": hostile_text | st.text(min_size=101, max_size=5000) | lookalike_names | yaml_scalars | reread_text,
@@ -180,6 +184,12 @@ HOSTILE = {
     | alias_bombs,
     "image_digests": alias_bombs.map(lambda bomb: {"runtime": bomb}),
     "renovate_timezone": hostile_text | yaml_scalars | st.sampled_from(["CET+1", "Europe/Nowhere", "../etc/localtime"]),
+    "repository_url": hostile_text
+    | urls_with_secrets
+    | st.sampled_from(
+        ["http://gitlab.example.com/a/b", "https://gitlab.example.com/a", "HTTPS://gitlab.example.com/a/b"]
+    ),
+    "license": hostile_text | yaml_scalars | st.sampled_from(["GPL-3.0-or-later", "mit", "MIT OR Apache-2.0"]),
     **dict.fromkeys(
         [
             *("dockerfile", "publish_package", "ci_share_cache_with_merge_requests", "ci_python_matrix"),
@@ -202,6 +212,8 @@ def answer_sets(draw: st.DrawFn, index: Index, index_mode: str | None) -> tuple[
         "description": draw(descriptions),
         "author_name": draw(author_names),
         "author_email": draw(emails),
+        "repository_url": draw(st.just("") | repository_urls),
+        "license": draw(st.sampled_from([spdx for _, spdx in metadata.licence_choices()])),
         "python_version": python,
         "uv_version": uv,
         "os_flavour": draw(st.sampled_from(images.valid_flavours(python, uv))),
@@ -253,6 +265,7 @@ def mirror(tmp_path_factory) -> Iterator[Index]:
 
 
 Site = dict[str, list[tuple[str, tuple[str, ...]]]]
+Sites = Callable[[str], Site]  # a plain project's site, by its licence (an open one adds its page)
 
 
 def shape(site: Path, name: str) -> list[tuple[str, tuple[str, ...]]]:
@@ -266,11 +279,19 @@ def shape(site: Path, name: str) -> list[tuple[str, tuple[str, ...]]]:
 
 
 @pytest.fixture(scope="module")
-def plain_site(template_repo, copie_session) -> Site:
-    """The shape of each page of a plain project's docs site."""
-    project = render_with(copie_session, template_repo, {"docs": True})
-    run(DOCS_CHECK, project, green_environment(answers_of(project)["python_version"]))
-    return {name: shape(project / "public", name) for name in SITE_PAGES}
+def plain_site(template_repo, copie_session) -> Sites:
+    """The shape of each page of a plain project's docs site, with a licence like the one given
+    (proprietary or open: an open one has a licence page in every page's navigation)."""
+    made: dict[bool, Site] = {}
+
+    def plain(licence: str) -> Site:
+        if (is_open := metadata.is_open(licence)) not in made:
+            project = render_with(copie_session, template_repo, {"docs": True, "license": licence})
+            run(DOCS_CHECK, project, green_environment(answers_of(project)["python_version"]))
+            made[is_open] = {name: shape(project / "public", name) for name in SITE_PAGES}
+        return made[is_open]
+
+    return plain
 
 
 def check_invariant(
@@ -279,7 +300,7 @@ def check_invariant(
     answers: dict[str, object],
     env: dict[str, str],
     index_log: Path,
-    plain_site: Site,
+    plain_site: Sites,
     *,
     clean: bool,
 ) -> None:
@@ -335,13 +356,14 @@ def check_safe(project: Path, answers: dict[str, object], index_log: Path) -> No
         assert "CI_SERVER_HOST" in before
 
 
-# The marker lines of pymdownx.snippets the template itself writes (README's usage section and
-# docs/usage.md's include); an answer adds none.
+# The marker lines of pymdownx.snippets the template itself writes (README's usage section, the
+# includes of docs/usage.md, changelog.md, contributing.md and, for an open licence, license.md);
+# an answer adds none.
 SNIPPET_LINE = re.compile(r"^\s*(<!--\s*)?-+8<-+", re.MULTILINE)
-TEMPLATE_SNIPPET_LINES = 3
+TEMPLATE_SNIPPET_LINES = 5
 
 
-def check_read_again(project: Path, plain_site: Site) -> None:
+def check_read_again(project: Path, plain_site: Sites) -> None:
     """Each answer as the tools that read its file again take it (README, "Where answers are
     read again"): each page of the site Zensical built (check_green ran its build) has the
     shape of a plain project's (``shape``) and shows the name as typed; pymdownx.snippets finds only the template's
@@ -350,12 +372,12 @@ def check_read_again(project: Path, plain_site: Site) -> None:
     recorded = answers_of(project)
     if recorded.get("docs"):
         for name in SITE_PAGES:
-            assert shape(project / "public", name) == plain_site[name], name
+            assert shape(project / "public", name) == plain_site(recorded["license"])[name], name
             text = " ".join(page(project / "public", name).text)
             assert " ".join(str(recorded["project_name"]).split()) in " ".join(text.split()), name
         markdown = [project / "README.md", *sorted((project / "docs").glob("*.md"))]
         marker_lines = sum(len(SNIPPET_LINE.findall(path.read_text(encoding="utf-8"))) for path in markdown)
-        assert marker_lines == TEMPLATE_SNIPPET_LINES
+        assert marker_lines == TEMPLATE_SNIPPET_LINES + metadata.is_open(recorded["license"])
     for name in ("distribution_name", "package_name"):
         assert not str(recorded[name]).startswith("-")  # never an option where a command line reads it
     for job in pipeline(project).values():
@@ -367,7 +389,7 @@ def check_read_again(project: Path, plain_site: Site) -> None:
 
 
 def check_drawn(
-    data: st.DataObject, mirror: Index, index_mode: str | None, template: Path, copie: Copie, plain_site: Site
+    data: st.DataObject, mirror: Index, index_mode: str | None, template: Path, copie: Copie, plain_site: Sites
 ) -> None:
     answers, clean = data.draw(answer_sets(mirror, index_mode), label="answers")
     check_invariant(copie, template, answers, mirror.env(), mirror.log, plain_site, clean=clean)
