@@ -28,7 +28,7 @@ files (a plain copy of the cache on the same disk): the ratio of a warm job's re
 it says how much of the wait is left to win.
 
 The template's own jobs are measured too: the audit job (against a loopback OSV service),
-and the type checker in the test job against a job of its own (README, "Performance").
+and the type checker in the test job against a job of its own (docs/caches.md).
 
 Then, for each dependency set, the index bandwidth above which ``prune`` (download wheels
 again) beats ``keep-wheels`` (restore them), as a function of the cache storage's

@@ -6,7 +6,7 @@
   images come from (registries); copier.yml's ``python_version``, ``os_flavour`` and
   ``image_registry`` choices, with their labels, are made from it
   (``python_choices``, ``os_flavour_choices``, ``registry_choices``), and so is the
-  README's flavour table (``flavour_table``, kept in step by a test);
+  the site's flavour table (docs/generated-project.md) (``flavour_table``, kept in step by a test);
 - derivations: ``image_refs`` turns the answers into every image reference a project
   names, kept in copier.yml's hidden value ``images``; no template names an image by hand.
 
@@ -314,7 +314,7 @@ def registry_choices() -> list[tuple[str, str]]:
 
 
 def flavour_table() -> str:
-    """The README's table of OS flavours: what each answer means and which uv versions have it."""
+    """The site's OS flavour table (docs/generated-project.md): what each answer means, which uv has it."""
     rows = ["| `os_flavour` | uv's image / the official Python image | uv versions |", "| --- | --- | --- |"]
     for answer, label in OS_FLAVOUR_ANSWERS.items():
         flavour = FLAVOURS[resolve_flavour(answer)]

@@ -1,4 +1,4 @@
-"""The platform team's view of every project made from this template (README, "The fleet").
+"""The platform team's view of every project made from this template (docs/fleet.md).
 
     uv run fleet report --group platform [--format table|json|html] [--output FILE]
     uv run fleet rollout --group platform [--to vX.Y.Z] [--limit N] [--run]

@@ -15,8 +15,13 @@ import gitlab
 
 from fleet import report as fleet_report
 
-FORMATS = {"table": fleet_report.as_table, "json": fleet_report.as_json, "html": fleet_report.as_html}
-SUFFIXES = {".html": "html", ".json": "json"}
+FORMATS = {
+    "table": fleet_report.as_table,
+    "json": fleet_report.as_json,
+    "html": fleet_report.as_html,
+    "markdown": fleet_report.as_markdown,
+}
+SUFFIXES = {".html": "html", ".json": "json", ".md": "markdown"}
 
 
 # Every environment variable the command reads, and what for: --help lists them.
@@ -60,7 +65,7 @@ def parser() -> argparse.ArgumentParser:
         type=Path,
         action="append",
         default=[],
-        help="write here instead, in the format of its suffix (.html, .json, else a table); repeatable",
+        help="write here instead, in its suffix's format (.html, .json, .md: a site page, else a table); repeatable",
     )
     report.add_argument("--workers", type=int, default=8, help="requests in flight at once (default 8)")
     rollout = commands.add_parser(

@@ -307,7 +307,7 @@ def chart_svg(result: Report) -> str:
     )
 
 
-def as_html(result: Report) -> str:
+def _table_html(result: Report) -> str:
     head = "".join(f"<th>{html.escape(column)}</th>" for column in COLUMNS)
     body = []
     for row in result.rows:
@@ -317,7 +317,23 @@ def as_html(result: Report) -> str:
             cells[-1] = f'<a href="{html.escape(row.merge_request["url"])}">{cells[-1]}</a>'
         state = html.escape(row.state.replace(" ", "-"))
         body.append(f'<tr class="{state}">' + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
-    title = f"Projects of {html.escape(result.group)} made from the template"
+    return f"<table><thead><tr>{head}</tr></thead><tbody>\n{chr(10).join(body)}\n</tbody></table>"
+
+
+def _title(result: Report) -> str:
+    return f"Projects of {html.escape(result.group)} made from the template"
+
+
+def _summary(result: Report) -> str:
+    return (
+        f"Newest release: {html.escape(result.newest or 'none')}. {len(result.rows)} projects,\n"
+        f"generated {html.escape(result.generated)}."
+    )
+
+
+def as_html(result: Report) -> str:
+    """A page of its own (`fleet report --output fleet.html`)."""
+    title = _title(result)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <style>
@@ -330,15 +346,29 @@ tr.archived {{ color: #888; }}
 </style></head>
 <body>
 <h1>{title}</h1>
-<p>Newest release: {html.escape(result.newest or "none")}. {len(result.rows)} projects,
-generated {result.generated}.</p>
+<p>{_summary(result)}</p>
 <h2>By release</h2>
 {chart_svg(result)}
 <h2>Projects</h2>
-<table><thead><tr>{head}</tr></thead><tbody>
-{chr(10).join(body)}
-</tbody></table>
+{_table_html(result)}
 </body></html>
+"""
+
+
+def as_markdown(result: Report) -> str:
+    """A page of the template's documentation site (`--output docs/fleet-report.md`): the same
+    chart and table as raw HTML, whose text is escaped, so no project's name is Markdown there."""
+    return f"""# Fleet report
+
+<p>{_title(result)}. {_summary(result)}</p>
+
+## By release
+
+<div>{chart_svg(result)}</div>
+
+## Projects
+
+{_table_html(result)}
 """
 
 

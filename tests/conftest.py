@@ -24,7 +24,7 @@ kit.read_file_mode_once_per_run()
 
 # ---------------------------------------------------------------- the longest first
 # The modules whose tests take longest, longest first (the sums of their tests' CPU times in a
-# whole CI=true run, README "Testing"; the answer space's three long tests before them all).
+# whole CI=true run, docs/maintaining.md, "Testing"; the answer space's three long tests before them all).
 # They run before the rest, each module whole (its module fixtures set up once): pytest-xdist's
 # worksteal gives each worker a contiguous share and an idle worker takes from the end of
 # another's queue, so the last minutes run short tests on every worker instead of one worker's
@@ -47,7 +47,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """``--numprocesses=auto`` (pyproject.toml): one worker per core, and one more. With one per
     core the cores were idle 18 % of a run (uv waiting on the index, Chromium, the loopback
     servers' delays: 2,516 s of CPU in a 1,537 s run on 2 cores); a third worker fills that time
-    (2,568 s in 1,366 s, the same tests, every one passed). README "Testing".
+    (2,568 s in 1,366 s, the same tests, every one passed). docs/maintaining.md, "Testing".
 
     The fast tier alone (``-m fast``) runs in this process: each worker would import and collect
     every module again for tests that take milliseconds (939 tests: 11 s of CPU in one process,

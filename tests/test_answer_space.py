@@ -124,7 +124,7 @@ def index_spellings(url: str) -> tuple[list[str], list[str]]:
     return taken, refused
 
 
-# Text that another tool reads again where an answer lands (README "Where answers are read
+# Text that another tool reads again where an answer lands (docs/questions.md, "Where answers are read
 # again"): markup for the HTML Zensical writes, markers for pymdownx.snippets, options for git's
 # and uv's command lines, GitLab's variable expansion.
 MARKUP = ["<img src=x onerror=alert(1)>", '" /><script>alert(3)</script>', "</title><b>", "&lt;i&gt;", "<!--"]
@@ -364,7 +364,7 @@ TEMPLATE_SNIPPET_LINES = 5
 
 
 def check_read_again(project: Path, plain_site: Sites) -> None:
-    """Each answer as the tools that read its file again take it (README, "Where answers are
+    """Each answer as the tools that read its file again take it (docs/questions.md, "Where answers are
     read again"): each page of the site Zensical built (check_green ran its build) has the
     shape of a plain project's (``shape``) and shows the name as typed; pymdownx.snippets finds only the template's
     marker lines in the Markdown it reads; GitLab expands no variable in a job's tags; no name

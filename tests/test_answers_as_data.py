@@ -1,4 +1,4 @@
-"""Every answer stays data in every tool that reads it again (README, "Where answers are read
+"""Every answer stays data in every tool that reads it again (docs/questions.md, "Where answers are read
 again"): the site generator's HTML and its Markdown extensions, coverage, git's command line,
 GitLab's variable expansion in tags, and the refusal messages themselves. Each test goes through
 the real consumer where one runs here, and the rules' unit tests pin each class of value.

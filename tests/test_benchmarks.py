@@ -1,4 +1,4 @@
-"""The benchmarks' own arithmetic and meters (they run outside the suite: README.md, "Performance")."""
+"""The benchmarks' own arithmetic and meters (they run outside the suite: docs/caches.md)."""
 
 from __future__ import annotations
 

@@ -256,7 +256,7 @@ def org_answers(index: Index) -> dict[str, object]:
 def test_organisation_defaults_from_copiers_settings_file_need_no_trust_flag(index, template_repo, tmp_path):
     org = org_answers(index)
     settings = tmp_path / "settings.yml"
-    # The README's snippet: defaults for every project, and trust for the template's location.
+    # docs/organisation.md's snippet: defaults for every project, and trust for the template's location.
     settings.write_text(yaml.safe_dump({"defaults": org, "trust": [str(template_repo)]}))
     project = tmp_path / "payments"
     env = {"COPIER_SETTINGS_PATH": str(settings), **index.env()}

@@ -181,7 +181,7 @@ def test_caches_are_archived_at_the_default_level(render):
     assert "CACHE_COMPRESSION_LEVEL" not in str(pipeline(render(env=OFFLINE)))
 
 
-# What the cached jobs set for their archives (README, "Benchmark": zipzstd won it).
+# What the cached jobs set for their archives (docs/caches.md: zipzstd won the benchmark).
 ARCHIVE_SETTINGS = {"FF_USE_FASTZIP": "true", "CACHE_COMPRESSION_FORMAT": "zipzstd"}
 
 

@@ -3,7 +3,7 @@
 the tests read its own report file (and, for the branches it plans, its own JSON log).
 
 Where a claim is about what Renovate pushes (a relocked uv.lock, a security fix outside the
-schedule), it runs as the group's scheduled job runs it (README, "Running Renovate for a whole
+schedule), it runs as the group's scheduled job runs it (docs/renovate.md, "Running Renovate for a whole
 group"): on the GitLab platform, against the loopback GitLab of tests/gitlab_server.py, with
 uv from PATH (Renovate's ``binarySource: global``) relocking, the project's git repository a
 bare one the test reads back, and OSV's database served by the loopback vulnerability service.
@@ -128,7 +128,7 @@ def looked_up(copie_session, template_repo, tmp_path_factory) -> Iterator[tuple[
 
 
 def renovate_environment(index: Index) -> dict[str, str]:
-    """What the platform team's Renovate pipeline sets (README, "Running Renovate for a whole
+    """What the platform team's Renovate pipeline sets (docs/renovate.md, "Running Renovate for a whole
     group"): the organisation's CA for Renovate (Node) and for the uv it runs, the index's
     credentials from a masked variable."""
     rules = [
@@ -302,7 +302,7 @@ def on_gitlab(copie_session, template_repo, tmp_path_factory) -> Iterator[OnGitL
                 "RENOVATE_GIT_AUTHOR": "Renovate Bot <renovate@example.com>",
                 "RENOVATE_BASE_DIR": str(work / "renovate"),
                 "RENOVATE_X_IGNORE_RE2": "true",
-                "OSV_OFFLINE_DATABASE_URL": f"{osv.url}/osv-offline.zip",  # README: a mirror of OSV's database
+                "OSV_OFFLINE_DATABASE_URL": f"{osv.url}/osv-offline.zip",  # docs/renovate.md: OSV's mirror
                 "OSV_OFFLINE_ROOT_DIR": str(work / "osv-offline"),
                 "LOG_LEVEL": "debug",
                 "LOG_FORMAT": "json",

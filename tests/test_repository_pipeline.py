@@ -116,19 +116,29 @@ def test_the_pipeline_passes_gitlabs_schema_and_runs_on_a_default_projects_ci_im
     check_schema(repository)  # its .gitlab-ci.yml (it has no .gitlab/ci/)
     ci = pipeline(repository)
     assert ci["variables"]["UV_CI_IMAGE"] == pipeline(render(env=OFFLINE))["variables"]["UV_CI_IMAGE"]
-    assert {job: ci[job].get("extends") for job in ("fast", "suite", "pages")} == {
+    assert {job: ci[job].get("extends") for job in ("fast", "suite", "docs", "pages")} == {
         "fast": ".tests",
         "suite": ".tests",
-        "pages": ".uv",
+        "docs": ".site",
+        "pages": ".site",
     }
     assert ci[".tests"]["extends"] == ".uv"
+    assert ci[".site"]["extends"] == ".uv"
 
 
 def test_the_fast_tier_comes_first_and_a_protected_version_tag_also_releases(repository):
-    assert listed(repository, "CI_COMMIT_REF_PROTECTED=true") == {"fast", "suite"}  # main
-    assert listed(repository, "CI_COMMIT_TAG=v1.0.0", "CI_COMMIT_REF_PROTECTED=true") == {"fast", "suite", "release"}
-    assert listed(repository, "CI_COMMIT_TAG=v1.0.0", "CI_COMMIT_REF_PROTECTED=false") == {"fast", "suite"}
-    assert listed(repository, "CI_COMMIT_TAG=nightly", "CI_COMMIT_REF_PROTECTED=true") == {"fast", "suite"}
+    assert listed(repository, "CI_COMMIT_REF_PROTECTED=true") == {"fast", "suite", "pages"}  # main: the site
+    # GitLab sets no CI_COMMIT_BRANCH in a tag's pipeline (docs.gitlab.com/ci/variables/predefined_variables).
+    tag = ("CI_COMMIT_TAG=v1.0.0", "CI_COMMIT_BRANCH=")
+    assert listed(repository, *tag, "CI_COMMIT_REF_PROTECTED=true") == {"fast", "suite", "release"}
+    assert listed(repository, *tag, "CI_COMMIT_REF_PROTECTED=false") == {"fast", "suite"}
+    # A merge request's pipeline builds the site strictly (GitLab sets no CI_COMMIT_BRANCH there).
+    request = ("CI_PIPELINE_SOURCE=merge_request_event", "CI_COMMIT_BRANCH=", "CI_OPEN_MERGE_REQUESTS=")
+    assert listed(repository, *request) == {"fast", "suite", "docs"}
+    assert listed(repository, "CI_COMMIT_TAG=nightly", "CI_COMMIT_BRANCH=", "CI_COMMIT_REF_PROTECTED=true") == {
+        "fast",
+        "suite",
+    }
     # The fleet report's schedule runs the report alone, and only for a group.
     assert listed(repository, "CI_PIPELINE_SOURCE=schedule", "FLEET_GROUP=acme") == {"pages"}
     assert listed(repository, "CI_PIPELINE_SOURCE=schedule") == set()
@@ -200,7 +210,7 @@ def test_a_tag_the_changelog_does_not_name_fails_the_release_and_creates_nothing
     assert not [r for r in gitlab.requests() if r["path"].endswith("/releases")]
 
 
-def test_the_scheduled_fleet_report_publishes_its_page_and_data(repository, tmp_path):
+def test_the_scheduled_fleet_report_is_a_page_of_the_site_with_its_data(repository, tmp_path):
     with serving_gitlab(tmp_path / "fleet", FLEET) as server:
         variables = [
             "CI_PIPELINE_SOURCE=schedule",
@@ -209,11 +219,17 @@ def test_the_scheduled_fleet_report_publishes_its_page_and_data(repository, tmp_
             "GITLAB_TOKEN=glpat-fleet-reader-000000",
             "CI_PROJECT_ID=platform/copier-uv-gitlab",
             f"CI_PROJECT_URL={TEMPLATE_URL.removesuffix('.git')}",
+            "CI_PAGES_URL=https://platform.pages.example.com/copier-uv-gitlab",
         ]
         arguments = [arg for variable in variables for arg in ("--variable", variable)]
+        assert listed(repository, *variables) == {"pages"}
         job = run_pipeline(repository, *arguments, jobs=["pages"])
-    assert "public/index.html: 10 projects" in job.stdout
+    assert "docs/fleet-report.md: 10 projects" in job.stdout
     assert "glpat-fleet-reader-000000" not in job.stdout
-    page = (repository / "public" / "index.html").read_text(encoding="utf-8")
+    public = repository / ".gitlab-ci-local" / "artifacts" / "pages" / "public"
+    page = (public / "fleet-report" / "index.html").read_text(encoding="utf-8")
     assert "Projects of acme made from the template" in page
-    assert len(json.loads((repository / "public" / "fleet.json").read_text(encoding="utf-8"))["rows"]) == 10
+    assert page.count("<tr class=") == 10
+    assert 'href="../questions/"' in page  # the site's own navigation around it
+    assert '<link rel="canonical" href="https://platform.pages.example.com/copier-uv-gitlab/fleet-report/">' in page
+    assert len(json.loads((public / "fleet.json").read_text(encoding="utf-8"))["rows"]) == 10

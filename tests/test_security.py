@@ -426,7 +426,7 @@ def notebook(code: str) -> str:
 
 def secret_corpus() -> dict[str, tuple[str, int, str]]:
     """A file per kind, made now: its text, the secret's line, the kind the scanner names (the
-    README's table lists each beside its gitleaks rule)."""
+    site's table (docs/security.md) lists each beside its gitleaks rule)."""
     python = '"""Settings."""\n\n{} = "{}"\n'
     kinds = {
         "GitLab personal access token": ("glpat-", TOKEN, 20),

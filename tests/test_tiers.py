@@ -1,4 +1,4 @@
-"""The fast tier's promise (README, Testing): a test marked fast starts no process."""
+"""The fast tier's promise (docs/maintaining.md, "Testing"): a test marked fast starts no process."""
 
 from __future__ import annotations
 
