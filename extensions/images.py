@@ -200,6 +200,11 @@ DIGEST_ROLES = ("ci", "uv", "python")
 # mirror or dependency proxy can serve it. Source: quay.io/buildah/stable tags (2026-11).
 BUILDER_IMAGE = "quay.io/buildah/stable:v1.43.0"  # renovate: datasource=docker
 
+# The dev container's Dev Containers feature that installs git from the image's own packages
+# (uv's slim images have none; the editor's source control and the git hooks need it): an OCI
+# artifact on ghcr.io (containers.dev/features), followed by its major version.
+GIT_FEATURE = "ghcr.io/devcontainers/features/git:1"  # renovate: datasource=docker
+
 _MIRROR_RE = re.compile(
     r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*(?::\d{1,5})?"
     r"(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$"
@@ -390,6 +395,7 @@ def image_refs(
         "uv": _pin(f"{uv_repository}:{uv_version}", "uv", digests),
         "python": _pin(_python_ref(python_repository, python_version, os_flavour), "python", digests),
         "builder": BUILDER_IMAGE,
+        "git_feature": GIT_FEATURE,
         "matrix": {**matrix, python_version: ci},
     }
 

@@ -66,7 +66,7 @@ def test_the_cli_reads_it_and_its_image_is_the_ci_image_of_the_same_render(defau
     ci_image = pipeline(default_project)["variables"]["UV_CI_IMAGE"]
     assert configuration["image"] == ci_image == images_of(default_project)["ci"]
     assert configuration["name"] == "Payment Service"
-    assert configuration["postCreateCommand"].endswith("uv sync --locked")
+    assert configuration["postCreateCommand"].endswith("uv sync --locked && uv run --no-sync prek install")
     python = answers_of(default_project)["python_version"]
     assert configuration["containerEnv"]["UV_PYTHON"] == python
     assert configuration["containerEnv"]["UV_PYTHON_DOWNLOADS"] == "never"

@@ -251,6 +251,7 @@ def test_image_refs_gathers_every_reference_a_project_names():
         "uv": "docker.io/astral/uv:0.13",
         "python": "docker.io/library/python:3.12-alpine3.23",
         "builder": images.BUILDER_IMAGE,
+        "git_feature": images.GIT_FEATURE,
         "matrix": {
             "3.12": "docker.io/astral/uv:0.13-python3.12-alpine3.23",
             "3.13": "docker.io/astral/uv:0.13-python3.13-alpine3.23",
