@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,6 +42,20 @@ LONGEST_FIRST = [
     "test_generated_project.py",
     "test_docs.py",
 ]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The skipped tests, one line per reason (a missing system package names `.ci/run`, which
+    installs it), whichever test or fixture met it first: `-ra` would list every location."""
+    reasons = Counter(
+        report.longrepr[2].removeprefix("Skipped: ")
+        for report in terminalreporter.stats.get("skipped", [])
+        if isinstance(report.longrepr, tuple)
+    )
+    if reasons:
+        terminalreporter.section("skipped, by reason")
+        for reason, count in reasons.most_common():
+            terminalreporter.line(f"{count} skipped: {reason}")
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
