@@ -15,6 +15,7 @@ holds an internal package), so an accepted index answer can be locked and instal
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -279,17 +280,26 @@ def shape(site: Path, name: str) -> list[tuple[str, tuple[str, ...]]]:
 
 
 @pytest.fixture(scope="module")
-def plain_site(template_repo, copie_session) -> Sites:
+def plain_site(template_repo, copie_session, tmp_path_factory) -> Sites:
     """The shape of each page of a plain project's docs site, with a licence like the one given
-    (proprietary or open: an open one has a licence page in every page's navigation)."""
-    made: dict[bool, Site] = {}
+    (proprietary or open: an open one has a licence page in every page's navigation). Made once
+    per run: the first worker that needs one writes it where the others read it, under a lock."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the run's folder
 
     def plain(licence: str) -> Site:
-        if (is_open := metadata.is_open(licence)) not in made:
-            project = render_with(copie_session, template_repo, {"docs": True, "license": licence})
-            run(DOCS_CHECK, project, green_environment(answers_of(project)["python_version"]))
-            made[is_open] = {name: shape(project / "public", name) for name in SITE_PAGES}
-        return made[is_open]
+        kind = "open" if metadata.is_open(licence) else "proprietary"
+        made = shared / f"plain-site-{kind}.json"
+        with (shared / f"plain-site-{kind}.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not made.exists():
+                project = render_with(copie_session, template_repo, {"docs": True, "license": licence})
+                run(DOCS_CHECK, project, green_environment(answers_of(project)["python_version"]))
+                made.write_text(json.dumps({name: shape(project / "public", name) for name in SITE_PAGES}))
+        return {
+            name: [(tag, tuple(attrs)) for tag, attrs in elements]
+            for name, elements in json.loads(made.read_text()).items()
+        }
 
     return plain
 

@@ -23,6 +23,7 @@ from tests.kit import (
     commit_all,
     copier_cli,
     git,
+    green_environment,
     images_of,
     node_tool,
     pipeline,
@@ -138,14 +139,15 @@ def test_on_create_the_container_syncs_the_lock_and_installs_the_git_hooks_that_
     default_project, tmp_path
 ):
     """The container half of `postCreateCommand` runs here as the CLI runs it in the container
-    (in the workspace, with the container's environment; the environment in a folder of the test's):
-    the hooks it installs run on the next commit, which they refuse for a private key."""
+    (in the workspace, with the container's environment; the project's environment is this
+    worker's synced one, as the green checks use it): the hooks it installs run on the next
+    commit, which they refuse for a private key."""
     project = committed_copy(default_project, tmp_path / "project")
     configuration = read_configuration(project, tmp_path)
     assert configuration["features"] == {
         "ghcr.io/devcontainers/features/git:1": {"version": "os-provided", "ppa": False}
     }
-    env = {**configuration["containerEnv"], "UV_PROJECT_ENVIRONMENT": str(tmp_path / "venv")}
+    env = {**configuration["containerEnv"], **green_environment(configuration["containerEnv"]["UV_PYTHON"])}
     del env["SSL_CERT_FILE"]  # the container's store; here the machine's own
     run(["sh", "-c", configuration["postCreateCommand"]], project, env)
     assert "prek" in (project / ".git" / "hooks" / "pre-commit").read_text(encoding="utf-8")
