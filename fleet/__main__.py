@@ -13,6 +13,7 @@ from pathlib import Path
 
 import gitlab
 
+from fleet import convergence
 from fleet import report as fleet_report
 
 FORMATS = {
@@ -68,6 +69,11 @@ def parser() -> argparse.ArgumentParser:
         help="write here instead, in its suffix's format (.html, .json, .md: a site page, else a table); repeatable",
     )
     report.add_argument("--workers", type=int, default=8, help="requests in flight at once (default 8)")
+    report.add_argument(
+        "--history",
+        type=Path,
+        help="add this run to this history file (JSON lines), and draw the fleet's convergence from it in pages",
+    )
     rollout = commands.add_parser(
         "rollout",
         help="start the template-update job in the projects behind a release",
@@ -123,9 +129,15 @@ def main(argv: list[str] | None = None) -> int:
         outcomes = fleet_report.rollout(fleet, result, target, run=args.run, limit=args.limit)
         print(fleet_report.rollout_summary(outcomes, target, run=args.run))
         return 0
+    section = ""
+    if args.history:
+        history = convergence.append(args.history, convergence.snapshot_of(result))
+        section = convergence.section_html(result, history, fleet.now)
     for output in args.output:
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(FORMATS[SUFFIXES.get(output.suffix, "table")](result), encoding="utf-8")
+        kind = SUFFIXES.get(output.suffix, "table")
+        text = FORMATS[kind](result, section) if kind in {"html", "markdown"} else FORMATS[kind](result)
+        output.write_text(text, encoding="utf-8")
         print(f"{output}: {len(result.rows)} projects ({result.requests} API requests)")
     if not args.output:
         print(FORMATS[args.format](result))

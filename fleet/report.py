@@ -74,6 +74,7 @@ class Report:
     rows: list[Row]
     requests: int  # API requests the run made
     releases: list[str] = field(default_factory=list)  # the template's, oldest first
+    release_dates: dict[str, str] = field(default_factory=dict)  # each release tag's commit date
     generated: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
     @property
@@ -175,9 +176,12 @@ class Fleet:
     def requests(self) -> int:
         return self._count
 
-    def releases(self, template_project: str) -> list[str]:
-        tags = self.gl.projects.get(template_project, lazy=True).tags.list(iterator=True, per_page=100)
-        return releases_of(tag.name for tag in tags)
+    def releases(self, template_project: str) -> tuple[list[str], dict[str, str]]:
+        """The template's releases, oldest first, and each tag's commit date (tags.md: ``commit.created_at``)."""
+        tags = list(self.gl.projects.get(template_project, lazy=True).tags.list(iterator=True, per_page=100))
+        dates = {tag.name: (tag.commit or {}).get("created_at", "") for tag in tags}
+        releases = releases_of(dates)
+        return releases, {release: dates[release] for release in releases}
 
     def projects(self, group: str) -> list:
         listed = self.gl.groups.get(group, lazy=True).projects.list(
@@ -238,12 +242,12 @@ class Fleet:
 def report(fleet: Fleet, group: str, template_project: str, sources: Iterable[str], workers: int = 8) -> Report:
     """Every project of ``group`` made from the template (its URLs ``sources``), with its row."""
     wanted = {normalised_source(source) for source in sources}
-    releases = fleet.releases(template_project)
+    releases, dates = fleet.releases(template_project)
     listed = fleet.projects(group)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         rows = [row for row in pool.map(lambda p: fleet.row(p, wanted, releases), listed) if row is not None]
     rows.sort(key=lambda row: (ORDER.index(row.state), -(row.behind or 0), row.project))
-    return Report(group, rows, fleet.requests, releases)
+    return Report(group, rows, fleet.requests, releases, dates)
 
 
 # ---------------------------------------------------------------- output
@@ -331,8 +335,9 @@ def _summary(result: Report) -> str:
     )
 
 
-def as_html(result: Report) -> str:
-    """A page of its own (`fleet report --output fleet.html`)."""
+def as_html(result: Report, convergence: str = "") -> str:
+    """A page of its own (`fleet report --output fleet.html`); ``convergence``: its section, made
+    from the history of reports (fleet/convergence.py)."""
     title = _title(result)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
@@ -349,13 +354,13 @@ tr.archived {{ color: #888; }}
 <p>{_summary(result)}</p>
 <h2>By release</h2>
 {chart_svg(result)}
-<h2>Projects</h2>
+{convergence}<h2>Projects</h2>
 {_table_html(result)}
 </body></html>
 """
 
 
-def as_markdown(result: Report) -> str:
+def as_markdown(result: Report, convergence: str = "") -> str:
     """A page of the template's documentation site (`--output docs/fleet-report.md`): the same
     chart and table as raw HTML, whose text is escaped, so no project's name is Markdown there."""
     return f"""# Fleet report
@@ -366,6 +371,7 @@ def as_markdown(result: Report) -> str:
 
 <div>{chart_svg(result)}</div>
 
+{convergence}
 ## Projects
 
 {_table_html(result)}

@@ -26,7 +26,8 @@ Routes, each from its page on docs.gitlab.com/api:
 - ``GET /api/v4/groups/:id/projects`` (groups.md, "List projects"; ``include_subgroups``,
   ``archived``), paginated as every list here (rest/index.md, "Pagination": ``per_page`` at
   most 100, ``X-Total``, ``X-Next-Page``, a ``Link`` header with ``rel="next"``);
-- ``GET /api/v4/projects/:id/repository/tags`` (tags.md), ``.../pipelines`` (pipelines.md,
+- ``GET /api/v4/projects/:id/repository/tags`` (tags.md: each with its ``commit``, whose
+  ``created_at`` is the tag's date), ``.../pipelines`` (pipelines.md,
   by ``source`` and ``ref``, newest first) and ``.../pipelines/:pid/jobs`` (jobs.md);
 - a project the fixture marks ``deny`` answers that status to everything below it, ``slow``
   answers late, ``throttle`` answers 429 with ``Retry-After`` that many times first, as GitLab's
@@ -275,7 +276,10 @@ class Handler(BaseHTTPRequestHandler):
     def history(self, project: dict, rest: str, query: dict[str, str]) -> None:
         """A project's tags, its pipelines (newest first, by ``source`` and ``ref``) and a pipeline's jobs."""
         if rest == "/repository/tags":
-            self.paginated([{"name": tag} for tag in project.get("tags", [])], query)
+            # A tag is its name, or its name and its commit's date (the fixture's ``{name: date}``).
+            tags = project.get("tags", [])
+            dates = tags if isinstance(tags, dict) else dict.fromkeys(tags, "2026-11-01T00:00:00Z")
+            self.paginated([{"name": tag, "commit": {"created_at": at}} for tag, at in dates.items()], query)
         elif rest == "/pipelines":
             pipelines = [
                 p

@@ -19,6 +19,7 @@ import pytest
 from PIL import Image
 
 from fleet import __main__ as fleet_command
+from fleet import convergence
 from fleet import report as fleet_report
 from tests.kit import ROOT, headless_chromium, run
 from tests.servers import GitLab, serving_gitlab
@@ -377,3 +378,89 @@ def test_help_names_every_environment_variable_the_command_reads():
     for parser in (root, *subcommands.values()):
         shown = parser.format_help()
         assert all(f"\n  {name} " in shown for name in read), parser.prog
+
+
+# ---------------------------------------------------------------- convergence over the reports
+
+
+def snapshot(at: str, **on: str) -> convergence.Snapshot:
+    return convergence.Snapshot(
+        at, ["v1.0.0", "v1.1.0", "v2.0.0"], {f"acme/{name}": release for name, release in on.items()}
+    )
+
+
+# Four weeks of one fleet: v2.0.0 comes out in week two and spreads; "d" cannot be read in week four.
+HISTORY = [
+    snapshot("2026-11-02T06:00:00Z", a="v1.1.0", b="v1.1.0", c="v1.0.0", d="v1.1.0"),
+    snapshot("2026-11-09T06:00:00Z", a="v2.0.0", b="v1.1.0", c="v1.0.0", d="v1.1.0"),
+    snapshot("2026-11-16T06:00:00Z", a="v2.0.0", b="v2.0.0", c="v1.1.0", d="v2.0.0"),
+    snapshot("2026-11-23T06:00:00Z", a="v2.0.0", b="v2.0.0", c="v1.1.0", d=""),
+]
+
+
+@pytest.mark.fast
+def test_adoption_is_each_releases_share_of_the_fleet_on_it_or_newer_at_each_report():
+    curves = convergence.adoption(HISTORY)
+    assert list(curves) == ["v1.0.0", "v1.1.0", "v2.0.0"]
+    assert [share for _, share in curves["v2.0.0"]] == [0.0, 0.25, 0.75, 0.5]  # d unreadable: on none
+    assert [share for _, share in curves["v1.1.0"]] == [0.75, 0.75, 1.0, 0.75]
+    assert curves["v1.0.0"][0] == ("2026-11-02T06:00:00Z", 1.0)
+    assert convergence.adoption([]) == {}
+
+
+@pytest.mark.fast
+def test_the_lag_is_counted_from_the_first_release_after_the_projects_own_and_says_why():
+    dates = {"v1.0.0": "2026-10-01T00:00:00Z", "v1.1.0": "2026-10-20T00:00:00Z", "v2.0.0": "2026-11-05T12:00:00Z"}
+    row, current, behind = fleet_report.Row, fleet_report.CURRENT, fleet_report.BEHIND
+    report = fleet_report.Report(
+        "acme",
+        [
+            row("acme/a", "", current, "v2.0.0", 0),
+            row("acme/b", "", behind, "v1.1.0", 1, update="success"),
+            row("acme/c", "", behind, "v1.0.0", 2, update="success", merge_request={"conflicts": True}),
+            row("acme/e", "", behind, "v1.1.0", 1, update="failed", merge_request={"draft": True}),
+            row("acme/f", "", behind, "v1.1.0", 1, update="never scheduled"),
+            row("acme/d", "", fleet_report.NO_ACCESS),
+            row("acme/old", "", fleet_report.ARCHIVED, "v1.0.0", 2),
+        ],
+        7,
+        ["v1.0.0", "v1.1.0", "v2.0.0"],
+        dates,
+    )
+    found = {lag.project: lag for lag in convergence.lags(report, dates, NOW)}
+    assert "acme/old" not in found  # archived: nobody works on it
+    assert (found["acme/b"].releases, found["acme/b"].why) == (1, "waiting for a merge")
+    assert (found["acme/c"].releases, found["acme/c"].why) == (2, "conflicts")
+    assert found["acme/e"].why == "red checks"
+    assert found["acme/f"].why == "no schedule"
+    assert found["acme/d"].why == "no access"
+    # c has been behind since v1.1.0 came out, b since v2.0.0 did.
+    assert found["acme/c"].days == (NOW - convergence.moment(dates["v1.1.0"])).days
+    assert found["acme/b"].days == (NOW - convergence.moment(dates["v2.0.0"])).days
+    assert found["acme/c"].days > found["acme/b"].days > 0
+    # Median over the projects whose release is known (a, b, c, e, f): 1 release.
+    days, releases = convergence.median_lag(list(found.values()))
+    assert releases == 1
+    assert days == found["acme/b"].days
+    assert [lag.project for lag in convergence.stuck(list(found.values()), count=2)] == ["acme/c", "acme/b"]
+
+
+def test_the_page_draws_the_adoption_curves_from_the_history_in_headless_chromium(fixture_report, tmp_path):
+    history_file = tmp_path / "fleet-history.jsonl"
+    for earlier in HISTORY:
+        convergence.append(history_file, earlier)
+    history = convergence.append(history_file, convergence.snapshot_of(fixture_report))
+    assert len(history) == len(HISTORY) + 1
+    page = tmp_path / "index.html"
+    section = convergence.section_html(fixture_report, history, NOW)
+    page.write_text(fleet_report.as_html(fixture_report, section), encoding="utf-8")
+    browser = headless_chromium(tmp_path)
+    dom = run([*browser, "--dump-dom", page.as_uri()], tmp_path)
+    assert dom.count("<polyline") == 3  # a curve per release
+    assert "Median lag behind v2.0.0" in dom
+    assert "acme/team-a/ledger" in dom.split("Stuck longest")[1]  # the furthest behind, named
+    shot = tmp_path / "convergence.png"
+    run([*browser, f"--screenshot={shot}", "--window-size=1280,1400", page.as_uri()], tmp_path)
+    with Image.open(shot) as image:
+        colours = {colour for _, colour in image.convert("RGB").getcolors(maxcolors=1 << 20)}
+    assert {(0x15, 0x65, 0xC0), (0x2E, 0x7D, 0x32)} <= colours  # the first curves, as drawn

@@ -233,3 +233,8 @@ def test_the_scheduled_fleet_report_is_a_page_of_the_site_with_its_data(reposito
     assert 'href="../questions/"' in page  # the site's own navigation around it
     assert '<link rel="canonical" href="https://platform.pages.example.com/copier-uv-gitlab/fleet-report/">' in page
     assert len(json.loads((public / "fleet.json").read_text(encoding="utf-8"))["rows"]) == 10
+    # The report's line in the history the next schedule draws the convergence from, in its cache.
+    (history,) = (repository / ".gitlab-ci-local" / "cache").glob("*fleet-history-protected-*/.fleet-history/*.jsonl")
+    assert len(history.read_text(encoding="utf-8").splitlines()) == 1
+    assert "Median lag behind v2.0.0" in page
+    assert page.count("<polyline") == 3  # a curve per release, one point each so far
