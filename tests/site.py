@@ -1,5 +1,7 @@
-"""The template's documentation site (`zensical.toml`, `docs/`): the pages it must have, and the
-questions page's reference table, made from copier.yml rather than by hand.
+"""The template's documentation site (`zensical.toml`, `docs/`): the pages it must have, the
+questions page's reference table, made from copier.yml rather than by hand, and how a built
+site is checked as its readers meet it (on GitLab Pages under a sub-path, in Chromium), for this
+site and a generated project's alike.
 
     uv run python -m tests.site     # rewrite the table in docs/questions.md; tests/test_site.py checks it
 """
@@ -55,7 +57,7 @@ COMPUTED_DEFAULTS = {
     "{{ default_repository_url(_copier_conf.dst_path) }}": 'the git remote `origin`\'s web address, else `""`',
 }
 
-# Choices copier.yml takes from the image table (extensions/images.py), as values.
+# Choices copier.yml computes (the image table's, the licences), as values.
 COMPUTED_CHOICES = {
     "{{ python_choices() | tojson }}": images.python_choices,
     "{{ os_flavour_choices(python_version, uv_version) | tojson }}": lambda: list(images.OS_FLAVOUR_ANSWERS),
