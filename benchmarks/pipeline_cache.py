@@ -59,6 +59,7 @@ import tempfile
 import time
 import tomllib
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -642,6 +643,14 @@ def _security_panel(ax, report: dict) -> None:
     ax.legend(fontsize=7)
 
 
+def write_report(report: dict, path: Path, chart_path: Path, draw: Callable[[dict, Path], None]) -> None:
+    """The report as JSON at ``path``, and the chart ``draw`` makes of it at ``chart_path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=1) + "\n")
+    draw(report, chart_path)
+    print(f"\nwrote {path} and {chart_path}")
+
+
 def chart(report: dict, path: Path) -> None:
     import matplotlib as mpl  # noqa: PLC0415 - only the benchmark draws
     import matplotlib.ticker  # noqa: PLC0415 - the crossover panel's formatters
@@ -807,10 +816,7 @@ def main() -> int:
                 args.raw.write_bytes(pickle.dumps((set_name, results, types, prices, mr, deps)))
             report["sets"][set_name] = report_set(results, types, prices, mr, deps)
             print_set(set_name, report["sets"][set_name], prices)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "results.json").write_text(json.dumps(report, indent=1) + "\n")
-    chart(report, args.out / "pipeline_cache.png")
-    print(f"\nwrote {args.out / 'results.json'} and {args.out / 'pipeline_cache.png'}")
+    write_report(report, args.out / "results.json", args.out / "pipeline_cache.png", chart)
     return 0
 
 

@@ -61,6 +61,7 @@ from benchmarks.pipeline_cache import (
     local_index_mbps,
     prepare_project,
     wheel_sizes,
+    write_report,
 )
 from tests.kit import (
     DISTRIBUTION,
@@ -495,8 +496,7 @@ def report_again(path: Path) -> int:
     if "image" in report:
         report["image_table"] = image_table([ImageRecord(**r) for r in report["image"]["records"]])
     print(report["month_table"], report["events_table"], report.get("image_table", ""), sep="\n\n")
-    path.write_text(json.dumps(report, indent=1) + "\n")
-    chart(report, path.with_suffix(".png"))
+    write_report(report, path, path.with_suffix(".png"), chart)
     return 0
 
 
@@ -546,9 +546,7 @@ def main() -> int:
             report["image_table"] = image_table(images)
             print(f"\nThe image job (buildah, {args.driver} storage, fresh each build):\n")
             print(report["image_table"])
-    (args.out / "timeline.json").write_text(json.dumps(report, indent=1) + "\n")
-    chart(report, args.out / "timeline.png")
-    print(f"\nwrote {args.out / 'timeline.json'} and {args.out / 'timeline.png'}")
+    write_report(report, args.out / "timeline.json", args.out / "timeline.png", chart)
     return 0
 
 
