@@ -21,7 +21,19 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
-from fleet.report import ARCHIVED, BEHIND, CURRENT, NO_ACCESS, UNREACHABLE, Report, Row, releases_of
+from fleet.report import (
+    ARCHIVED,
+    BEHIND,
+    CURRENT,
+    NEVER_SCHEDULED,
+    NOT_IN_SCHEDULE,
+    UNREADABLE,
+    Report,
+    Row,
+    age_in_days,
+    moment,
+    releases_of,
+)
 
 
 @dataclass
@@ -37,11 +49,6 @@ class Lag:
     releases: int  # releases behind the newest
     days: int  # since the first release after the project's own came out
     why: str
-
-
-def moment(text: str) -> datetime:
-    """An ISO 8601 time as GitLab and the report write it (``Z`` for UTC)."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def snapshot_of(report: Report) -> Snapshot:
@@ -81,9 +88,9 @@ def adoption(history: list[Snapshot]) -> dict[str, list[tuple[str, float]]]:
 
 def why(row: Row) -> str:
     """Why a project is not on the newest release, in the words of the report's columns."""
-    if row.state in {NO_ACCESS, UNREACHABLE}:
+    if row.state in UNREADABLE:
         return row.state
-    if row.update in {"never scheduled", "not in the schedule"}:
+    if row.update in {NEVER_SCHEDULED, NOT_IN_SCHEDULE}:
         return "no schedule"
     mr = row.merge_request or {}
     if mr.get("conflicts"):
@@ -93,24 +100,25 @@ def why(row: Row) -> str:
     return "waiting for a merge"
 
 
-def lags(report: Report, release_dates: dict[str, str], now: datetime) -> list[Lag]:
-    """Every live project's lag behind the newest release (0 for the current ones)."""
+def lags(report: Report, now: datetime) -> list[Lag]:
+    """Every live project's lag behind the newest release (0 for the current ones), its days from
+    the report's tag dates."""
     found = []
     for row in report.rows:
         if row.state == CURRENT:
             found.append(Lag(row.project, 0, 0, ""))
         elif row.state == BEHIND and row.release in report.releases:
             superseded_by = report.releases[report.releases.index(row.release) + 1]
-            since = moment(release_dates[superseded_by])
-            found.append(Lag(row.project, row.behind or 0, max(0, (now - since).days), why(row)))
-        elif row.state in {NO_ACCESS, UNREACHABLE}:
+            days = max(0, age_in_days(report.release_dates[superseded_by], now))
+            found.append(Lag(row.project, row.behind or 0, days, why(row)))
+        elif row.state in UNREADABLE:
             found.append(Lag(row.project, 0, 0, why(row)))
     return found
 
 
 def median_lag(found: list[Lag]) -> tuple[float, float]:
     """The median lag of the projects whose release is known: (days, releases)."""
-    known = [lag for lag in found if lag.why not in {NO_ACCESS, UNREACHABLE}]
+    known = [lag for lag in found if lag.why not in UNREADABLE]
     if not known:
         return 0.0, 0.0
     return statistics.median(lag.days for lag in known), statistics.median(lag.releases for lag in known)
@@ -128,9 +136,7 @@ COLOURS = ("#1565c0", "#2e7d32", "#f9a825", "#6a1b9a", "#c62828", "#00838f", "#5
 def adoption_svg(curves: dict[str, list[tuple[str, float]]], width: int = 640, height: int = 240) -> str:
     """The adoption curves as inline SVG: one line per release (the newest last, on top), the
     share of projects on it or newer (0 to 100 %) over the snapshots' dates."""
-    times = sorted(
-        {datetime.fromisoformat(at.replace("Z", "+00:00")) for points in curves.values() for at, _ in points}
-    )
+    times = sorted({moment(at) for points in curves.values() for at, _ in points})
     left, bottom, legend = 40, 20, 130
     span = max((times[-1] - times[0]).total_seconds(), 1.0) if times else 1.0
 
@@ -161,7 +167,7 @@ def adoption_svg(curves: dict[str, list[tuple[str, float]]], width: int = 640, h
 
 def section_html(report: Report, history: list[Snapshot], now: datetime) -> str:
     """The page's convergence section: the adoption chart, the median lag, the projects stuck longest."""
-    found = lags(report, report.release_dates, now)
+    found = lags(report, now)
     days, releases = median_lag(found)
     rows = "".join(
         f"<tr><td>{html.escape(lag.project)}</td><td>{lag.releases}</td><td>{lag.days}</td>"

@@ -52,6 +52,9 @@ NO_ACCESS, UNREACHABLE, MALFORMED, ARCHIVED, UNKNOWN, BEHIND, CURRENT = (
     "current",
 )
 ORDER = [NO_ACCESS, UNREACHABLE, MALFORMED, UNKNOWN, BEHIND, CURRENT, ARCHIVED]
+UNREADABLE = {NO_ACCESS, UNREACHABLE}
+# What the drift and update columns say when the schedule did not run the job.
+NEVER_SCHEDULED, NOT_IN_SCHEDULE = "never scheduled", "not in the schedule"
 
 
 @dataclass
@@ -132,8 +135,13 @@ def row_from_answers(project: str, web_url: str, text: str, sources: set[str], r
     return Row(project, web_url, state, release=release, behind=behind)
 
 
+def moment(text: str) -> datetime:
+    """An ISO 8601 time as GitLab and the report write it (``Z`` for UTC)."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 def age_in_days(created_at: str, now: datetime) -> int:
-    return (now - datetime.fromisoformat(created_at.replace("Z", "+00:00"))).days
+    return (now - moment(created_at)).days
 
 
 # ---------------------------------------------------------------- GitLab
@@ -221,10 +229,10 @@ class Fleet:
             source="schedule", ref=branch, order_by="id", sort="desc", per_page=1, get_all=False
         )
         if not pipelines:
-            row.drift = row.update = "never scheduled"
+            row.drift = row.update = NEVER_SCHEDULED
             return
         jobs = {job.name: job.status for job in pipelines[0].jobs.list(per_page=100, get_all=False)}
-        row.drift, row.update = (jobs.get(name, "not in the schedule") for name in JOBS)
+        row.drift, row.update = (jobs.get(name, NOT_IN_SCHEDULE) for name in JOBS)
 
     def _merge_request(self, project: object, row: Row) -> None:
         opened = project.mergerequests.list(state="opened", labels=LABEL, per_page=20, get_all=False)
