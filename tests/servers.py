@@ -217,16 +217,17 @@ def serving_pages(public: Path, prefix: str, extra: dict[str, str] | None = None
         def __init__(self, *args: object, **kwargs: object) -> None:
             super().__init__(*args, directory=str(public), **kwargs)
 
-        def do_GET(self) -> None:
-            if (page := extra.get(self.path)) is None:
-                return super().do_GET()
-            body = page.encode()
-            self.send_response(http.HTTPStatus.OK)
+        def send_page(self, code: int, body: bytes) -> None:
+            self.send_response(code)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
-            return None
+
+        def do_GET(self) -> None:
+            if (page := extra.get(self.path)) is None:
+                return super().do_GET()
+            return self.send_page(http.HTTPStatus.OK, page.encode())
 
         def translate_path(self, path: str) -> str:
             inside = urllib.parse.urlsplit(path).path
@@ -236,13 +237,7 @@ def serving_pages(public: Path, prefix: str, extra: dict[str, str] | None = None
         def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
             if code != http.HTTPStatus.NOT_FOUND:
                 return super().send_error(code, message, explain)
-            body = (public / "404.html").read_bytes()
-            self.send_response(code)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-            return None
+            return self.send_page(code, (public / "404.html").read_bytes())
 
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
             if self.path not in extra:
