@@ -6,7 +6,7 @@
   images come from (registries); copier.yml's ``python_version``, ``os_flavour`` and
   ``image_registry`` choices, with their labels, are made from it
   (``python_choices``, ``os_flavour_choices``, ``registry_choices``), and so is the
-  the site's flavour table (docs/generated-project.md) (``flavour_table``, kept in step by a test);
+  the site's flavour table in docs/generated-project.md (``flavour_table``, kept in step by a test);
 - derivations: ``image_refs`` turns the answers into every image reference a project
   names, kept in copier.yml's hidden value ``images``; no template names an image by hand.
 
