@@ -38,11 +38,16 @@ Branches are the team's unless proven otherwise, as Renovate treats the branches
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -599,11 +604,18 @@ class Proposal:
     conflicts: list[str]
     notes: list[str]
     kept: list[Branch] = field(default_factory=list)
+    # With TEMPLATE_UPDATE_AUTO_MERGE on: why it may not merge itself ([]: it may); else None.
+    auto_merge: list[str] | None = None
+    draft_kept: bool = False  # a person marked its merge request a draft: it stays one
 
     @property
     def needs_human(self) -> bool:
         """Whether a conflict or a failed check keeps it a draft."""
         return bool(self.conflicts) or not all(passed for _, passed, _ in self.checks)
+
+    @property
+    def draft(self) -> bool:
+        return self.needs_human or self.draft_kept
 
     @property
     def lock_pending(self) -> bool:
@@ -612,7 +624,7 @@ class Proposal:
 
     @property
     def title(self) -> str:
-        return f"{'Draft: ' if self.needs_human else ''}Update template from {self.old} to {self.new}"
+        return f"{'Draft: ' if self.draft else ''}Update template from {self.old} to {self.new}"
 
 
 def is_pipeline_file(name: str) -> bool:
@@ -625,7 +637,7 @@ def description(proposal: Proposal) -> str:
     old, new = proposal.old, proposal.new
     lines = [f"Updates this project from template {old} to {new}, made by the template-update job.", ""]
     if proposal.needs_human:
-        lines += ["**Needs a human before merging.**", ""]
+        lines += [HUMAN_LINE, ""]
     if proposal.conflicts:
         lines += ["Conflicts (markers left in the files; resolve them on this branch):"]
         lines += [*(f"- `{name}`" for name in proposal.conflicts), ""]
@@ -644,6 +656,8 @@ def description(proposal: Proposal) -> str:
         ]
     lines += ["Checks:"]
     lines += [f"- {name}: {'passed' if ok else 'FAILED'} (`{cmd}`)" for name, ok, cmd in proposal.checks]
+    if proposal.auto_merge is not None:
+        lines += ["", auto_merge_section(proposal.auto_merge)]
     if proposal.notes:
         lines += ["", "Notes from the update:", *(f"- {note}" for note in proposal.notes)]
     if proposal.kept:
@@ -667,7 +681,7 @@ def push_options(proposal: Proposal, *, create: bool, default_branch: str) -> li
         f"merge_request.label={LABEL}",
         "merge_request.remove_source_branch",
     ]
-    return [*options, "merge_request.draft"] if proposal.needs_human else options
+    return [*options, "merge_request.draft"] if proposal.draft else options
 
 
 def push_url(environ: dict[str, str]) -> str:
@@ -695,6 +709,258 @@ def push_with_lease(remote: str, refspec: str, branch: str, seen: str, options: 
     said = [line.strip() for line in result.stderr.splitlines() if line.strip()]
     reason = next((line for line in said if "remote:" in line or "denied" in line.lower()), said[0] if said else "")
     raise SyncError(redact(f"git push of {branch} was refused ({reason}): {PUSH_ACCESS}"))
+
+
+# ---------------------------------------------------------------- merging itself, when it is safe
+
+# Opt-in, as a CI/CD variable of the project or once for a group (a project's own value wins).
+AUTO_MERGE = "TEMPLATE_UPDATE_AUTO_MERGE"
+PIPELINE_WAIT = "TEMPLATE_UPDATE_PIPELINE_WAIT"  # seconds to wait for the merge request's pipeline
+DEFAULT_PIPELINE_WAIT = 600
+POLL = 5.0  # seconds between two looks at the merge request while its pipeline is not there yet
+# The job's part of the description, between markers GitLab's Markdown hides: only this part
+# is ever rewritten through the API, so whatever a person added to the description stays.
+SECTION_START, SECTION_END = "<!-- template-update:auto-merge -->", "<!-- /template-update:auto-merge -->"
+SECTION = re.compile(re.escape(SECTION_START) + ".*?" + re.escape(SECTION_END), re.DOTALL)
+# A release's CHANGELOG.md section declares an answer it gives another meaning on a line
+# such as `- **Changes the meaning of:** `ci_share_cache_with_merge_requests` (why)`.
+MEANING = re.compile(r"\*\*Changes the meaning of:\*\*(.*)")
+HUMAN_LINE = "**Needs a human before merging.**"  # the job's own draft says it; a person's does not
+REQUIRES_PIPELINE = (
+    "the project does not require a successful pipeline to merge (Settings > Merge requests > Merge checks > "
+    "Pipelines must succeed): auto-merge would not wait for the checks, and GitLab can merge a merge request "
+    "before its pipeline starts (gitlab-org/gitlab#595420)"
+)
+API_ACCESS = (
+    "auto-merge needs TEMPLATE_UPDATE_TOKEN: a project access token with the api scope and a role that may "
+    "merge into the default branch (the job token may neither read the project's settings nor merge)"
+)
+
+
+def wants_auto_merge(environ: dict[str, str]) -> bool:
+    """Whether the project (or its group) asks for auto-merge: ``true``, ``yes``, ``1``."""
+    return environ.get(AUTO_MERGE, "").strip().lower() in {"true", "yes", "1", "on"}
+
+
+def auto_merge_section(refusals: list[str]) -> str:
+    """The description's paragraph on auto-merge: that it merges itself and how to stop it, or why not."""
+    if refusals:
+        why = "".join(f"<br>- {reason}" for reason in refusals)
+        text = f"**It does not merge itself** ({AUTO_MERGE} is on), because:{why}"
+    else:
+        text = (
+            f"**It merges itself when its pipeline succeeds** ({AUTO_MERGE} is on, and the update is safe: "
+            "no conflict, every check passed, only template-owned files changed, no answer changes meaning). "
+            "To stop it: select *Cancel auto-merge* here, or mark it as a draft, or push a commit to its "
+            f"branch; for every later update, set {AUTO_MERGE} to false. Approvals the project requires still "
+            "apply: one given after the pipeline succeeded may leave it unmerged (gitlab-org/gitlab#275973), "
+            "then merge it by hand."
+        )
+    return f"{SECTION_START}{text}{SECTION_END}"
+
+
+def team_files_changed(project: Path, base: str) -> list[str]:
+    """The files the update commit changed that the team owns: not template-owned (the marker,
+    before or after) and not the answers file."""
+    changed = git("diff", "--name-only", "--no-renames", base, "HEAD").splitlines()
+    owned = set(map(str, template_owned(project)))
+    team = []
+    for name in changed:
+        if name == ANSWERS_FILE or name in owned:
+            continue
+        before = run(["git", "cat-file", "blob", f"{base}:{name}"], check=False).stdout
+        if not any(MARKER in line for line in before[:1024].splitlines()[:3]):
+            team.append(name)
+    return team
+
+
+def meaning_changes(changelog: str, old: str, new: str, before: dict, after: dict) -> list[str]:
+    """Why the update changes what an answer of the project means: a release after ``old`` up to
+    ``new`` declares it in its CHANGELOG.md section (for a question the project answers), or the
+    update moved a recorded answer (a migration's doing)."""
+    found = []
+    answered = questions(before)
+    for line in template_changes(changelog, old, new):
+        if declared := MEANING.search(line):
+            names = [name for name in re.findall(r"`([a-z_][a-z0-9_]*)`", declared.group(1)) if name in answered]
+            found += [f"the template's release notes say it changes what the answer `{name}` means" for name in names]
+    for name, value in answered.items():
+        if name in after and after[name] != value:
+            found.append(f"the update moved the answer `{name}` from {value!r} to {after[name]!r}")
+    return found
+
+
+class ApiError(RuntimeError):
+    """GitLab answered with an error, or not at all."""
+
+    def __init__(self, status: int | None, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class GitLabApi:
+    """The project's merge requests and settings through GitLab's REST API v4, as the job
+    reaches it (``CI_API_V4_URL``, ``CI_PROJECT_ID``) with TEMPLATE_UPDATE_TOKEN."""
+
+    def __init__(self, environ: dict[str, str]) -> None:
+        self.base = environ.get("CI_API_V4_URL", "").rstrip("/")
+        self.project = urllib.parse.quote(environ.get("CI_PROJECT_ID", ""), safe="")
+        self.token = environ.get("TEMPLATE_UPDATE_TOKEN", "")
+
+    @property
+    def usable(self) -> bool:
+        return bool(self.base and self.project and self.token)
+
+    def call(self, method: str, path: str, **fields: object) -> object:
+        """One request below the project (``path`` "" is the project); its JSON answer."""
+        url = f"{self.base}/projects/{self.project}{path}"
+        data = None
+        if method == "GET" and fields:
+            url += "?" + urllib.parse.urlencode(fields)
+        elif fields:
+            data = json.dumps(fields).encode()
+        request = urllib.request.Request(url, data=data, method=method)
+        request.add_header("PRIVATE-TOKEN", self.token)
+        request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=60) as answer:
+                return json.loads(answer.read() or b"null")
+        except urllib.error.HTTPError as error:
+            said = error.read().decode("utf-8", "replace")[:200]
+            raise ApiError(
+                error.code, redact(f"GitLab answered {error.code} to {method} {path or '/'}: {said}")
+            ) from None
+        except (urllib.error.URLError, OSError, ValueError) as error:
+            raise ApiError(None, redact(f"GitLab did not answer {method} {path or '/'}: {error}")) from None
+
+    def open_merge_request(self, branch: str) -> dict | None:
+        """The open merge request from ``branch`` (merge_requests.md, "List project merge requests")."""
+        found = self.call("GET", "/merge_requests", state="opened", source_branch=branch)
+        return found[0] if isinstance(found, list) and found else None
+
+
+def setting_refusal(api: GitLabApi) -> str | None:
+    """Why the project's settings rule auto-merge out, read with the job's access; None when they allow it."""
+    if not api.usable:
+        return API_ACCESS
+    try:
+        project = api.call("GET", "")  # projects.md, "Get a single project"
+    except ApiError as error:
+        return f"the job could not read the project's settings ({error}): {API_ACCESS}"
+    if not isinstance(project, dict) or project.get("only_allow_merge_if_pipeline_succeeds") is not True:
+        return REQUIRES_PIPELINE
+    return None
+
+
+def person_draft(api: GitLabApi, branch: str) -> bool:
+    """Whether the open merge request from ``branch`` is a draft the job did not make (a person
+    marked it so: the job's own drafts say that they need a human)."""
+    try:
+        found = api.open_merge_request(branch)
+    except ApiError:
+        return False  # the settings check already says why the API cannot be read
+    return bool(found and found.get("draft") and HUMAN_LINE not in (found.get("description") or ""))
+
+
+@dataclass
+class AutoMerge:
+    """Auto-merge, asked for: what the job checks before its push, and does after it."""
+
+    api: GitLabApi
+    wait: float = DEFAULT_PIPELINE_WAIT
+    poll: float = POLL
+
+    @classmethod
+    def asked(cls, environ: dict[str, str]) -> AutoMerge | None:
+        if not wants_auto_merge(environ):
+            return None
+        try:
+            wait = float(environ.get(PIPELINE_WAIT) or DEFAULT_PIPELINE_WAIT)
+        except ValueError:
+            wait = DEFAULT_PIPELINE_WAIT
+        return cls(GitLabApi(environ), wait)
+
+    def refusals(self, proposal: Proposal, team_files: list[str], meanings: list[str], branch: str) -> list[str]:
+        """Every reason the update may not merge itself, in the order a person would fix them."""
+        reasons = []
+        if proposal.conflicts:
+            reasons.append(f"the update has conflicts ({', '.join(proposal.conflicts)})")
+        if failed := [name for name, passed, _ in proposal.checks if not passed]:
+            reasons.append(f"a check failed in the job ({', '.join(failed)})")
+        if team_files:
+            shown = ", ".join(team_files[:10]) + (" and more" if len(team_files) > 10 else "")
+            reasons.append(f"it changes files the team owns ({shown}): a person reviews those")
+        reasons += [f"{meaning}: a person decides" for meaning in meanings]
+        if proposal.draft_kept:
+            reasons.append("its merge request is a draft (someone marked it so): mark it ready to let it merge itself")
+        if refused := setting_refusal(self.api):
+            reasons.append(refused)
+        for reason in reasons:
+            say(f"auto-merge: not for {branch}: {reason}")
+        return reasons
+
+    def restate(self, branch: str, refusals: list[str]) -> None:
+        """Say in the open merge request's description why it no longer merges itself: the job's
+        paragraph is replaced, nothing else; and cancel auto-merge if GitLab still has it set
+        (merge_requests.md, "Cancel Merge When Pipeline Succeeds")."""
+        try:
+            found = self.api.open_merge_request(branch)
+            if not found:
+                return
+            path = f"/merge_requests/{found['iid']}"
+            if found.get("merge_when_pipeline_succeeds"):
+                self.api.call("POST", f"{path}/cancel_merge_when_pipeline_succeeds")
+                say(f"auto-merge: cancelled on {found.get('web_url', branch)}")
+            text, section = found.get("description") or "", auto_merge_section(refusals)
+            if SECTION.search(text):
+                new_text = SECTION.sub(lambda _: section, text, count=1)
+            else:
+                new_text = f"{text}<br><br>{section}" if text else section
+            if new_text != text:
+                self.api.call("PUT", path, description=new_text)
+        except ApiError as error:
+            say(f"warning: the merge request's description could not say why it does not merge itself: {error}")
+
+    def refuse(self, branch: str, reason: str) -> None:
+        say(f"auto-merge: not for {branch}: {reason}")
+        self.restate(branch, [reason])
+
+    def set(self, branch: str, sha: str) -> bool:
+        """Ask GitLab to merge the merge request from ``branch`` when its pipeline succeeds, once
+        that pipeline exists for ``sha``: asked before, GitLab may merge at once
+        (gitlab-org/gitlab#595420), which is also why the push option is not used. ``sha`` pins
+        the merge to the commit the job checked (merge_requests.md, "Merge a merge request":
+        ``auto_merge`` from GitLab 17.11, ``merge_when_pipeline_succeeds`` before it)."""
+        deadline = time.monotonic() + self.wait
+        while True:
+            try:
+                found = self.api.open_merge_request(branch)
+            except ApiError as error:
+                self.refuse(branch, f"the job could not read its merge request ({error})")
+                return False
+            pipeline = (found or {}).get("head_pipeline") or {}
+            if found and pipeline.get("sha") == sha:
+                break
+            if time.monotonic() >= deadline:
+                self.refuse(branch, f"no pipeline started for {sha[:8]} within {self.wait:g} s, and without one "
+                            "GitLab would merge at once (gitlab-org/gitlab#595420)")  # fmt: skip
+                return False
+            time.sleep(self.poll)
+        fields = {"auto_merge": True, "merge_when_pipeline_succeeds": True, "sha": sha,
+                  "should_remove_source_branch": True}  # fmt: skip
+        try:
+            merged = self.api.call("PUT", f"/merge_requests/{found['iid']}/merge", **fields)
+        except ApiError as error:
+            self.refuse(branch, f"GitLab refused auto-merge ({error})")
+            return False
+        state = merged.get("state") if isinstance(merged, dict) else None
+        said = (
+            "merged: its pipeline had already succeeded"
+            if state == "merged"
+            else "set: GitLab merges it when its pipeline succeeds"
+        )
+        say(f"auto-merge: {said} ({found.get('web_url', branch)}, pipeline {pipeline.get('id')}, {sha[:8]})")
+        return True
 
 
 # ---------------------------------------------------------------- the two jobs
@@ -873,9 +1139,13 @@ def update(project: Path, ref: str) -> int:
             f"{ANSWER_VARIABLE.format(missing[0].upper())}; nothing was proposed"
         )
     decided = decide(ref, remote, default_branch, email)
+    auto = AutoMerge.asked(environ)
     if decided.blocked:
+        if auto:  # the person's commits are on it: they merge it
+            auto.refuse(decided.target, "a person's commits are on its branch: the person who made them merges it")
         return UP_TO_DATE
     edited = hand_edit(project, answers)
+    base = git("rev-parse", "HEAD")
     notes, conflicts = commit_update(project, old, ref, decided.target, email, edited, given)
     if decided.existing and same_tree(decided.existing.sha):
         say(f"unchanged: {decided.target} already holds this update; its merge request stays as it is")
@@ -883,8 +1153,15 @@ def update(project: Path, ref: str) -> int:
         changelog = (TEMPLATE / "CHANGELOG.md").read_text(encoding="utf-8")
         changes = template_changes(changelog, old, ref)
         proposal = Proposal(old, ref, changes, run_checks(), conflicts, notes, decided.kept)
+        if auto:
+            proposal.draft_kept = person_draft(auto.api, decided.target)
+            after = yaml.safe_load((project / ANSWERS_FILE).read_text(encoding="utf-8"))
+            meanings = meaning_changes(changelog, old, ref, answers, after if isinstance(after, dict) else {})
+            proposal.auto_merge = auto.refusals(proposal, team_files_changed(project, base), meanings, decided.target)
         if not publish(decided, proposal, remote, default_branch):
             return UP_TO_DATE
+        if auto and not proposal.auto_merge:
+            auto.set(decided.target, git("rev-parse", "HEAD"))
     delete_superseded(decided, remote)
     return UP_TO_DATE
 

@@ -20,7 +20,19 @@ Routes, each from its page on docs.gitlab.com/api:
   requests"): the merge requests opened through this server, filtered by ``state`` and
   ``source_branch``; ``POST`` opens one (``source_branch``, ``target_branch``, ``title``,
   ``description``, ``labels`` comma-separated) and answers it with its ``iid``;
-- ``GET /api/v4/projects/:id/merge_requests/:iid``, and its notes (notes.md): none;
+- ``GET /api/v4/projects/:id/merge_requests/:iid``, and its notes (notes.md): none; ``PUT``
+  edits its ``title`` and ``description`` ("Update MR"; a ``Draft:`` title makes it a draft);
+- ``PUT .../merge_requests/:iid/merge`` ("Merge a merge request"): 409 when ``sha`` is not the
+  source branch's head, 405 for a draft, a closed one or a failed pipeline, 406 with conflicts;
+  with ``auto_merge`` (or ``merge_when_pipeline_succeeds`` before 17.11) it waits for a
+  pipeline that has not succeeded yet, and merges at once when there is none and the project
+  does not require one (gitlab-org/gitlab!228142, the case of gitlab-org/gitlab#595420);
+  ``POST .../cancel_merge_when_pipeline_succeeds`` cancels it (406 when it was not set);
+- a merge request's ``head_pipeline``: none for the project's ``mr_pipeline.after`` seconds
+  after its branch's head moved, then ``running`` for ``runs`` seconds, then its ``status``;
+  GitLab merges one set to auto-merge when that pipeline succeeds, drops auto-merge when it
+  fails or the branch moves (gitlab-org/gitlab#463360), and a merge moves the project's
+  answers file (the fixture's ``files``) to the release its ``template-update/v*`` branch names;
 - ``GET /api/v4/projects/:id/issues`` (issues.md): the open ones; ``POST`` opens one;
   ``GET`` and ``PUT`` ``.../issues/:iid`` read and edit one (``state_event`` closes it);
 - ``GET /api/v4/groups/:id/projects`` (groups.md, "List projects"; ``include_subgroups``,
@@ -50,6 +62,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import json
 import re
 import subprocess
@@ -65,7 +78,9 @@ from tests.loopback import serve
 API = "/api/v4/"
 # What a fixture project holds beyond GitLab's own fields: its files, pipelines, merge requests,
 # tags, and the failures it plays (``deny``, ``slow``, ``throttle``; ``Handler.refused``).
-FIXTURE_KEYS = {"files", "pipelines", "merge_requests", "tags", "schedules", "deny", "slow", "throttle"}
+FIXTURE_KEYS = {"files", "pipelines", "merge_requests", "tags", "schedules", "deny", "slow", "throttle", "mr_pipeline"}
+# How a merge request's pipeline goes, unless the project's fixture says (``mr_pipeline``).
+MR_PIPELINE = {"after": 0.3, "runs": 0.5, "status": "success"}
 VERSION = {"version": "18.6.0-ee", "revision": "loopback"}
 
 
@@ -81,7 +96,8 @@ class State:
         self.issues: dict[int, list[dict]] = {project["id"]: [] for project in self.projects}
         self.statuses: list[dict] = []  # commit statuses tools set
         self.releases: dict[int, list[dict]] = {project["id"]: [] for project in self.projects}
-        self.lock = threading.Lock()
+        self.moved: dict[tuple[int, int], float] = {}  # when a merge request's head last moved
+        self.lock = threading.RLock()
 
     def project(self, reference: str) -> dict | None:
         """The project a ``:id`` names: its number or its URL-encoded full path."""
@@ -127,7 +143,9 @@ class Handler(BaseHTTPRequestHandler):
             self.not_found()
         else:
             self.route(method, parts.path.removeprefix(API), query, body)
+        token = next(filter(None, map(self.headers.get, ("PRIVATE-TOKEN", "JOB-TOKEN", "Authorization"))), None)
         entry = {"method": method, "path": parts.path, "query": query, "body": body, "status": self.status}
+        entry["token"] = token  # whose request: a test tells the tools' tokens from a person's
         with self.state.lock, self.log.open("a", encoding="utf-8") as log:
             log.write(json.dumps(entry) + "\n")
 
@@ -324,49 +342,133 @@ class Handler(BaseHTTPRequestHandler):
 
     def merge_requests(self, method: str, project: dict, rest: str, query: dict[str, str], body: dict) -> None:
         requests = self.state.merge_requests[project["id"]]
-        if (method, rest) == ("GET", ""):
-            labels = set(filter(None, query.get("labels", "").split(",")))
-            found = [
-                mr
-                for mr in requests
-                if query.get("state", "all") in {"all", mr["state"]}
-                and query.get("source_branch", mr["source_branch"]) == mr["source_branch"]
-                and labels <= set(mr.get("labels", []))
-            ]
-            self.paginated(found, query)
-        elif (method, rest) == ("POST", ""):
-            with self.state.lock:
-                iid = len(requests) + 1
-                labels = body.get("labels") or ""
-                mr = {
-                    "id": 1000 + iid,
-                    "iid": iid,
-                    "project_id": project["id"],
-                    "state": "opened",
-                    "draft": str(body.get("title", "")).startswith("Draft:"),
-                    "source_branch": body["source_branch"],
-                    "target_branch": body.get("target_branch", project["default_branch"]),
-                    "title": body.get("title", ""),
-                    "description": body.get("description", ""),
-                    "labels": labels.split(",") if isinstance(labels, str) and labels else list(labels),
-                    "author": {"id": self.state.user["id"], "username": self.state.user["username"]},
-                    "web_url": f"{project['web_url']}/-/merge_requests/{iid}",
-                    "sha": None,
-                    "merge_status": "can_be_merged",
-                    "detailed_merge_status": "mergeable",
-                    "has_conflicts": False,
-                    "created_at": "2026-11-30T00:00:00Z",
-                    "updated_at": "2026-11-30T00:00:00Z",
-                }
-                requests.append(mr)
-            self.answer(201, mr)
-        elif method == "GET" and (found := re.fullmatch(r"/(\d+)", rest)):
-            mr = next((mr for mr in requests if mr["iid"] == int(found.group(1))), None)
-            self.answer(200, mr) if mr else self.not_found()
-        elif method == "GET" and re.fullmatch(r"/\d+/notes", rest):
-            self.answer(200, [])
+        found = re.fullmatch(r"/(\d+)(/merge|/cancel_merge_when_pipeline_succeeds)?", rest)
+        with self.state.lock:
+            for mr in requests:
+                self.progress(project, mr)
+            mr = next((mr for mr in requests if found and mr["iid"] == int(found.group(1))), None)
+            action = found.group(2) if found else None
+            if (method, rest) == ("GET", ""):
+                labels = set(filter(None, query.get("labels", "").split(",")))
+                listed = [
+                    mr
+                    for mr in requests
+                    if query.get("state", "all") in {"all", mr["state"]}
+                    and query.get("source_branch", mr["source_branch"]) == mr["source_branch"]
+                    and labels <= set(mr.get("labels", []))
+                ]
+                self.paginated(listed, query)
+            elif (method, rest) == ("POST", ""):
+                self.answer(201, self.open_merge_request(project, body))
+            elif mr is not None and method == "GET" and not action:
+                self.answer(200, mr)
+            elif mr is not None and method == "PUT" and not action:
+                mr.update({key: body[key] for key in ("title", "description") if key in body})
+                mr["draft"] = mr["title"].startswith("Draft:")
+                self.answer(200, mr)
+            elif mr is not None and method == "PUT" and action == "/merge":
+                self.merge(project, mr, body)
+            elif mr is not None and method == "POST" and action == "/cancel_merge_when_pipeline_succeeds":
+                if not mr["merge_when_pipeline_succeeds"]:
+                    self.answer(406, {"message": "406 Not Acceptable"})
+                    return
+                mr["merge_when_pipeline_succeeds"], mr["merge_user"] = False, None
+                self.answer(201, mr)
+            elif method == "GET" and re.fullmatch(r"/\d+/notes", rest):
+                self.answer(200, [])
+            else:
+                self.not_found()
+
+    def open_merge_request(self, project: dict, body: dict) -> dict:
+        """A new merge request ("Create MR"), its source branch's head as its ``sha``."""
+        requests = self.state.merge_requests[project["id"]]
+        iid = len(requests) + 1
+        labels = body.get("labels") or ""
+        mr = {
+            "id": 1000 + iid,
+            "iid": iid,
+            "project_id": project["id"],
+            "state": "opened",
+            "draft": str(body.get("title", "")).startswith("Draft:"),
+            "source_branch": body["source_branch"],
+            "target_branch": body.get("target_branch", project["default_branch"]),
+            "title": body.get("title", ""),
+            "description": body.get("description", ""),
+            "labels": labels.split(",") if isinstance(labels, str) and labels else list(labels),
+            "author": {"id": self.state.user["id"], "username": self.state.user["username"]},
+            "web_url": f"{project['web_url']}/-/merge_requests/{iid}",
+            "sha": self.head(project, body["source_branch"]),
+            "merge_status": "can_be_merged",
+            "detailed_merge_status": "mergeable",
+            "has_conflicts": bool(body.get("has_conflicts", False)),  # the fleet's runner says
+            "merge_when_pipeline_succeeds": False,
+            "merge_user": None,
+            "head_pipeline": None,
+            "created_at": "2026-11-30T00:00:00Z",
+            "updated_at": "2026-11-30T00:00:00Z",
+        }
+        requests.append(mr)
+        self.state.moved[(project["id"], iid)] = time.monotonic()
+        return mr
+
+    def head(self, project: dict, branch: str) -> str:
+        """A branch's head: from the project's bare repository, else (a fixture's ``files``) one
+        made up for the branch."""
+        if "files" not in project:
+            shown = self.git(project, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}")
+            if shown.returncode == 0:
+                return shown.stdout.decode().strip()
+        return hashlib.sha1(f"{project['id']}:{branch}".encode()).hexdigest()
+
+    def progress(self, project: dict, mr: dict) -> None:
+        """Where the merge request's pipeline is now (``MR_PIPELINE``, or the project's
+        ``mr_pipeline``), and what GitLab does then: a new head restarts it and drops
+        auto-merge; success merges one set to auto-merge; failure drops auto-merge. A fixture's
+        own merge requests (opened by no tool: no ``id``) stay as the fixture gives them."""
+        if mr.get("state") != "opened" or "id" not in mr:
+            return
+        key = (project["id"], mr["iid"])
+        head = self.head(project, mr["source_branch"])
+        if head != mr["sha"]:
+            mr.update(sha=head, head_pipeline=None, merge_when_pipeline_succeeds=False, merge_user=None)
+            self.state.moved[key] = time.monotonic()
+        plan = {**MR_PIPELINE, **project.get("mr_pipeline", {})}
+        age = time.monotonic() - self.state.moved.get(key, 0.0)
+        if age < plan["after"]:
+            return
+        status = plan["status"] if age >= plan["after"] + plan["runs"] else "running"
+        mr["head_pipeline"] = {"id": 5000 + mr["id"], "sha": mr["sha"], "status": status, "source": "push"}
+        if status == "success" and mr["merge_when_pipeline_succeeds"]:
+            self.merged(project, mr)
+        elif status == "failed":
+            mr.update(merge_when_pipeline_succeeds=False, merge_user=None)
+
+    def merge(self, project: dict, mr: dict, body: dict) -> None:
+        """Merge a merge request, now or, with ``auto_merge``, when its pipeline succeeds."""
+        auto = str(body.get("auto_merge", body.get("merge_when_pipeline_succeeds", ""))).lower() == "true"
+        pipeline = (mr["head_pipeline"] or {}).get("status")
+        required = bool(project.get("only_allow_merge_if_pipeline_succeeds"))
+        if mr["state"] != "opened" or mr["draft"] or pipeline == "failed":
+            self.answer(405, {"message": "405 Method Not Allowed"})
+        elif body.get("sha") and body["sha"] != mr["sha"]:
+            self.answer(409, {"message": "SHA does not match HEAD of source branch"})
+        elif mr["has_conflicts"]:
+            self.answer(406, {"message": "Branch cannot be merged"})
+        elif pipeline == "success" or (pipeline is None and not required):
+            self.answer(200, self.merged(project, mr))  # no pipeline to wait for: at once
+        elif auto:
+            mr.update(merge_when_pipeline_succeeds=True, merge_user={"username": self.state.user["username"]})
+            self.answer(200, mr)
         else:
-            self.not_found()
+            self.answer(405, {"message": "405 Method Not Allowed"})  # the pipeline must succeed first
+
+    def merged(self, project: dict, mr: dict) -> dict:
+        mr.update(state="merged", merge_when_pipeline_succeeds=False)
+        version = mr["source_branch"].removeprefix("template-update/")
+        answers = project.get("files", {}).get(".copier-answers.yml")
+        if answers is not None and version != mr["source_branch"]:
+            project["files"][".copier-answers.yml"] = re.sub(r"(?m)^_commit: .*$", f"_commit: {version}", answers)
+        return mr
 
     def repository_file(self, project: dict, path: str, ref: str, *, raw: bool) -> None:
         """A file of the project's repository at ``ref``: from the fixture's ``files`` when it
