@@ -13,7 +13,7 @@ from pathlib import Path
 
 import gitlab
 
-from fleet import convergence
+from fleet import convergence, waves
 from fleet import report as fleet_report
 
 FORMATS = {
@@ -76,7 +76,8 @@ def parser() -> argparse.ArgumentParser:
     )
     rollout = commands.add_parser(
         "rollout",
-        help="start the template-update job in the projects behind a release",
+        help="take a release through the projects behind it, in waves that wait for each other",
+        description=waves.__doc__,
         epilog=ENVIRONMENT,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -84,8 +85,25 @@ def parser() -> argparse.ArgumentParser:
     rollout.add_argument("--template-project", default=os.environ.get("CI_PROJECT_ID", ""))
     rollout.add_argument("--template-url", action="append", default=[])
     rollout.add_argument("--to", help="the release to roll out (default: the newest)")
-    rollout.add_argument("--limit", type=int, default=10, help="start at most this many (a wave; default 10)")
-    rollout.add_argument("--run", action="store_true", help="start them (without it: a dry run that lists them)")
+    rollout.add_argument("--run", action="store_true", help="start waves (without it: a dry run that shows the plan)")
+    rollout.add_argument(
+        "--state",
+        type=Path,
+        default=Path(".fleet-rollout/state.json"),
+        help="the rollout's state, read and written by every run (default .fleet-rollout/state.json)",
+    )
+    rollout.add_argument(
+        "--canary", action="append", default=[], help="a project of the first wave (repeatable; default: a share)"
+    )
+    rollout.add_argument("--canary-share", type=float, default=0.02, help="the first wave's share (default 0.02)")
+    rollout.add_argument("--growth", type=float, default=4.0, help="each wave this many times the last (default 4)")
+    rollout.add_argument(
+        "--wait-hours", type=float, default=48.0, help="a wave's time to merge or go green (default 48)"
+    )
+    rollout.add_argument(
+        "--threshold", type=float, default=0.1, help="stop when more than this share of a wave failed (default 0.1)"
+    )
+    rollout.add_argument("--resume", action="store_true", help="after a stop: look at the stopped wave again")
     rollout.add_argument("--workers", type=int, default=8, help="requests in flight at once (default 8)")
     return root
 
@@ -104,6 +122,36 @@ def connect() -> gitlab.Gitlab:
     )
 
 
+def roll_out(fleet: fleet_report.Fleet, args: argparse.Namespace, sources: list[str]) -> int:
+    """One step of the rollout in ``args.state`` (a new one when there is none for the release):
+    0 while it goes on or when it finished, 1 when it stopped, 2 for a release that is none."""
+    try:
+        releases, _ = fleet.releases(args.template_project)
+        target = args.to or (releases[-1] if releases else "")
+        if target not in releases:
+            print(f"fleet: {target!r} is not a release of the template ({', '.join(releases)}).", file=sys.stderr)
+            return 2
+        state = waves.load(args.state)
+        if state is None or state.target != target:
+            if state is not None:
+                print(f"A new rollout, to {target}: the one to {state.target} in {args.state} ends here.")
+            result = fleet_report.report(fleet, args.group, args.template_project, sources, args.workers)
+            settings = {"wait_hours": args.wait_hours, "threshold": args.threshold}
+            state = waves.begin(result, target, args.canary, args.canary_share, args.growth, **settings)
+        if not args.run:
+            print("\n".join([*waves.describe(state), f"Rollout to {target} (dry run: add --run to go on)."]))
+            return 0
+        if args.resume:
+            state.stopped = ""
+        said = waves.step(fleet, state, releases, args.workers)
+    except gitlab.GitlabError as error:
+        print(f"fleet: GitLab answered {error.response_code} for the group or the template's tags.", file=sys.stderr)
+        return 1
+    waves.save(args.state, state)
+    print("\n".join(said))
+    return 1 if state.stopped else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if not os.environ.get("GITLAB_TOKEN"):
@@ -114,21 +162,13 @@ def main(argv: list[str] | None = None) -> int:
         print("fleet: give --template-project and --template-url (CI_PROJECT_ID/_URL in CI).", file=sys.stderr)
         return 2
     fleet = fleet_report.Fleet(connect)
+    if args.command == "rollout":
+        return roll_out(fleet, args, sources)
     try:
         result = fleet_report.report(fleet, args.group, args.template_project, sources, args.workers)
     except gitlab.GitlabError as error:  # the group or the template's tags: nothing to report
         print(f"fleet: GitLab answered {error.response_code} for the group or the template's tags.", file=sys.stderr)
         return 1
-    if args.command == "rollout":
-        target = args.to or result.newest
-        if target not in result.releases:
-            print(
-                f"fleet: {target!r} is not a release of the template ({', '.join(result.releases)}).", file=sys.stderr
-            )
-            return 2
-        outcomes = fleet_report.rollout(fleet, result, target, run=args.run, limit=args.limit)
-        print(fleet_report.rollout_summary(outcomes, target, run=args.run))
-        return 0
     section = ""
     if args.history:
         history = convergence.append(args.history, convergence.snapshot_of(result))

@@ -389,13 +389,6 @@ def as_markdown(result: Report, convergence: str = "") -> str:
 # ---------------------------------------------------------------- rollout
 
 
-@dataclass
-class Started:
-    project: str
-    release: str
-    outcome: str  # "would start", "started", "refused: ...", "next wave"
-
-
 def behind_of(result: Report, target: str) -> list[Row]:
     """The projects on a release older than ``target`` (archived and unreadable ones left out)."""
     order = releases_of([target, *(row.release for row in result.rows if row.behind is not None)])
@@ -404,41 +397,21 @@ def behind_of(result: Report, target: str) -> list[Row]:
     return [row for row in behind if row.state != ARCHIVED]
 
 
-def rollout(fleet: Fleet, result: Report, target: str, *, run: bool, limit: int) -> list[Started]:
-    """Start the template-update job of each project behind ``target`` by playing its schedule
-    on the default branch now (pipeline_schedules.md, "Run a scheduled pipeline immediately":
-    the pipeline's source is ``schedule``, which the job runs on; a pipeline created through
-    the API has the source ``api``, which it does not). At most ``limit`` are started; without
-    ``run`` nothing is, and the list says what would be."""
-    outcomes = []
-    started = 0
-    for row in behind_of(result, target):
-        if started >= limit:
-            outcomes.append(Started(row.project, row.release, "next wave"))
-            continue
-        project, branch = fleet.gl.projects.get(row.project, lazy=True), row.branch
-        try:
-            schedules = [
-                s
-                for s in project.pipelineschedules.list(get_all=True, per_page=100)
-                if s.active and s.ref in {branch, f"refs/heads/{branch}"}
-            ]
-            if not schedules:
-                outcomes.append(Started(row.project, row.release, f"refused: no active pipeline schedule on {branch}"))
-                continue
-            if run:
-                schedules[0].play()
-            started += 1
-            outcomes.append(Started(row.project, row.release, "started" if run else "would start"))
-        except (gitlab.GitlabError, requests.RequestException) as error:
-            _, detail = _failure(error)
-            outcomes.append(Started(row.project, row.release, f"refused: {detail}"))
-    return outcomes
-
-
-def rollout_summary(outcomes: list[Started], target: str, *, run: bool) -> str:
-    lines = [f"{o.project} ({o.release}): {o.outcome}" for o in outcomes]
-    counts = Counter(o.outcome.split(":")[0] for o in outcomes)
-    said = ", ".join(f"{count} {outcome}" for outcome, count in counts.items()) or "no project behind"
-    mode = "" if run else " (dry run: add --run to start them)"
-    return "\n".join([*lines, f"Rollout to {target}: {said}{mode}."])
+def start(fleet: Fleet, project: str, branch: str) -> str:
+    """Start the template-update job of ``project`` by playing its schedule on ``branch`` now
+    (pipeline_schedules.md, "Run a scheduled pipeline immediately": the pipeline's source is
+    ``schedule``, which the job runs on; a pipeline created through the API has the source
+    ``api``, which it does not). Returns "" when it started, else why not."""
+    handle = fleet.gl.projects.get(project, lazy=True)
+    try:
+        schedules = [
+            s
+            for s in handle.pipelineschedules.list(get_all=True, per_page=100)
+            if s.active and s.ref in {branch, f"refs/heads/{branch}"}
+        ]
+        if not schedules:
+            return f"no active pipeline schedule on {branch}"
+        schedules[0].play()
+    except (gitlab.GitlabError, requests.RequestException) as error:
+        return _failure(error)[1]
+    return ""

@@ -5,9 +5,10 @@ on loopback, shaped as GitLab's API documentation states.
 
 Serves the projects in STATE_JSON on 127.0.0.1 and a free port, which it prints as its first
 line, until killed; appends every request it answers to LOG (one JSON object per line:
-method, path, query, body and the status it answered), so a test sees what a tool asked for and did. STATE_JSON holds
-``{"user": {...}, "projects": [{...}]}``: each project as ``GET /projects/:id`` returns it
-(docs.gitlab.com/api/projects, "Get a single project"), its git repository reachable at its
+method, path, query, body, the status it answered, the token and the time), so a test sees
+what a tool asked for and did. STATE_JSON holds ``{"user": {...}, "projects": [{...}]}``:
+each project as ``GET /projects/:id`` returns it (docs.gitlab.com/api/projects, "Get a
+single project"), its git repository reachable at its
 ``ssh_url_to_repo`` (a ``file://`` bare repository here; Renovate clones from there when
 ``gitUrl`` is ``ssh``).
 
@@ -41,7 +42,7 @@ Routes, each from its page on docs.gitlab.com/api:
 - ``GET /api/v4/projects/:id/repository/tags`` (tags.md: each with its ``commit``, whose
   ``created_at`` is the tag's date), ``.../pipelines`` (pipelines.md,
   by ``source`` and ``ref``, newest first) and ``.../pipelines/:pid/jobs`` (jobs.md);
-- a project the fixture marks ``deny`` answers that status to everything below it, ``slow``
+- a project the fixture marks ``deny`` answers that status to every request of it, ``slow``
   answers late, ``throttle`` answers 429 with ``Retry-After`` that many times first, as GitLab's
   rate limits do (security/rate_limits.md);
 - ``GET /api/v4/projects/:id/pipeline_schedules`` and ``POST .../pipeline_schedules/:id/play``
@@ -146,6 +147,7 @@ class Handler(BaseHTTPRequestHandler):
         token = next(filter(None, map(self.headers.get, ("PRIVATE-TOKEN", "JOB-TOKEN", "Authorization"))), None)
         entry = {"method": method, "path": parts.path, "query": query, "body": body, "status": self.status}
         entry["token"] = token  # whose request: a test tells the tools' tokens from a person's
+        entry["at"] = time.time()
         with self.state.lock, self.log.open("a", encoding="utf-8") as log:
             log.write(json.dumps(entry) + "\n")
 
@@ -200,7 +202,10 @@ class Handler(BaseHTTPRequestHandler):
             self.not_found()
             return
         rest = match.group(2) or ""
-        if not (rest and self.refused(project)):
+        with self.state.lock:  # what GitLab did meanwhile: pipelines ran, merges happened
+            for mr in self.state.merge_requests[project["id"]]:
+                self.progress(project, mr)
+        if not self.refused(project):
             self.project_route(method, project, rest, query, body)
 
     def project_route(self, method: str, project: dict, rest: str, query: dict[str, str], body: dict) -> None:
@@ -344,8 +349,6 @@ class Handler(BaseHTTPRequestHandler):
         requests = self.state.merge_requests[project["id"]]
         found = re.fullmatch(r"/(\d+)(/merge|/cancel_merge_when_pipeline_succeeds)?", rest)
         with self.state.lock:
-            for mr in requests:
-                self.progress(project, mr)
             mr = next((mr for mr in requests if found and mr["iid"] == int(found.group(1))), None)
             action = found.group(2) if found else None
             if (method, rest) == ("GET", ""):
@@ -400,7 +403,7 @@ class Handler(BaseHTTPRequestHandler):
             "sha": self.head(project, body["source_branch"]),
             "merge_status": "can_be_merged",
             "detailed_merge_status": "mergeable",
-            "has_conflicts": bool(body.get("has_conflicts", False)),  # the fleet's runner says
+            "has_conflicts": False,
             "merge_when_pipeline_succeeds": False,
             "merge_user": None,
             "head_pipeline": None,

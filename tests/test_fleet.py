@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 
 from fleet import __main__ as fleet_command
-from fleet import convergence
+from fleet import convergence, waves
 from fleet import report as fleet_report
 from tests.kit import ROOT, headless_chromium, run
 from tests.servers import GitLab, serving_gitlab
@@ -336,36 +336,46 @@ def rollout(server: GitLab, *arguments: str) -> subprocess.CompletedProcess[str]
     return fleet(server, "rollout", *arguments)
 
 
-def test_a_dry_run_lists_exactly_the_projects_behind_and_starts_nothing(prompt_server):
+def test_a_dry_run_shows_the_waves_of_the_projects_behind_and_starts_nothing(prompt_server, tmp_path):
     server = prompt_server
     before = played(server)
-    proc = rollout(server)
+    state = tmp_path / "rollout.json"
+    proc = rollout(server, "--state", str(state))
     assert proc.returncode == 0, proc.stderr
+    behind = sorted(["acme/team-a/ledger", "acme/team-a/billing", "acme/team-c/api"], key=waves.spread)
     assert proc.stdout.splitlines() == [
-        "acme/team-a/ledger (v1.0.0): would start",
-        "acme/team-a/billing (v1.1.0): refused: no active pipeline schedule on main",
-        "acme/team-c/api (v1.1.0): would start",
-        "Rollout to v2.0.0: 2 would start, 1 refused (dry run: add --run to start them).",
+        f"canary 1: 1 projects ({behind[0]})",  # 2 % of three: one
+        f"wave 2: 2 projects ({behind[1]}, {behind[2]})",
+        "Rollout to v2.0.0 (dry run: add --run to go on).",
     ]
     assert played(server) == before
-    older = rollout(server, "--to", "v1.1.0")  # to an older release: only the project before it
-    assert older.stdout.splitlines()[0] == "acme/team-a/ledger (v1.0.0): would start"
+    assert not state.exists()
+    older = rollout(server, "--to", "v1.1.0", "--state", str(state))  # to an older release: only the one before it
+    assert older.stdout.splitlines()[0] == "canary 1: 1 projects (acme/team-a/ledger)"
     assert len(older.stdout.splitlines()) == 2
-    assert rollout(server, "--to", "v9").returncode == 2
+    assert rollout(server, "--to", "v9", "--state", str(state)).returncode == 2
 
 
-def test_a_run_plays_each_projects_default_branch_schedule_at_most_limit_at_once(prompt_server):
+def test_a_run_plays_the_canarys_default_branch_schedule_and_waits_for_its_merge_request(prompt_server, tmp_path):
+    """The canary, named, is the ledger: its default branch's schedule is played (not the one
+    of its other branch), the others wait; its update merge request, a draft with conflicts,
+    fails the wave, so the rollout stops there, and says so again when run again."""
     server = prompt_server
     before = played(server)
-    proc = rollout(server, "--run", "--limit", "1")
+    state = tmp_path / "rollout.json"
+    proc = rollout(server, "--run", "--canary", "acme/team-a/ledger", "--state", str(state))
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines()[-1] == "Rollout to v2.0.0: 1 started, 2 next wave."
+    assert proc.stdout.splitlines() == ["wave 1 of 2 started: 1 projects"]
     assert played(server)[len(before) :] == ["/api/v4/projects/acme%2Fteam-a%2Fledger/pipeline_schedules/5/play"]
-    proc = rollout(server, "--run")
-    assert played(server)[len(before) + 1 :] == [
-        "/api/v4/projects/acme%2Fteam-a%2Fledger/pipeline_schedules/5/play",
-        "/api/v4/projects/acme%2Fteam-c%2Fapi/pipeline_schedules/7/play",
+    again = rollout(server, "--run", "--state", str(state))
+    assert again.returncode == 1
+    assert again.stdout.splitlines() == [
+        "wave 1 of 2: 1 failed",
+        "Stopped before wave 2: wave 1: 1 of 1 projects failed, more than 10%:",
+        "- acme/team-a/ledger: conflicts (https://gitlab.example.com/mr/1)",
     ]
+    assert played(server)[len(before) :] == ["/api/v4/projects/acme%2Fteam-a%2Fledger/pipeline_schedules/5/play"]
+    assert json.loads(state.read_text())["stopped"].startswith("wave 1: 1 of 1")
 
 
 @pytest.mark.fast
