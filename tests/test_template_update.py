@@ -42,6 +42,7 @@ from tests.kit import (
     snapshot_template,
     tag_release,
 )
+from tests.servers import GitLab, serving_gitlab
 
 PUSH_HOOK = """#!{python}
 # Records every push: its ref updates (with whether each moved the ref forward, neither
@@ -596,3 +597,116 @@ def test_an_answer_edited_by_hand_is_applied_by_the_next_update_as_copier_update
     # One commit of the job's on main: the branch stays its own for the next run.
     assert git(proposal, "rev-list", "--count", "origin/main..HEAD").strip() == "1"
     check_schema(proposal)
+
+
+# ---------------------------------------------------------------- auto-merge, through the job
+
+# GitLab's part of a push with merge_request.* options (user/project/push_options.md): open the
+# merge request they describe. A post-receive hook of the origin asks the loopback GitLab's
+# "Create MR" for it, after the branch moved, as GitLab does once the push is received.
+OPEN_MERGE_REQUEST_HOOK = """#!{python}
+import json, os, sys, urllib.request
+count = int(os.environ.get("GIT_PUSH_OPTION_COUNT", "0"))
+options = dict(os.environ[f"GIT_PUSH_OPTION_{{i}}"].partition("=")[::2] for i in range(count))
+for line in sys.stdin.read().splitlines():
+    _, _, ref = line.split()
+    if "merge_request.create" in options and ref.startswith("refs/heads/"):
+        body = {{"source_branch": ref.removeprefix("refs/heads/"), "target_branch": options["merge_request.target"],
+                 "title": options["merge_request.title"], "description": options["merge_request.description"],
+                 "labels": options.get("merge_request.label", "")}}
+        headers = {{"PRIVATE-TOKEN": "gitlab-itself", "Content-Type": "application/json"}}
+        request = urllib.request.Request({url!r}, data=json.dumps(body).encode(), method="POST", headers=headers)
+        urllib.request.urlopen(request, timeout=30).read()
+"""
+PROJECT_TOKEN = "glpat-template-update-project-1"
+
+
+def on_gitlab(origin: Origin, server: GitLab, project_id: int) -> list[str]:
+    """The origin as a project of the loopback GitLab: merge requests opened by its pushes'
+    options; and the job's variables that reach it, its API and its pushes with the project
+    access token (their https URL led to the origin by git's ``insteadOf``)."""
+    hook = origin.path / "hooks" / "post-receive"
+    url = f"{server.api}projects/{project_id}/merge_requests"
+    hook.write_text(OPEN_MERGE_REQUEST_HOOK.format(python=sys.executable, url=url))
+    hook.chmod(0o755)
+    push_url = f"https://template-update:{PROJECT_TOKEN}@gitlab.example.com/acme/service.git"
+    variables = {
+        "CI_API_V4_URL": server.api.rstrip("/"),
+        "CI_PROJECT_ID": str(project_id),
+        "CI_SERVER_HOST": "gitlab.example.com",
+        "CI_PROJECT_PATH": "acme/service",
+        "TEMPLATE_UPDATE_TOKEN": PROJECT_TOKEN,
+        "TEMPLATE_UPDATE_AUTO_MERGE": "true",
+        "TEMPLATE_UPDATE_PIPELINE_WAIT": "60",
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": f"url.file://{origin.path}.insteadOf",
+        "GIT_CONFIG_VALUE_0": push_url,
+    }
+    return [f"{name}={value}" for name, value in variables.items()]
+
+
+def gitlab_project(project_id: int, origin: Origin) -> dict:
+    return {
+        "id": project_id,
+        "path_with_namespace": "acme/service",
+        "default_branch": "main",
+        "web_url": "https://gitlab.example.com/acme/service",
+        "ssh_url_to_repo": f"file://{origin.path}",
+        "only_allow_merge_if_pipeline_succeeds": True,
+        "mr_pipeline": {"after": 1.0, "runs": 60, "status": "success"},
+    }
+
+
+@pytest.mark.slow
+def test_a_safe_update_merges_itself_once_its_pipeline_exists_and_a_persons_commit_withdraws_it(
+    projects, tmp_path, default_jobs
+):
+    """Auto-merge on: the update touches template-owned files only (the team's pyproject.toml
+    already has v2.0.0's line), its checks pass, the project requires a green pipeline: the job
+    pushes, waits for the merge request's pipeline, and asks GitLab to merge when it succeeds.
+    Then a person commits to the branch: the next run leaves it to them and says why."""
+
+    def has_v2s_line(project: Path) -> None:
+        edit(project / "pyproject.toml", "[dependency-groups]\n", "[dependency-groups]\n# retry flaky jobs\n")
+
+    project, origin = projects.copied("auto-merge", tmp_path, has_v2s_line)
+    with serving_gitlab(tmp_path / "gitlab", [gitlab_project(42, origin)]) as server:
+        variables = on_gitlab(origin, server, 42)
+        job = default_jobs.update(project, *variables)
+        assert job.returncode == 0, job.stdout
+        assert PROJECT_TOKEN not in job.stdout
+        assert "auto-merge: not for" not in job.stdout
+        assert "auto-merge: set: GitLab merges it when its pipeline succeeds" in job.stdout
+        (push,) = origin.pushes()
+        assert "**It merges itself when its pipeline succeeds**" in options(push)["merge_request.description"]
+        (mr,) = [r for r in server.requests() if r["method"] == "POST" and r["path"].endswith("/merge_requests")]
+        (merge,) = [r for r in server.requests() if r["method"] == "PUT" and r["path"].endswith("/merge")]
+        assert merge["at"] - mr["at"] >= 1.0  # not before the pipeline existed
+        assert merge["body"]["sha"] == origin.head("template-update/v2.0.0")
+        assert merge["token"] == PROJECT_TOKEN
+
+        Person(origin, tmp_path / "jane").commit_on("template-update/v2.0.0", "Pinned the retry count")
+        again = default_jobs.update(project, *variables)
+        reason = "a person's commits are on its branch: the person who made them merges it"
+        assert f"auto-merge: not for template-update/v2.0.0: {reason}" in again.stdout
+        listed = json.loads(
+            subprocess.run(
+                ["curl", "-sf", "-H", "PRIVATE-TOKEN: x", f"{server.api}projects/42/merge_requests/1"],
+                capture_output=True, text=True, check=True,
+            ).stdout
+        )  # fmt: skip
+        assert f"because:<br>- {reason}" in listed["description"]
+        assert listed["merge_when_pipeline_succeeds"] is False  # GitLab dropped it on the push, and it stays so
+        assert len(origin.pushes()) == 2  # the person's; the job pushed nothing
+
+
+@pytest.mark.slow
+def test_an_update_that_changes_a_team_file_does_not_merge_itself_and_says_so(projects, tmp_path, default_jobs):
+    project, origin = projects.copied("auto-merge-team-file", tmp_path)
+    with serving_gitlab(tmp_path / "gitlab", [gitlab_project(43, origin)]) as server:
+        job = default_jobs.update(project, *on_gitlab(origin, server, 43))
+        reason = "it changes files the team owns (pyproject.toml): a person reviews those"
+        assert f"auto-merge: not for template-update/v2.0.0: {reason}" in job.stdout
+        (push,) = origin.pushes()
+        assert f"because:<br>- {reason}" in options(push)["merge_request.description"]
+        assert not [r for r in server.requests() if r["path"].endswith("/merge")]
