@@ -142,6 +142,10 @@ def test_the_fast_tier_comes_first_and_a_protected_version_tag_also_releases(rep
     # The fleet report's schedule runs the report alone, and only for a group.
     assert listed(repository, "CI_PIPELINE_SOURCE=schedule", "FLEET_GROUP=acme") == {"pages"}
     assert listed(repository, "CI_PIPELINE_SOURCE=schedule") == set()
+    # With a release to roll out, the schedule also takes the rollout one step on.
+    rolling = ("CI_PIPELINE_SOURCE=schedule", "FLEET_GROUP=acme", "FLEET_ROLLOUT=v2.0.0")
+    assert listed(repository, *rolling) == {"pages", "fleet-rollout"}
+    assert listed(repository, "CI_PIPELINE_SOURCE=schedule", "FLEET_ROLLOUT=v2.0.0") == set()
     ci = pipeline(repository)
     assert ci["suite"]["needs"] == ["fast"]
     assert ci["release"]["needs"] == ["fast", "suite"]
@@ -238,3 +242,34 @@ def test_the_scheduled_fleet_report_is_a_page_of_the_site_with_its_data(reposito
     assert len(history.read_text(encoding="utf-8").splitlines()) == 1
     assert "Median lag behind v2.0.0" in page
     assert page.count("<polyline") == 3  # a curve per release, one point each so far
+
+
+def test_the_scheduled_rollout_keeps_its_state_between_runs_and_fails_when_it_stops(repository, tmp_path):
+    """Two scheduled runs: the first starts the named canary, the ledger (its default branch's
+    schedule played); the second finds its update merge request conflicted and stops the
+    rollout there: the job fails and names it, and the state stays in the cache and the artifact."""
+    with serving_gitlab(tmp_path / "fleet", FLEET) as server:
+        variables = [
+            "CI_PIPELINE_SOURCE=schedule",
+            "FLEET_GROUP=acme",
+            "FLEET_ROLLOUT=v2.0.0",
+            "FLEET_ROLLOUT_OPTIONS=--canary acme/team-a/ledger",
+            f"CI_SERVER_URL={server.api.removesuffix('/api/v4/')}",
+            "GITLAB_TOKEN=glpat-fleet-rollout-000000",
+            "CI_PROJECT_ID=platform/copier-uv-gitlab",
+            f"CI_PROJECT_URL={TEMPLATE_URL.removesuffix('.git')}",
+        ]
+        arguments = [arg for variable in variables for arg in ("--variable", variable)]
+        first = run_pipeline(repository, *arguments, jobs=["fleet-rollout"])
+        assert "wave 1 of 2 started: 1 projects" in first.stdout
+        plays = [r["path"] for r in server.requests() if r["path"].endswith("/play")]
+        assert plays == ["/api/v4/projects/acme%2Fteam-a%2Fledger/pipeline_schedules/5/play"]
+        second = run_pipeline(repository, *arguments, jobs=["fleet-rollout"], check=False)
+    assert second.returncode != 0
+    assert "Stopped before wave 2: wave 1: 1 of 1 projects failed" in second.stdout
+    assert "- acme/team-a/ledger: conflicts (https://gitlab.example.com/mr/1)" in second.stdout
+    assert "glpat-fleet-rollout-000000" not in first.stdout + second.stdout
+    (kept,) = (repository / ".gitlab-ci-local" / "cache").glob("*fleet-rollout-protected-*/.fleet-rollout/state.json")
+    artifact = repository / ".gitlab-ci-local" / "artifacts" / "fleet-rollout" / ".fleet-rollout" / "state.json"
+    for state in (kept, artifact):
+        assert json.loads(state.read_text(encoding="utf-8"))["stopped"].startswith("wave 1: 1 of 1 projects failed")
