@@ -8,13 +8,15 @@ tests/test_template_update.py runs the whole job with it in gitlab-ci-local.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 
 import project_sync as sync
 import pytest
+from answers import questions_of
 
-from tests.kit import commit_all, git
+from tests.kit import ROOT, commit_all, git
 from tests.servers import GitLab, serving_gitlab
 
 TOKEN = "glpat-template-update-project-token"
@@ -319,3 +321,21 @@ def test_only_files_without_the_template_marker_are_the_teams(tmp_path, monkeypa
     (project / "pyproject.toml").write_text("[project]\nname = 'x'\n")
     commit_all(project, "update with a team file")
     assert sync.team_files_changed(project, base) == ["pyproject.toml"]
+
+
+@pytest.mark.fast
+def test_every_variable_the_jobs_read_is_in_the_projects_readme():
+    readme = (ROOT / "template" / "README.md.jinja").read_text(encoding="utf-8")
+    scripts = [ROOT / "sync" / "project_sync.py", ROOT / "template" / ".gitlab" / "ci" / "template_sync.py"]
+    read = {name for script in scripts for name in re.findall(r"TEMPLATE_[A-Z_]*[A-Z]", script.read_text())}
+    assert read >= {sync.AUTO_MERGE, sync.PIPELINE_WAIT, "TEMPLATE_UPDATE_TOKEN"}
+    assert {name for name in read if f"`{name}" not in readme} == set()
+
+
+@pytest.mark.fast
+def test_the_templates_own_release_notes_declare_meanings_of_its_questions_only():
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+    asked = set(questions_of(str(ROOT / "copier.yml")))
+    declared = {name for line in changelog.splitlines() if (found := sync.MEANING.search(line))
+                for name in re.findall(r"`([^`]+)`", found.group(1))}  # fmt: skip
+    assert declared <= asked
