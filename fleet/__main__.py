@@ -135,7 +135,7 @@ def roll_out(fleet: fleet_report.Fleet, args: argparse.Namespace, sources: list[
         if state is None or state.target != target:
             if state is not None:
                 print(f"A new rollout, to {target}: the one to {state.target} in {args.state} ends here.")
-            result = fleet_report.report(fleet, args.group, args.template_project, sources, args.workers)
+            result = fleet_report.report(fleet, args.group, args.template_project, sources, args.workers, details=False)
             settings = {"wait_hours": args.wait_hours, "threshold": args.threshold}
             state = waves.begin(result, target, args.canary, args.canary_share, args.growth, **settings)
         if not args.run:

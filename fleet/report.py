@@ -197,7 +197,8 @@ class Fleet:
         )
         return list(listed)
 
-    def row(self, listed: object, sources: set[str], releases: list[str]) -> Row | None:
+    def row(self, listed: object, sources: set[str], releases: list[str], details: bool = True) -> Row | None:
+        """A project's row: its answers file's release, and with ``details`` its jobs and merge request."""
         name, web_url = listed.path_with_namespace, listed.web_url
         project = self.gl.projects.get(listed.id, lazy=True)
         try:
@@ -217,6 +218,8 @@ class Fleet:
         if row is None or row.state == MALFORMED:
             return row
         row.branch = listed.default_branch
+        if not details:
+            return row
         try:
             self._jobs(project, listed.default_branch, row)
             self._merge_request(project, row)
@@ -247,13 +250,17 @@ class Fleet:
             }
 
 
-def report(fleet: Fleet, group: str, template_project: str, sources: Iterable[str], workers: int = 8) -> Report:
-    """Every project of ``group`` made from the template (its URLs ``sources``), with its row."""
+def report(
+    fleet: Fleet, group: str, template_project: str, sources: Iterable[str], workers: int = 8, *, details: bool = True
+) -> Report:
+    """Every project of ``group`` made from the template (its URLs ``sources``), with its row;
+    without ``details``, only what its answers file says (one request a project: a rollout's plan)."""
     wanted = {normalised_source(source) for source in sources}
     releases, dates = fleet.releases(template_project)
     listed = fleet.projects(group)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        rows = [row for row in pool.map(lambda p: fleet.row(p, wanted, releases), listed) if row is not None]
+        found = pool.map(lambda p: fleet.row(p, wanted, releases, details), listed)
+        rows = [row for row in found if row is not None]
     rows.sort(key=lambda row: (ORDER.index(row.state), -(row.behind or 0), row.project))
     return Report(group, rows, fleet.requests, releases, dates)
 

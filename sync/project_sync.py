@@ -760,18 +760,19 @@ def auto_merge_section(refusals: list[str]) -> str:
 
 
 def team_files_changed(project: Path, base: str) -> list[str]:
-    """The files the update commit changed that the team owns: not template-owned (the marker,
-    before or after) and not the answers file."""
-    changed = git("diff", "--name-only", "--no-renames", base, "HEAD").splitlines()
-    owned = set(map(str, template_owned(project)))
-    team = []
-    for name in changed:
-        if name == ANSWERS_FILE or name in owned:
-            continue
-        before = run(["git", "cat-file", "blob", f"{base}:{name}"], check=False).stdout
-        if not any(MARKER in line for line in before[:1024].splitlines()[:3]):
-            team.append(name)
-    return team
+    """The files the update commit changed that the team owns: neither template-owned (the
+    marker in its first lines, before or after the update) nor the answers file."""
+    changed = git("diff", "--name-only", "--no-renames", "-z", base, "HEAD").split("\0")
+
+    def owned_at(revision: str, name: str) -> bool:
+        shown = subprocess.run(["git", "cat-file", "blob", f"{revision}:{name}"], capture_output=True, check=False)
+        return any(MARKER in line for line in shown.stdout[:1024].decode("utf-8", "replace").splitlines()[:3])
+
+    return [
+        name
+        for name in filter(None, changed)
+        if name != ANSWERS_FILE and not owned_at("HEAD", name) and not owned_at(base, name)
+    ]
 
 
 def meaning_changes(changelog: str, old: str, new: str, before: dict, after: dict) -> list[str]:
@@ -942,8 +943,8 @@ class AutoMerge:
             if found and pipeline.get("sha") == sha:
                 break
             if time.monotonic() >= deadline:
-                self.refuse(branch, f"no pipeline started for {sha[:8]} within {self.wait:g} s, and without one "
-                            "GitLab would merge at once (gitlab-org/gitlab#595420)")  # fmt: skip
+                self.refuse(branch, f"no pipeline started for {sha[:8]} within {self.wait:g} s (asked before its "
+                            "pipeline exists, GitLab may merge at once: gitlab-org/gitlab#595420)")  # fmt: skip
                 return False
             time.sleep(self.poll)
         fields = {"auto_merge": True, "merge_when_pipeline_succeeds": True, "sha": sha,

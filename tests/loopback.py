@@ -8,8 +8,15 @@ import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+class Server(ThreadingHTTPServer):
+    # Connections waiting to be accepted: the socket module's default of 5 resets the ones past
+    # it when a test's tools open many at once (a rollout's runners and workers); a real server
+    # queues them.
+    request_queue_size = 128
+
+
 def serve(handler: type[BaseHTTPRequestHandler]) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = Server(("127.0.0.1", 0), handler)
     sys.stdout.write(f"{server.server_port}\n")
     sys.stdout.flush()
     server.serve_forever()
