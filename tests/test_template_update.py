@@ -264,8 +264,16 @@ class Jobs:
 def jobs(request, tmp_path) -> Jobs:
     """The jobs, in checkouts as deep as GitLab makes them: 1 (a team's setting), 20 (GitLab's
     default for new projects), 0 (the whole history). For what the jobs read from the history:
-    their own and the team's branches and commits, the answers file's earlier texts."""
+    their own and the team's branches and commits, the answers file's earlier texts. A test whose
+    history reading is held at every depth elsewhere takes the shallowest (``SHALLOWEST``)."""
     return Jobs(request.param, tmp_path / "runner")
+
+
+# The depth where the job must fetch the most to read a branch: for tests of what it then does
+# with it (the lease, what it refreshes and deletes, what it writes), whose reading of the
+# branches is held at every depth by the property test of tests/test_project_sync.py and by
+# test_a_persons_commit_on_the_update_branch_survives_every_later_run here.
+SHALLOWEST = pytest.mark.parametrize("jobs", [1], ids=["depth-1"], indirect=True)
 
 
 @pytest.fixture
@@ -366,6 +374,7 @@ def test_an_update_arrives_as_one_merge_request_with_what_changed_and_the_checks
     assert author == [JOB_EMAIL, JOB_EMAIL, "v2.0.0"]
 
 
+@SHALLOWEST
 @pytest.mark.slow
 def test_the_jobs_own_branch_is_refreshed_with_the_lease_and_deleted_once_superseded(proposed, template, jobs):
     project, origin = proposed
@@ -433,6 +442,7 @@ def test_a_persons_commit_on_the_update_branch_survives_every_later_run(proposed
         assert ZERO not in {new for _, new, _ in origin.updates_of(branch)}
 
 
+@SHALLOWEST
 @pytest.mark.slow
 def test_a_push_that_lands_while_the_job_runs_is_refused_by_the_lease(proposed, tmp_path, jobs):
     project, origin = proposed
@@ -562,7 +572,15 @@ def test_a_deleted_template_owned_file_never_stops_the_pipeline_drift_names_it_a
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("team_edited_dockerfile", [False, True], ids=["dockerfile-untouched", "dockerfile-edited"])
+# The earlier answers are read from the history at every depth; what the update keeps of a file
+# the team edited does not depend on it: once, at the shallowest.
+@pytest.mark.parametrize(
+    ("jobs", "team_edited_dockerfile"),
+    [(1, False), (20, False), (0, False), (1, True)],
+    ids=["depth-1-dockerfile-untouched", "depth-20-dockerfile-untouched", "full-dockerfile-untouched",
+         "depth-1-dockerfile-edited"],
+    indirect=["jobs"],
+)  # fmt: skip
 def test_an_answer_edited_by_hand_is_applied_by_the_next_update_as_copier_update_data_would(
     projects, tmp_path, jobs, team_edited_dockerfile
 ):
