@@ -138,6 +138,10 @@ def roll_out(fleet: fleet_report.Fleet, args: argparse.Namespace, sources: list[
             result = fleet_report.report(fleet, args.group, args.template_project, sources, args.workers, details=False)
             settings = {"wait_hours": args.wait_hours, "threshold": args.threshold}
             state = waves.begin(result, target, args.canary, args.canary_share, args.growth, **settings)
+            planned = {member.project for wave in state.waves for member in wave}
+            for name in args.canary:
+                if name not in planned:
+                    print(f"--canary {name}: not a project of {args.group} behind {target}, so not in the canary.")
         if not args.run:
             print("\n".join([*waves.describe(state), f"Rollout to {target} (dry run: add --run to go on)."]))
             return 0

@@ -92,9 +92,10 @@ def spread(project: str) -> str:
     return hashlib.sha256(project.encode()).hexdigest()
 
 
-def plan(rows: list[Row], target: str, canary: list[str], share: float, growth: float) -> list[list[Member]]:
-    """The waves for the projects behind ``target``: the named canary (or ``share`` of them, at
-    least one), then each wave ``growth`` times the one before, the last one taking the rest."""
+def plan(rows: list[Row], canary: list[str], share: float, growth: float) -> list[list[Member]]:
+    """The waves for ``rows``, the projects behind the release: the named canary (or ``share``
+    of them, at least one), then each wave ``growth`` times the one before, the last one taking
+    the rest."""
     members = [Member(row.project, row.release, row.branch or "main") for row in rows]
     named = [m for m in members if m.project in set(canary)]
     rest = sorted((m for m in members if m.project not in set(canary)), key=lambda m: spread(m.project))
@@ -116,7 +117,7 @@ def outcome_of(
     """A started project's outcome from what GitLab shows: its answers file's release, its
     update merge request (with its head pipeline), its last template-update job's status."""
     release, behind = releases_behind(recorded, releases)
-    rank = {release: i for i, release in enumerate(releases)}
+    rank = {tag: i for i, tag in enumerate(releases)}
     if behind is not None and release in rank and rank[release] >= rank[target]:
         return DONE, f"on {release}"
     if merge_request:
@@ -235,7 +236,7 @@ def step(fleet: Fleet, state: State, releases: list[str], workers: int = 8) -> l
 
 def begin(result: Report, target: str, canary: list[str], share: float, growth: float, **settings: float) -> State:
     """A new rollout of ``target`` over the projects of ``result`` behind it."""
-    return State(target, plan(behind_of(result, target), target, canary, share, growth), **settings)
+    return State(target, plan(behind_of(result, target), canary, share, growth), **settings)
 
 
 def load(path: Path) -> State | None:

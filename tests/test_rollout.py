@@ -267,13 +267,13 @@ def test_a_release_whose_canary_goes_red_stops_before_the_second_wave_naming_the
 @pytest.mark.fast
 def test_the_waves_are_a_canary_then_each_growth_times_the_last():
     rows = [fleet_report.Row(f"g/p{n}", "", "behind", "v1.0.0", 1, branch="main") for n in range(100)]
-    planned = waves.plan(rows, "v2.0.0", [], share=0.02, growth=4)
+    planned = waves.plan(rows, [], share=0.02, growth=4)
     assert [len(w) for w in planned] == [2, 8, 32, 58]
-    named = waves.plan(rows, "v2.0.0", ["g/p7", "g/p9"], share=0.5, growth=2)
+    named = waves.plan(rows, ["g/p7", "g/p9"], share=0.5, growth=2)
     assert [m.project for m in named[0]] == ["g/p7", "g/p9"]
     assert [len(w) for w in named] == [2, 4, 8, 16, 32, 38]
-    assert waves.plan(rows, "v2.0.0", [], 0.02, 4)[0] == planned[0]  # the same canary each time
-    assert waves.plan([], "v2.0.0", [], 0.02, 4) == []
+    assert waves.plan(rows, [], 0.02, 4)[0] == planned[0]  # the same canary each time
+    assert waves.plan([], [], 0.02, 4) == []
 
 
 @pytest.mark.fast
@@ -335,3 +335,8 @@ def test_a_dry_run_shows_the_plan_and_starts_nothing(server, tmp_path, monkeypat
     assert out[-1] == "Rollout to v3.0.0 (dry run: add --run to go on)."
     assert not state.exists()
     assert [r for r in server.requests() if r["path"].endswith("/play")] == before
+    status = fleet_command.main(["rollout", "--group", "acme", *template, "--canary", "acme/elsewhere",
+                                 "--state", str(state)])  # fmt: skip
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "--canary acme/elsewhere: not a project of acme behind v3.0.0, so not in the canary."
+    assert out[1].startswith("canary 1: 10 projects (")  # a share instead
