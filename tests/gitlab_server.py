@@ -111,7 +111,6 @@ class Handler(BaseHTTPRequestHandler):
     log: Path
 
     def answer(self, status: int, body: object, headers: dict[str, str] | None = None) -> None:
-        self.status = status
         data = json.dumps(body).encode()
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # a client that gave up waiting
             self.send_response(status)
@@ -138,18 +137,23 @@ class Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
         body = self.body() if method in {"POST", "PUT"} else {}
-        if not any(self.headers.get(name) for name in ("PRIVATE-TOKEN", "JOB-TOKEN", "Authorization")):
+        token = next(filter(None, map(self.headers.get, ("PRIVATE-TOKEN", "JOB-TOKEN", "Authorization"))), None)
+        # Whose request (a test tells the tools' tokens from a person's), logged as it is answered.
+        self.entry = {"method": method, "path": parts.path, "query": query, "body": body, "token": token}
+        if not token:
             self.answer(401, {"message": "401 Unauthorized"})
         elif not parts.path.startswith(API):
             self.not_found()
         else:
             self.route(method, parts.path.removeprefix(API), query, body)
-        token = next(filter(None, map(self.headers.get, ("PRIVATE-TOKEN", "JOB-TOKEN", "Authorization"))), None)
-        entry = {"method": method, "path": parts.path, "query": query, "body": body, "status": self.status}
-        entry["token"] = token  # whose request: a test tells the tools' tokens from a person's
-        entry["at"] = time.time()
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        """Log the request with its status, then answer: a tool that has its answer finds the
+        request in the log."""
+        entry = {**getattr(self, "entry", {"path": self.path}), "status": code, "at": time.time()}
         with self.state.lock, self.log.open("a", encoding="utf-8") as log:
             log.write(json.dumps(entry) + "\n")
+        super().send_response(code, message)
 
     def paginated(self, items: list[dict], query: dict[str, str]) -> None:
         """``items``, one page of them, with GitLab's pagination headers (rest/index.md,
@@ -484,7 +488,6 @@ class Handler(BaseHTTPRequestHandler):
         if shown.returncode != 0:
             self.answer(404, {"message": "404 File Not Found"})
         elif raw:
-            self.status = 200
             self.send_response(200)
             self.send_header("Content-Type", "text/plain")
             self.send_header("Content-Length", str(len(shown.stdout)))
