@@ -113,17 +113,19 @@ class Runners:
 
     def watch(self) -> None:
         """Start a job for each schedule played, as GitLab's runners pick them up."""
-        seen = 0
-        while not self.stop.is_set():
-            lines = self.server.log.read_text(encoding="utf-8").splitlines()
-            for line in lines[seen:]:
-                entry = json.loads(line)
-                if entry["method"] == "POST" and entry["path"].endswith("/play") and entry["status"] == 201:
-                    reference = unquote(entry["path"].split("/")[4])
-                    number = self.ids.get(reference) or int(reference)
-                    self.pool.submit(self.job, number).add_done_callback(self.failed)
-            seen = len(lines)
-            time.sleep(0.05)
+        with self.server.log.open(encoding="utf-8") as log:
+            log.seek(0, 2)  # what was played before is not this rollout's
+            pending = ""
+            while not self.stop.is_set():
+                pending += log.read()
+                *lines, pending = pending.split("\n")
+                for line in lines:
+                    entry = json.loads(line)
+                    if entry["method"] == "POST" and entry["path"].endswith("/play") and entry["status"] == 201:
+                        reference = unquote(entry["path"].split("/")[4])
+                        number = self.ids.get(reference) or int(reference)
+                        self.pool.submit(self.job, number).add_done_callback(self.failed)
+                time.sleep(0.05)
 
     def failed(self, future) -> None:
         if future.exception():
