@@ -134,6 +134,21 @@ class GitLab:
         return [json.loads(line) for line in self.log.read_text(encoding="utf-8").splitlines()]
 
 
+def gitlab_project(number: int, path: str, **fixture: object) -> dict:
+    """A project of the loopback GitLab, as ``GET /projects/:id`` answers it, with ``fixture``
+    (its files, merge requests, settings: tests/gitlab_server.py); no git repository unless
+    ``ssh_url_to_repo`` names one."""
+    return {
+        "id": number,
+        "path_with_namespace": path,
+        "default_branch": "main",
+        "web_url": f"https://gitlab.example.com/{path}",
+        "ssh_url_to_repo": f"file:///nonexistent/{number}.git",
+        "archived": False,
+        **fixture,
+    }
+
+
 @contextmanager
 def serving_gitlab(root: Path, projects: list[dict], user: dict | None = None) -> Iterator[GitLab]:
     """The loopback GitLab (tests/gitlab_server.py) holding ``projects``, its API on a free port."""

@@ -17,7 +17,7 @@ import pytest
 from answers import questions_of
 
 from tests.kit import ROOT, commit_all, git
-from tests.servers import GitLab, serving_gitlab
+from tests.servers import GitLab, gitlab_project, serving_gitlab
 
 TOKEN = "glpat-template-update-project-token"
 BRANCH = "template-update/v3.0.0"
@@ -25,18 +25,9 @@ REQUIRES, OPTIONAL, DENIED, NO_PIPELINE = 30, 31, 32, 33
 
 
 def project(number: int, **fixture: object) -> dict:
-    path = f"acme/service-{number}"
-    return {
-        "id": number,
-        "path_with_namespace": path,
-        "default_branch": "main",
-        "web_url": f"https://gitlab.example.com/{path}",
-        "ssh_url_to_repo": f"file:///nonexistent/{number}.git",
-        "files": {},
-        "only_allow_merge_if_pipeline_succeeds": True,
-        "mr_pipeline": {"after": 0.4, "runs": 0.3, "status": "success"},
-        **fixture,
-    }
+    settings = {"files": {}, "only_allow_merge_if_pipeline_succeeds": True}
+    pipeline = {"mr_pipeline": {"after": 0.4, "runs": 0.3, "status": "success"}}
+    return gitlab_project(number, f"acme/service-{number}", **{**settings, **pipeline, **fixture})
 
 
 PROJECTS = [

@@ -22,7 +22,7 @@ from fleet import __main__ as fleet_command
 from fleet import convergence, waves
 from fleet import report as fleet_report
 from tests.kit import ROOT, headless_chromium, run
-from tests.servers import GitLab, serving_gitlab
+from tests.servers import GitLab, gitlab_project, serving_gitlab
 
 TEMPLATE_URL = "https://gitlab.example.com/platform/copier-uv-gitlab.git"
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -58,16 +58,7 @@ def merge_request(draft: bool, conflicts: bool, days: int) -> dict:
     }
 
 
-def project(number: int, path: str, **fixture: object) -> dict:
-    return {
-        "id": number,
-        "path_with_namespace": path,
-        "default_branch": "main",
-        "web_url": f"https://gitlab.example.com/{path}",
-        "ssh_url_to_repo": f"file:///nonexistent/{number}.git",
-        "archived": False,
-        **fixture,
-    }
+project = gitlab_project
 
 
 WEEKLY = {"id": 0, "description": "weekly", "ref": "main", "cron": "0 6 * * 1", "active": True}

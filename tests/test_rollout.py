@@ -28,7 +28,7 @@ import pytest
 from fleet import __main__ as fleet_command
 from fleet import report as fleet_report
 from fleet import waves
-from tests.servers import GitLab, serving_gitlab
+from tests.servers import GitLab, gitlab_project, serving_gitlab
 
 TEMPLATE_URL = "https://gitlab.example.com/platform/copier-uv-gitlab.git"
 TOKEN = "glpat-fleet-rollout-0000"  # the platform team's, for `fleet rollout`
@@ -68,32 +68,20 @@ def bad_release(number: int) -> Scenario:
 
 
 def project(number: int) -> dict:
-    path = f"acme/team-{number % 12}/service-{number}"
-    fixture = {
-        "id": number,
-        "path_with_namespace": path,
-        "default_branch": "main",
-        "web_url": f"https://gitlab.example.com/{path}",
-        "ssh_url_to_repo": f"file:///nonexistent/{number}.git",
-        "archived": False,
-        "files": {".copier-answers.yml": answers("v1.0.0")},
+    return gitlab_project(
+        number,
+        f"acme/team-{number % 12}/service-{number}",
+        files={".copier-answers.yml": answers("v1.0.0")},
         # One in a hundred lets merge requests merge without a pipeline: never auto-merged.
-        "only_allow_merge_if_pipeline_succeeds": number % 100 != 3,
+        only_allow_merge_if_pipeline_succeeds=number % 100 != 3,
         # One in a hundred has no schedule: the rollout cannot start its job.
-        "schedules": [] if number % 100 == 5 else [WEEKLY],
-        "mr_pipeline": {"after": 0.1, "runs": 0.1, "status": good_release(number).pipeline},
-    }
-    return fixture
+        schedules=[] if number % 100 == 5 else [WEEKLY],
+        mr_pipeline={"after": 0.1, "runs": 0.1, "status": good_release(number).pipeline},
+    )
 
 
 FLEET = [
-    {
-        "id": 1,
-        "path_with_namespace": "platform/copier-uv-gitlab",
-        "default_branch": "main",
-        "web_url": "https://gitlab.example.com/platform/copier-uv-gitlab",
-        "tags": ["v1.0.0", "v2.0.0", "v3.0.0"],
-    },
+    gitlab_project(1, "platform/copier-uv-gitlab", tags=["v1.0.0", "v2.0.0", "v3.0.0"]),
     *(project(number) for number in range(100, 100 + FLEET_SIZE)),
 ]
 

@@ -42,7 +42,7 @@ from tests.kit import (
     snapshot_template,
     tag_release,
 )
-from tests.servers import GitLab, serving_gitlab
+from tests.servers import GitLab, gitlab_project, serving_gitlab
 
 PUSH_HOOK = """#!{python}
 # Records every push: its ref updates (with whether each moved the ref forward, neither
@@ -663,16 +663,16 @@ def on_gitlab(origin: Origin, server: GitLab, project_id: int) -> list[str]:
     return [f"{name}={value}" for name, value in variables.items()]
 
 
-def gitlab_project(project_id: int, origin: Origin) -> dict:
-    return {
-        "id": project_id,
-        "path_with_namespace": "acme/service",
-        "default_branch": "main",
-        "web_url": "https://gitlab.example.com/acme/service",
-        "ssh_url_to_repo": f"file://{origin.path}",
-        "only_allow_merge_if_pipeline_succeeds": True,
-        "mr_pipeline": {"after": 1.0, "runs": 60, "status": "success"},
-    }
+def on_the_loopback_gitlab(project_id: int, origin: Origin) -> dict:
+    """The project on the loopback GitLab: ``origin`` its repository, a green pipeline required,
+    a merge request's pipeline there a second after its push."""
+    return gitlab_project(
+        project_id,
+        "acme/service",
+        ssh_url_to_repo=f"file://{origin.path}",
+        only_allow_merge_if_pipeline_succeeds=True,
+        mr_pipeline={"after": 1.0, "runs": 60, "status": "success"},
+    )
 
 
 @pytest.mark.slow
@@ -688,7 +688,7 @@ def test_a_safe_update_merges_itself_once_its_pipeline_exists_and_a_persons_comm
         edit(project / "pyproject.toml", "[dependency-groups]\n", "[dependency-groups]\n# retry flaky jobs\n")
 
     project, origin = projects.copied("auto-merge", tmp_path, has_v2s_line)
-    with serving_gitlab(tmp_path / "gitlab", [gitlab_project(42, origin)]) as server:
+    with serving_gitlab(tmp_path / "gitlab", [on_the_loopback_gitlab(42, origin)]) as server:
         variables = on_gitlab(origin, server, 42)
         job = default_jobs.update(project, *variables)
         assert job.returncode == 0, job.stdout
@@ -721,7 +721,7 @@ def test_a_safe_update_merges_itself_once_its_pipeline_exists_and_a_persons_comm
 @pytest.mark.slow
 def test_an_update_that_changes_a_team_file_does_not_merge_itself_and_says_so(projects, tmp_path, default_jobs):
     project, origin = projects.copied("auto-merge-team-file", tmp_path)
-    with serving_gitlab(tmp_path / "gitlab", [gitlab_project(43, origin)]) as server:
+    with serving_gitlab(tmp_path / "gitlab", [on_the_loopback_gitlab(43, origin)]) as server:
         job = default_jobs.update(project, *on_gitlab(origin, server, 43))
         reason = "it changes files the team owns (pyproject.toml): a person reviews those"
         assert f"auto-merge: not for template-update/v2.0.0: {reason}" in job.stdout
