@@ -726,6 +726,7 @@ SECTION = re.compile(re.escape(SECTION_START) + ".*?" + re.escape(SECTION_END), 
 # such as `- **Changes the meaning of:** `ci_share_cache_with_merge_requests` (why)`.
 MEANING = re.compile(r"\*\*Changes the meaning of:\*\*(.*)")
 HUMAN_LINE = "**Needs a human before merging.**"  # the job's own draft says it; a person's does not
+WAITED = "no pipeline started for"  # the refusal the next run may take back (AutoMerge.retry)
 REQUIRES_PIPELINE = (
     "the project does not require a successful pipeline to merge (Settings > Merge requests > Merge checks > "
     "Pipelines must succeed): auto-merge would not wait for the checks, and GitLab can merge a merge request "
@@ -870,16 +871,36 @@ class AutoMerge:
     api: GitLabApi
     wait: float = DEFAULT_PIPELINE_WAIT
     poll: float = POLL
+    on: bool = True  # asked for: without it, the job neither reads GitLab's API nor says a word of it
 
     @classmethod
-    def asked(cls, environ: dict[str, str]) -> AutoMerge | None:
-        if not wants_auto_merge(environ):
-            return None
+    def asked(cls, environ: dict[str, str]) -> AutoMerge:
         try:
             wait = float(environ.get(PIPELINE_WAIT) or DEFAULT_PIPELINE_WAIT)
         except ValueError:
             wait = DEFAULT_PIPELINE_WAIT
-        return cls(GitLabApi(environ), wait)
+        return cls(GitLabApi(environ), wait, on=wants_auto_merge(environ))
+
+    def review(self, proposal: Proposal, project: Path, base: str, changelog: str, answers: dict, branch: str) -> None:
+        """Before the push: whether the update may merge itself (``proposal.auto_merge``: the
+        refusals), and whether a person's draft stays one."""
+        if not self.on:
+            return
+        proposal.draft_kept = person_draft(self.api, branch)
+        after = yaml.safe_load((project / ANSWERS_FILE).read_text(encoding="utf-8"))
+        after = after if isinstance(after, dict) else {}
+        meanings = meaning_changes(changelog, proposal.old, proposal.new, answers, after)
+        proposal.auto_merge = self.refusals(proposal, team_files_changed(project, base), meanings, branch)
+
+    def pushed(self, proposal: Proposal, branch: str, sha: str) -> None:
+        """After the push: ask for auto-merge when the update may merge itself."""
+        if self.on and proposal.auto_merge == []:
+            self.set(branch, sha)
+
+    def left_to_the_team(self, branch: str) -> None:
+        """The branch holds a person's commits: they merge it."""
+        if self.on:
+            self.refuse(branch, "a person's commits are on its branch: the person who made them merges it")
 
     def refusals(self, proposal: Proposal, team_files: list[str], meanings: list[str], branch: str) -> list[str]:
         """Every reason the update may not merge itself, in the order a person would fix them."""
@@ -908,19 +929,44 @@ class AutoMerge:
             found = self.api.open_merge_request(branch)
             if not found:
                 return
-            path = f"/merge_requests/{found['iid']}"
             if found.get("merge_when_pipeline_succeeds"):
-                self.api.call("POST", f"{path}/cancel_merge_when_pipeline_succeeds")
+                self.api.call("POST", f"/merge_requests/{found['iid']}/cancel_merge_when_pipeline_succeeds")
                 say(f"auto-merge: cancelled on {found.get('web_url', branch)}")
-            text, section = found.get("description") or "", auto_merge_section(refusals)
-            if SECTION.search(text):
-                new_text = SECTION.sub(lambda _: section, text, count=1)
-            else:
-                new_text = f"{text}<br><br>{section}" if text else section
-            if new_text != text:
-                self.api.call("PUT", path, description=new_text)
+            self.describe(found, refusals)
         except ApiError as error:
             say(f"warning: the merge request's description could not say why it does not merge itself: {error}")
+
+    def describe(self, found: dict, refusals: list[str]) -> None:
+        """Replace the job's paragraph of the merge request's description (or add it), nothing else."""
+        text, section = found.get("description") or "", auto_merge_section(refusals)
+        if SECTION.search(text):
+            new_text = SECTION.sub(lambda _: section, text, count=1)
+        else:
+            new_text = f"{text}<br><br>{section}" if text else section
+        if new_text != text:
+            self.api.call("PUT", f"/merge_requests/{found['iid']}", description=new_text)
+
+    def retry(self, branch: str, sha: str) -> None:
+        """Ask again when the last run's only refusal was a wait for a pipeline that did not come
+        (its paragraph says so): the branch holds the same update, which was safe then. Anything
+        else stays as it is: a person's *Cancel auto-merge* leaves the paragraph saying it merges
+        itself, and is never undone."""
+        if not self.on:
+            return
+        try:
+            found = self.api.open_merge_request(branch)
+        except ApiError:
+            return
+        said = SECTION.search((found or {}).get("description") or "")
+        if not found or not said or said.group(0).count("<br>- ") != 1 or WAITED not in said.group(0):
+            return
+        if refused := setting_refusal(self.api):
+            self.refuse(branch, refused)
+        elif self.set(branch, sha):
+            try:
+                self.describe(self.api.open_merge_request(branch) or found, [])
+            except ApiError as error:
+                say(f"warning: the merge request's description could not say it merges itself: {error}")
 
     def refuse(self, branch: str, reason: str) -> None:
         say(f"auto-merge: not for {branch}: {reason}")
@@ -943,8 +989,9 @@ class AutoMerge:
             if found and pipeline.get("sha") == sha:
                 break
             if time.monotonic() >= deadline:
-                self.refuse(branch, f"no pipeline started for {sha[:8]} within {self.wait:g} s (asked before its "
-                            "pipeline exists, GitLab may merge at once: gitlab-org/gitlab#595420)")  # fmt: skip
+                waited = f"{WAITED} {sha[:8]} within {self.wait:g} s"
+                self.refuse(branch, f"{waited} (asked before its pipeline exists, GitLab may merge at once: "
+                            "gitlab-org/gitlab#595420); the next run asks again")  # fmt: skip
                 return False
             time.sleep(self.poll)
         fields = {"auto_merge": True, "merge_when_pipeline_succeeds": True, "sha": sha,
@@ -1142,27 +1189,22 @@ def update(project: Path, ref: str) -> int:
     decided = decide(ref, remote, default_branch, email)
     auto = AutoMerge.asked(environ)
     if decided.blocked:
-        if auto:  # the person's commits are on it: they merge it
-            auto.refuse(decided.target, "a person's commits are on its branch: the person who made them merges it")
+        auto.left_to_the_team(decided.target)
         return UP_TO_DATE
     edited = hand_edit(project, answers)
     base = git("rev-parse", "HEAD")
     notes, conflicts = commit_update(project, old, ref, decided.target, email, edited, given)
     if decided.existing and same_tree(decided.existing.sha):
         say(f"unchanged: {decided.target} already holds this update; its merge request stays as it is")
+        auto.retry(decided.target, decided.existing.sha)
     else:
         changelog = (TEMPLATE / "CHANGELOG.md").read_text(encoding="utf-8")
         changes = template_changes(changelog, old, ref)
         proposal = Proposal(old, ref, changes, run_checks(), conflicts, notes, decided.kept)
-        if auto:
-            proposal.draft_kept = person_draft(auto.api, decided.target)
-            after = yaml.safe_load((project / ANSWERS_FILE).read_text(encoding="utf-8"))
-            meanings = meaning_changes(changelog, old, ref, answers, after if isinstance(after, dict) else {})
-            proposal.auto_merge = auto.refusals(proposal, team_files_changed(project, base), meanings, decided.target)
+        auto.review(proposal, project, base, changelog, answers, decided.target)
         if not publish(decided, proposal, remote, default_branch):
             return UP_TO_DATE
-        if auto and not proposal.auto_merge:
-            auto.set(decided.target, git("rev-parse", "HEAD"))
+        auto.pushed(proposal, decided.target, git("rev-parse", "HEAD"))
     delete_superseded(decided, remote)
     return UP_TO_DATE
 

@@ -21,7 +21,7 @@ from tests.servers import GitLab, gitlab_project, serving_gitlab
 
 TOKEN = "glpat-template-update-project-token"
 BRANCH = "template-update/v3.0.0"
-REQUIRES, OPTIONAL, DENIED, NO_PIPELINE = 30, 31, 32, 33
+REQUIRES, OPTIONAL, DENIED, NO_PIPELINE, SLOW_PIPELINE = 30, 31, 32, 33, 35
 
 
 def project(number: int, **fixture: object) -> dict:
@@ -35,6 +35,7 @@ PROJECTS = [
     project(OPTIONAL, only_allow_merge_if_pipeline_succeeds=False),
     project(DENIED, deny=403),
     project(NO_PIPELINE, mr_pipeline={"after": 3600, "runs": 1, "status": "success"}),
+    project(SLOW_PIPELINE, mr_pipeline={"after": 1.0, "runs": 60, "status": "success"}),
     project(
         34,
         merge_requests=[
@@ -255,7 +256,7 @@ def test_auto_merge_is_opt_in():
     assert sync.wants_auto_merge({sync.AUTO_MERGE: " Yes "})
     assert not sync.wants_auto_merge({})
     assert not sync.wants_auto_merge({sync.AUTO_MERGE: "false"})
-    assert sync.AutoMerge.asked({}) is None
+    assert not sync.AutoMerge.asked({}).on
 
 
 CHANGELOG = """# Changelog
@@ -333,3 +334,24 @@ def test_the_templates_own_release_notes_declare_meanings_of_its_questions_only(
     declared = {name for line in changelog.splitlines() if (found := sync.MEANING.search(line))
                 for name in re.findall(r"`([^`]+)`", found.group(1))}  # fmt: skip
     assert declared <= asked
+
+
+def test_a_wait_that_timed_out_is_asked_again_by_the_next_run_and_a_persons_cancel_never_is(gitlab_api, capsys):
+    auto = asked(gitlab_api, SLOW_PIPELINE, TEMPLATE_UPDATE_PIPELINE_WAIT="0.2")
+    made = proposal()
+    made.auto_merge = auto.refusals(made, [], [], BRANCH)
+    opened = open_merge_request(auto, made)
+    assert not auto.set(BRANCH, opened["sha"])  # the runners were slow
+    assert "the next run asks again" in capsys.readouterr().out
+    time.sleep(1.0)  # the pipeline exists by the next run
+    auto.retry(BRANCH, opened["sha"])
+    assert "auto-merge: set: GitLab merges it when its pipeline succeeds" in capsys.readouterr().out
+    now = auto.api.open_merge_request(BRANCH)
+    assert now["merge_when_pipeline_succeeds"]
+    assert "**It merges itself when its pipeline succeeds**" in now["description"]
+    # A person cancels it: the paragraph still says it merges itself, and no run sets it again.
+    auto.api.call("POST", f"/merge_requests/{now['iid']}/cancel_merge_when_pipeline_succeeds")
+    auto.retry(BRANCH, opened["sha"])
+    assert not auto.api.open_merge_request(BRANCH)["merge_when_pipeline_succeeds"]
+    merge = f"/projects/{SLOW_PIPELINE}/merge_requests/1/merge"
+    assert len([r for r in gitlab_api.requests() if r["path"].endswith(merge)]) == 1
