@@ -145,8 +145,7 @@ class Runners:
             "POST", "/merge_requests", source_branch=branch, target_branch="main", title=proposal.title,
             description=sync.description(proposal), labels=sync.LABEL,
         )  # fmt: skip
-        if not proposal.auto_merge:
-            auto.set(branch, opened["sha"])
+        auto.pushed(proposal, branch, opened["sha"])
 
     def server_file(self, number: int) -> str:
         client = gitlab.Gitlab(self.server.api.removesuffix("/api/v4/"), private_token=job_token(number))
