@@ -243,14 +243,15 @@ def unanswered(answers: dict, environ: dict[str, str]) -> tuple[dict[str, str], 
     return found, missing
 
 
+def declares_ownership(content: bytes) -> bool:
+    """Whether a file's content says, in its first lines, that the template owns it."""
+    return any(MARKER in line for line in content[:1024].decode("utf-8", "replace").splitlines()[:3])
+
+
 def template_owned(root: Path) -> list[Path]:
     """Files under ``root`` that declare themselves template-owned in their first lines."""
-    owned = []
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and ".git" not in p.parts):
-        head = path.read_bytes()[:1024].decode("utf-8", "replace").splitlines()[:3]
-        if any(MARKER in line for line in head):
-            owned.append(path.relative_to(root))
-    return owned
+    files = sorted(p for p in root.rglob("*") if p.is_file() and ".git" not in p.parts)
+    return [path.relative_to(root) for path in files if declares_ownership(path.read_bytes())]
 
 
 def questions(answers: dict) -> dict:
@@ -743,10 +744,13 @@ def wants_auto_merge(environ: dict[str, str]) -> bool:
     return environ.get(AUTO_MERGE, "").strip().lower() in {"true", "yes", "1", "on"}
 
 
+REFUSAL_ITEM = "<br>- "  # how the paragraph lists each reason it does not merge itself
+
+
 def auto_merge_section(refusals: list[str]) -> str:
     """The description's paragraph on auto-merge: that it merges itself and how to stop it, or why not."""
     if refusals:
-        why = "".join(f"<br>- {reason}" for reason in refusals)
+        why = "".join(f"{REFUSAL_ITEM}{reason}" for reason in refusals)
         text = f"**It does not merge itself** ({AUTO_MERGE} is on), because:{why}"
     else:
         text = (
@@ -760,6 +764,15 @@ def auto_merge_section(refusals: list[str]) -> str:
     return f"{SECTION_START}{text}{SECTION_END}"
 
 
+def section_refusals(description: str) -> list[str] | None:
+    """The reasons the job's paragraph of ``description`` gives for not merging itself ([]: it
+    says it merges itself); None without the paragraph."""
+    found = SECTION.search(description)
+    if not found:
+        return None
+    return [item.removesuffix(SECTION_END) for item in found.group(0).split(REFUSAL_ITEM)[1:]]
+
+
 def team_files_changed(project: Path, base: str) -> list[str]:
     """The files the update commit changed that the team owns: neither template-owned (the
     marker in its first lines, before or after the update) nor the answers file."""
@@ -767,7 +780,7 @@ def team_files_changed(project: Path, base: str) -> list[str]:
 
     def owned_at(revision: str, name: str) -> bool:
         shown = subprocess.run(["git", "cat-file", "blob", f"{revision}:{name}"], capture_output=True, check=False)
-        return any(MARKER in line for line in shown.stdout[:1024].decode("utf-8", "replace").splitlines()[:3])
+        return declares_ownership(shown.stdout)
 
     return [
         name
@@ -794,10 +807,6 @@ def meaning_changes(changelog: str, old: str, new: str, before: dict, after: dic
 
 class ApiError(RuntimeError):
     """GitLab answered with an error, or not at all."""
-
-    def __init__(self, status: int | None, message: str) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 class GitLabApi:
@@ -829,16 +838,18 @@ class GitLabApi:
                 return json.loads(answer.read() or b"null")
         except urllib.error.HTTPError as error:
             said = error.read().decode("utf-8", "replace")[:200]
-            raise ApiError(
-                error.code, redact(f"GitLab answered {error.code} to {method} {path or '/'}: {said}")
-            ) from None
+            raise ApiError(redact(f"GitLab answered {error.code} to {method} {path or '/'}: {said}")) from None
         except (urllib.error.URLError, OSError, ValueError) as error:
-            raise ApiError(None, redact(f"GitLab did not answer {method} {path or '/'}: {error}")) from None
+            raise ApiError(redact(f"GitLab did not answer {method} {path or '/'}: {error}")) from None
 
     def open_merge_request(self, branch: str) -> dict | None:
         """The open merge request from ``branch`` (merge_requests.md, "List project merge requests")."""
         found = self.call("GET", "/merge_requests", state="opened", source_branch=branch)
         return found[0] if isinstance(found, list) and found else None
+
+
+def say_refused(branch: str, reason: str) -> None:
+    say(f"auto-merge: not for {branch}: {reason}")
 
 
 def setting_refusal(api: GitLabApi) -> str | None:
@@ -918,7 +929,7 @@ class AutoMerge:
         if refused := setting_refusal(self.api):
             reasons.append(refused)
         for reason in reasons:
-            say(f"auto-merge: not for {branch}: {reason}")
+            say_refused(branch, reason)
         return reasons
 
     def restate(self, branch: str, refusals: list[str]) -> None:
@@ -957,8 +968,8 @@ class AutoMerge:
             found = self.api.open_merge_request(branch)
         except ApiError:
             return
-        said = SECTION.search((found or {}).get("description") or "")
-        if not found or not said or said.group(0).count("<br>- ") != 1 or WAITED not in said.group(0):
+        refused = section_refusals((found or {}).get("description") or "")
+        if not found or not refused or len(refused) != 1 or not refused[0].startswith(WAITED):
             return
         if refused := setting_refusal(self.api):
             self.refuse(branch, refused)
@@ -969,7 +980,7 @@ class AutoMerge:
                 say(f"warning: the merge request's description could not say it merges itself: {error}")
 
     def refuse(self, branch: str, reason: str) -> None:
-        say(f"auto-merge: not for {branch}: {reason}")
+        say_refused(branch, reason)
         self.restate(branch, [reason])
 
     def set(self, branch: str, sha: str) -> bool:

@@ -355,3 +355,10 @@ def test_a_wait_that_timed_out_is_asked_again_by_the_next_run_and_a_persons_canc
     assert not auto.api.open_merge_request(BRANCH)["merge_when_pipeline_succeeds"]
     merge = f"/projects/{SLOW_PIPELINE}/merge_requests/1/merge"
     assert len([r for r in gitlab_api.requests() if r["path"].endswith(merge)]) == 1
+
+
+@pytest.mark.fast
+def test_the_paragraph_reads_back_the_reasons_it_was_written_with():
+    for reasons in ([], ["one"], ["a conflict (Dockerfile)", "a check failed in the job (tests)"]):
+        assert sync.section_refusals("Before<br><br>" + sync.auto_merge_section(reasons) + "<br>after") == reasons
+    assert sync.section_refusals("no paragraph of the job's") is None
