@@ -37,7 +37,8 @@ import yaml
 
 ANSWERS_FILE = ".copier-answers.yml"
 LABEL = "template-update"  # what the template-update job labels its merge requests
-JOBS = ("template-drift", "template-update")
+DRIFT_JOB, UPDATE_JOB = "template-drift", "template-update"  # the template's jobs in each project
+JOBS = (DRIFT_JOB, UPDATE_JOB)
 RELEASE_TAG = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)$")
 DESCRIBED = re.compile(r"^(v?\d+\.\d+\.\d+)(?:-\d+-g[0-9a-f]+)?$")  # git describe: a tag, maybe commits past it
 
@@ -78,7 +79,7 @@ class Report:
     requests: int  # API requests the run made
     releases: list[str] = field(default_factory=list)  # the template's, oldest first
     release_dates: dict[str, str] = field(default_factory=dict)  # each release tag's commit date
-    generated: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    generated: str = field(default_factory=lambda: stamp(datetime.now(UTC)))
 
     @property
     def newest(self) -> str:
@@ -138,6 +139,11 @@ def row_from_answers(project: str, web_url: str, text: str, sources: set[str], r
 def moment(text: str) -> datetime:
     """An ISO 8601 time as GitLab and the report write it (``Z`` for UTC)."""
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def stamp(when: datetime) -> str:
+    """A time as the report and the rollout's state write it: ISO 8601, UTC, ``Z``."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def age_in_days(created_at: str, now: datetime) -> int:
@@ -227,14 +233,21 @@ class Fleet:
             _, row.detail = _failure(error)
         return row
 
-    def _jobs(self, project: object, branch: str, row: Row) -> None:
+    @staticmethod
+    def scheduled_jobs(project: object, branch: str) -> dict[str, str] | None:
+        """Each job's status in the newest scheduled pipeline on ``branch``; None without one."""
         pipelines = project.pipelines.list(
             source="schedule", ref=branch, order_by="id", sort="desc", per_page=1, get_all=False
         )
         if not pipelines:
+            return None
+        return {job.name: job.status for job in pipelines[0].jobs.list(per_page=100, get_all=False)}
+
+    def _jobs(self, project: object, branch: str, row: Row) -> None:
+        jobs = self.scheduled_jobs(project, branch)
+        if jobs is None:
             row.drift = row.update = NEVER_SCHEDULED
             return
-        jobs = {job.name: job.status for job in pipelines[0].jobs.list(per_page=100, get_all=False)}
         row.drift, row.update = (jobs.get(name, NOT_IN_SCHEDULE) for name in JOBS)
 
     def _merge_request(self, project: object, row: Row) -> None:
@@ -391,34 +404,3 @@ def as_markdown(result: Report, convergence: str = "") -> str:
 
 {_table_html(result)}
 """
-
-
-# ---------------------------------------------------------------- rollout
-
-
-def behind_of(result: Report, target: str) -> list[Row]:
-    """The projects on a release older than ``target`` (archived and unreadable ones left out)."""
-    order = releases_of([target, *(row.release for row in result.rows if row.behind is not None)])
-    rank = {release: i for i, release in enumerate(order)}
-    behind = [row for row in result.rows if row.behind is not None and rank[row.release] < rank[target]]
-    return [row for row in behind if row.state != ARCHIVED]
-
-
-def start(fleet: Fleet, project: str, branch: str) -> str:
-    """Start the template-update job of ``project`` by playing its schedule on ``branch`` now
-    (pipeline_schedules.md, "Run a scheduled pipeline immediately": the pipeline's source is
-    ``schedule``, which the job runs on; a pipeline created through the API has the source
-    ``api``, which it does not). Returns "" when it started, else why not."""
-    handle = fleet.gl.projects.get(project, lazy=True)
-    try:
-        schedules = [
-            s
-            for s in handle.pipelineschedules.list(get_all=True, per_page=100)
-            if s.active and s.ref in {branch, f"refs/heads/{branch}"}
-        ]
-        if not schedules:
-            return f"no active pipeline schedule on {branch}"
-        schedules[0].play()
-    except (gitlab.GitlabError, requests.RequestException) as error:
-        return _failure(error)[1]
-    return ""

@@ -4,7 +4,7 @@ The projects behind the release are split into waves: a canary first (the projec
 ``--canary``, else a small share of the fleet, chosen by a hash of their paths so it spreads
 over the teams the same way each time), then waves ``--growth`` times larger than the one
 before. A wave starts by playing each project's schedule on its default branch (the
-template-update job runs there, ``report.start``). The next wave starts only once every
+template-update job runs there, ``start``). The next wave starts only once every
 project of this one has an outcome:
 
 - done: on the release (its answers file says so), or its update merge request merged, or
@@ -41,9 +41,22 @@ import gitlab
 import requests
 import yaml
 
-from fleet.report import ANSWERS_FILE, Fleet, Report, Row, _failure, behind_of, moment, releases_behind, start
+from fleet.report import (
+    ANSWERS_FILE,
+    ARCHIVED,
+    UPDATE_JOB,
+    Fleet,
+    Report,
+    Row,
+    _failure,
+    moment,
+    releases_behind,
+    releases_of,
+    stamp,
+)
 
-BRANCH_PREFIX = "template-update/"  # the template-update job's branches: template-update/vX.Y.Z
+# The update job's branches, template-update/vX.Y.Z (tests/test_rollout.py holds it to the job's).
+BRANCH_PREFIX = f"{UPDATE_JOB}/"
 DONE, FAILED, SKIPPED, WAITING = "done", "failed", "skipped", "waiting"
 
 
@@ -85,6 +98,14 @@ class State:
 
 
 # ---------------------------------------------------------------- pure decisions
+
+
+def behind_of(result: Report, target: str) -> list[Row]:
+    """The projects on a release older than ``target`` (archived and unreadable ones left out)."""
+    order = releases_of([target, *(row.release for row in result.rows if row.behind is not None)])
+    rank = {release: i for i, release in enumerate(order)}
+    behind = [row for row in result.rows if row.behind is not None and rank[row.release] < rank[target]]
+    return [row for row in behind if row.state != ARCHIVED]
 
 
 def spread(project: str) -> str:
@@ -160,7 +181,7 @@ def look(fleet: Fleet, member: Member, target: str, releases: list[str]) -> tupl
             source_branch=f"{BRANCH_PREFIX}{target}", state="all", order_by="created_at", sort="desc", get_all=False
         )
         merge_request = found[0].asdict() if found else None
-        job = "" if merge_request else last_update_job(project, member.branch)
+        job = "" if merge_request else (fleet.scheduled_jobs(project, member.branch) or {}).get(UPDATE_JOB, "")
     except (gitlab.GitlabError, requests.RequestException) as error:
         return WAITING, f"could not be read ({_failure(error)[1]})"
     try:
@@ -171,15 +192,24 @@ def look(fleet: Fleet, member: Member, target: str, releases: list[str]) -> tupl
     return outcome_of(recorded, target, releases, merge_request, job)
 
 
-def last_update_job(project: object, branch: str) -> str:
-    """The status of the template-update job in the newest scheduled pipeline on ``branch``."""
-    pipelines = project.pipelines.list(source="schedule", ref=branch, order_by="id", sort="desc", per_page=1,
-                                       get_all=False)  # fmt: skip
-    if not pipelines:
-        return ""
-    return {job.name: job.status for job in pipelines[0].jobs.list(per_page=100, get_all=False)}.get(
-        "template-update", ""
-    )
+def start(fleet: Fleet, project: str, branch: str) -> str:
+    """Start the template-update job of ``project`` by playing its schedule on ``branch`` now
+    (pipeline_schedules.md, "Run a scheduled pipeline immediately": the pipeline's source is
+    ``schedule``, which the job runs on; a pipeline created through the API has the source
+    ``api``, which it does not). Returns "" when it started, else why not."""
+    handle = fleet.gl.projects.get(project, lazy=True)
+    try:
+        schedules = [
+            s
+            for s in handle.pipelineschedules.list(get_all=True, per_page=100)
+            if s.active and s.ref in {branch, f"refs/heads/{branch}"}
+        ]
+        if not schedules:
+            return f"no active pipeline schedule on {branch}"
+        schedules[0].play()
+    except (gitlab.GitlabError, requests.RequestException) as error:
+        return _failure(error)[1]
+    return ""
 
 
 def start_wave(fleet: Fleet, state: State, now: datetime, workers: int = 8) -> None:
@@ -190,7 +220,7 @@ def start_wave(fleet: Fleet, state: State, now: datetime, workers: int = 8) -> N
     for member, refused in zip(wave, refusals, strict=True):
         if refused:
             member.outcome, member.why = SKIPPED, refused
-    state.started.append(now.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    state.started.append(stamp(now))
 
 
 def step(fleet: Fleet, state: State, releases: list[str], workers: int = 8) -> list[str]:

@@ -329,3 +329,9 @@ def test_a_dry_run_shows_the_plan_and_starts_nothing(server, tmp_path, monkeypat
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "--canary acme/elsewhere: not a project of acme behind v3.0.0, so not in the canary."
     assert out[1].startswith("canary 1: 10 projects (")  # a share instead
+
+
+@pytest.mark.fast
+def test_the_rollout_reads_the_branches_label_and_job_the_template_update_job_makes():
+    assert sync.branch_for("v2.0.0") == f"{waves.BRANCH_PREFIX}v2.0.0"
+    assert (fleet_report.LABEL, fleet_report.UPDATE_JOB) == (sync.LABEL, sync.JOB_NAME)
