@@ -85,6 +85,11 @@ MR_PIPELINE = {"after": 0.3, "runs": 0.5, "status": "success"}
 VERSION = {"version": "18.6.0-ee", "revision": "loopback"}
 
 
+def is_draft(title: str) -> bool:
+    """Whether a merge request with ``title`` is a draft (merge_requests.md: the ``Draft:`` prefix)."""
+    return title.startswith("Draft:")
+
+
 class State:
     """The server's projects and what tools did to them, behind one lock."""
 
@@ -371,7 +376,7 @@ class Handler(BaseHTTPRequestHandler):
                 self.answer(200, mr)
             elif mr is not None and method == "PUT" and not action:
                 mr.update({key: body[key] for key in ("title", "description") if key in body})
-                mr["draft"] = mr["title"].startswith("Draft:")
+                mr["draft"] = is_draft(mr["title"])
                 self.answer(200, mr)
             elif mr is not None and method == "PUT" and action == "/merge":
                 self.merge(project, mr, body)
@@ -396,7 +401,7 @@ class Handler(BaseHTTPRequestHandler):
             "iid": iid,
             "project_id": project["id"],
             "state": "opened",
-            "draft": str(body.get("title", "")).startswith("Draft:"),
+            "draft": is_draft(str(body.get("title", ""))),
             "source_branch": body["source_branch"],
             "target_branch": body.get("target_branch", project["default_branch"]),
             "title": body.get("title", ""),

@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import project_sync as sync
 import trustme
 from passlib.apache import HtpasswdFile
 
@@ -147,6 +148,15 @@ def gitlab_project(number: int, path: str, **fixture: object) -> dict:
         "archived": False,
         **fixture,
     }
+
+
+def opened_by_push(api: sync.GitLabApi, proposal: sync.Proposal, branch: str) -> dict:
+    """The merge request GitLab opens for the template-update job's push of ``branch`` with the
+    options that propose ``proposal`` (user/project/push_options.md), through "Create MR"."""
+    return api.call(
+        "POST", "/merge_requests", source_branch=branch, target_branch="main", title=proposal.title,
+        description=sync.description(proposal), labels=sync.LABEL,
+    )  # fmt: skip
 
 
 @contextmanager

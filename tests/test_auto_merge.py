@@ -17,7 +17,7 @@ import pytest
 from answers import questions_of
 
 from tests.kit import ROOT, commit_all, git
-from tests.servers import GitLab, gitlab_project, serving_gitlab
+from tests.servers import GitLab, gitlab_project, opened_by_push, serving_gitlab
 
 TOKEN = "glpat-template-update-project-token"
 BRANCH = "template-update/v3.0.0"
@@ -79,11 +79,7 @@ def proposal(**overrides) -> sync.Proposal:
 
 
 def open_merge_request(auto: sync.AutoMerge, made: sync.Proposal, branch: str = BRANCH) -> dict:
-    """What GitLab makes of the job's push options (user/project/push_options.md)."""
-    return auto.api.call(
-        "POST", "/merge_requests", source_branch=branch, target_branch="main", title=made.title,
-        description=sync.description(made), labels=sync.LABEL,
-    )  # fmt: skip
+    return opened_by_push(auto.api, made, branch)
 
 
 REFUSALS = {

@@ -28,7 +28,7 @@ import pytest
 from fleet import __main__ as fleet_command
 from fleet import report as fleet_report
 from fleet import waves
-from tests.servers import GitLab, gitlab_project, serving_gitlab
+from tests.servers import GitLab, gitlab_project, opened_by_push, serving_gitlab
 
 TEMPLATE_URL = "https://gitlab.example.com/platform/copier-uv-gitlab.git"
 TOKEN = "glpat-fleet-rollout-0000"  # the platform team's, for `fleet rollout`
@@ -140,11 +140,7 @@ class Runners:
         branch = sync.branch_for(target)
         proposal.draft_kept = sync.person_draft(auto.api, branch)
         proposal.auto_merge = auto.refusals(proposal, [], [], branch)
-        # The push: GitLab opens the merge request its options describe.
-        opened = auto.api.call(
-            "POST", "/merge_requests", source_branch=branch, target_branch="main", title=proposal.title,
-            description=sync.description(proposal), labels=sync.LABEL,
-        )  # fmt: skip
+        opened = opened_by_push(auto.api, proposal, branch)  # the push
         auto.pushed(proposal, branch, opened["sha"])
 
     def server_file(self, number: int) -> str:
@@ -167,15 +163,18 @@ def server(tmp_path_factory) -> Iterator[GitLab]:
         yield loopback
 
 
-def roll(server: GitLab, state: Path, target: str, monkeypatch, capsys, *arguments: str) -> tuple[int, str]:
-    """One run of ``fleet rollout --run``, as the template's scheduled pipeline runs it."""
+def rollout(server: GitLab, monkeypatch, capsys, *arguments: str) -> tuple[int, str]:
+    """``fleet rollout`` for the group, as the platform team runs it: its exit status and output."""
     monkeypatch.setenv("GITLAB_URL", server.api.removesuffix("/api/v4/"))
     monkeypatch.setenv("GITLAB_TOKEN", TOKEN)
     template = ["--template-project", "platform/copier-uv-gitlab", "--template-url", TEMPLATE_URL]
-    status = fleet_command.main(
-        ["rollout", "--group", "acme", *template, "--to", target, "--run", "--state", str(state), *arguments]
-    )
+    status = fleet_command.main(["rollout", "--group", "acme", *template, *arguments])
     return status, capsys.readouterr().out
+
+
+def roll(server: GitLab, state: Path, target: str, monkeypatch, capsys, *arguments: str) -> tuple[int, str]:
+    """One run of ``fleet rollout --run``, as the template's scheduled pipeline runs it."""
+    return rollout(server, monkeypatch, capsys, "--to", target, "--run", "--state", str(state), *arguments)
 
 
 def roll_until_it_ends(server, state, target, monkeypatch, capsys, runners: Runners) -> tuple[int, list[str]]:
@@ -312,21 +311,17 @@ def test_the_state_is_kept_whole_between_runs():
 
 def test_a_dry_run_shows_the_plan_and_starts_nothing(server, tmp_path, monkeypatch, capsys):
     before = [r for r in server.requests() if r["path"].endswith("/play")]
-    monkeypatch.setenv("GITLAB_URL", server.api.removesuffix("/api/v4/"))
-    monkeypatch.setenv("GITLAB_TOKEN", TOKEN)
-    template = ["--template-project", "platform/copier-uv-gitlab", "--template-url", TEMPLATE_URL]
     state = tmp_path / "state.json"
-    status = fleet_command.main(["rollout", "--group", "acme", *template, "--canary", FLEET[7]["path_with_namespace"],
-                                 "--state", str(state)])  # fmt: skip
-    out = capsys.readouterr().out.splitlines()
+    canary = FLEET[7]["path_with_namespace"]
+    status, said = rollout(server, monkeypatch, capsys, "--canary", canary, "--state", str(state))
+    out = said.splitlines()
     assert status == 0
-    assert out[0] == f"canary 1: 1 projects ({FLEET[7]['path_with_namespace']})"
+    assert out[0] == f"canary 1: 1 projects ({canary})"
     assert out[-1] == "Rollout to v3.0.0 (dry run: add --run to go on)."
     assert not state.exists()
     assert [r for r in server.requests() if r["path"].endswith("/play")] == before
-    status = fleet_command.main(["rollout", "--group", "acme", *template, "--canary", "acme/elsewhere",
-                                 "--state", str(state)])  # fmt: skip
-    out = capsys.readouterr().out.splitlines()
+    _, said = rollout(server, monkeypatch, capsys, "--canary", "acme/elsewhere", "--state", str(state))
+    out = said.splitlines()
     assert out[0] == "--canary acme/elsewhere: not a project of acme behind v3.0.0, so not in the canary."
     assert out[1].startswith("canary 1: 10 projects (")  # a share instead
 
